@@ -1,0 +1,511 @@
+//! The kiosk's configuration: one TOML file, every field with a default, so
+//! an empty file (or none) gives the embedded default: a virtual patient as
+//! the camera, PNG screens, scripted input.
+//!
+//! Bad values are refused at start with the line they are on and the reason,
+//! because a technician in a clinic has nothing else to go by.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+use screening::decision::Rule;
+use screening::synth::{ConditionKind, Expression};
+
+/// A configuration that cannot be used.
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read the configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or has a value of the wrong type.
+    #[error("configuration {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A value is of the right type but not allowed.
+    #[error("configuration {path}, line {line}: {key}: {reason}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line of the key (0 when the key was not written, i.e. a default).
+        line: usize,
+        /// Dotted key, e.g. `protocol.hold_frames`.
+        key: String,
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where frames come from.
+    pub camera: CameraConfig,
+    /// Where screens go.
+    pub display: DisplayConfig,
+    /// Where button presses and typed text come from.
+    pub input: InputConfig,
+    /// Which expressions, and how long to wait.
+    pub protocol: ProtocolConfig,
+    /// How the answer is reached.
+    pub decision: DecisionConfig,
+    /// Where records and keys live.
+    pub storage: StorageConfig,
+    /// The quality gate.
+    pub gate: screening::face::GateConfig,
+    /// Model folder; default: the installed or in-repo models.
+    pub models: Option<PathBuf>,
+}
+
+/// Camera selection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CameraConfig {
+    /// A rendered virtual patient that follows the screen's prompts.
+    Virtual {
+        /// Which condition the patient has.
+        #[serde(default = "default_condition")]
+        condition: ConditionKind,
+        /// Patient seed.
+        #[serde(default = "default_seed")]
+        seed: u64,
+        /// Frame width.
+        #[serde(default = "default_width")]
+        width: u32,
+        /// Frame height.
+        #[serde(default = "default_height")]
+        height: u32,
+    },
+    /// A real camera through V4L2.
+    V4l2 {
+        /// Device node.
+        #[serde(default = "default_video_device")]
+        device: PathBuf,
+        /// Wanted width.
+        #[serde(default = "default_width")]
+        width: u32,
+        /// Wanted height.
+        #[serde(default = "default_height")]
+        height: u32,
+    },
+    /// Frames from a folder of images or an MJPEG file.
+    Replay {
+        /// Folder or file.
+        path: PathBuf,
+        /// Start again at the end.
+        #[serde(default)]
+        looped: bool,
+    },
+}
+
+impl Default for CameraConfig {
+    fn default() -> Self {
+        CameraConfig::Virtual { condition: default_condition(), seed: default_seed(), width: default_width(), height: default_height() }
+    }
+}
+
+fn default_condition() -> ConditionKind {
+    ConditionKind::Synkinetic
+}
+fn default_seed() -> u64 {
+    7
+}
+fn default_width() -> u32 {
+    640
+}
+fn default_height() -> u32 {
+    480
+}
+fn default_video_device() -> PathBuf {
+    PathBuf::from("/dev/video0")
+}
+
+/// Display selection.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum DisplayConfig {
+    /// PNG files, one per screen.
+    Png {
+        /// Output folder.
+        #[serde(default = "default_screens_dir")]
+        dir: PathBuf,
+        /// Screen width.
+        #[serde(default = "default_screen_width")]
+        width: u32,
+        /// Screen height.
+        #[serde(default = "default_screen_height")]
+        height: u32,
+    },
+    /// Colour blocks in the terminal.
+    Terminal {
+        /// Screen width.
+        #[serde(default = "default_screen_width")]
+        width: u32,
+        /// Screen height.
+        #[serde(default = "default_screen_height")]
+        height: u32,
+        /// Terminal columns to use.
+        #[serde(default = "default_columns")]
+        columns: u32,
+    },
+    /// The Linux framebuffer.
+    Framebuffer {
+        /// Device node.
+        #[serde(default = "default_fb")]
+        device: PathBuf,
+    },
+    /// An SPI panel (ST7789 or ILI9341).
+    Spi(SpiPanelConfig),
+}
+
+impl Default for DisplayConfig {
+    fn default() -> Self {
+        DisplayConfig::Png { dir: default_screens_dir(), width: default_screen_width(), height: default_screen_height() }
+    }
+}
+
+/// Wiring of an SPI panel.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpiPanelConfig {
+    /// `st7789` or `ili9341`.
+    #[serde(default = "default_controller")]
+    pub controller: String,
+    /// spidev node.
+    #[serde(default = "default_spidev")]
+    pub spi: PathBuf,
+    /// GPIO chip for DC / reset / backlight.
+    #[serde(default = "default_gpiochip")]
+    pub gpio_chip: PathBuf,
+    /// Data/command line offset.
+    #[serde(default = "default_dc")]
+    pub dc_line: u32,
+    /// Reset line offset.
+    #[serde(default = "default_rst")]
+    pub reset_line: u32,
+    /// Backlight line offset, if switched.
+    #[serde(default)]
+    pub backlight_line: Option<u32>,
+    /// Panel width in the chosen rotation.
+    #[serde(default = "default_screen_width")]
+    pub width: u32,
+    /// Panel height in the chosen rotation.
+    #[serde(default = "default_screen_height")]
+    pub height: u32,
+    /// Rotation in degrees: 0, 90, 180 or 270.
+    #[serde(default)]
+    pub rotation: u16,
+    /// SPI clock in Hz.
+    #[serde(default = "default_spi_hz")]
+    pub speed_hz: u32,
+}
+
+fn default_screens_dir() -> PathBuf {
+    PathBuf::from("kiosk-screens")
+}
+fn default_screen_width() -> u32 {
+    480
+}
+fn default_screen_height() -> u32 {
+    320
+}
+fn default_columns() -> u32 {
+    96
+}
+fn default_fb() -> PathBuf {
+    PathBuf::from("/dev/fb0")
+}
+fn default_controller() -> String {
+    "st7789".into()
+}
+fn default_spidev() -> PathBuf {
+    PathBuf::from("/dev/spidev0.0")
+}
+fn default_gpiochip() -> PathBuf {
+    PathBuf::from("/dev/gpiochip0")
+}
+fn default_dc() -> u32 {
+    25
+}
+fn default_rst() -> u32 {
+    27
+}
+fn default_spi_hz() -> u32 {
+    40_000_000
+}
+
+/// Input selection.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum InputConfig {
+    /// No person at the kiosk: the session starts by itself (demos, self-tests).
+    #[default]
+    Automatic,
+    /// Keys on standard input; barcode scanners in keyboard-wedge mode type here too.
+    Keyboard,
+    /// A push button on a GPIO line.
+    Gpio {
+        /// GPIO chip.
+        #[serde(default = "default_gpiochip")]
+        chip: PathBuf,
+        /// Line offset.
+        #[serde(default = "default_button_line")]
+        line: u32,
+    },
+}
+
+fn default_button_line() -> u32 {
+    17
+}
+
+/// The screening protocol.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProtocolConfig {
+    /// Expressions in order.
+    pub expressions: Vec<Expression>,
+    /// Consecutive frames the gate must hold before a capture.
+    pub hold_frames: u32,
+    /// Milliseconds after each prompt before frames count (time to read it and react).
+    pub settle_ms: u32,
+    /// Give up on one expression after this many seconds without a capture.
+    pub step_timeout_s: u32,
+    /// Return to the welcome screen this many seconds after a result.
+    pub result_timeout_s: u32,
+    /// Ask for a patient reference before the first expression.
+    pub ask_patient_reference: bool,
+}
+
+impl Default for ProtocolConfig {
+    fn default() -> Self {
+        Self {
+            expressions: vec![Expression::Rest, Expression::BigSmile, Expression::Pucker, Expression::TightEyeClosure],
+            hold_frames: 5,
+            settle_ms: 1500,
+            step_timeout_s: 60,
+            result_timeout_s: 30,
+            ask_patient_reference: false,
+        }
+    }
+}
+
+/// How the answer is reached.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DecisionConfig {
+    /// The rule and its threshold.
+    pub rule: Rule,
+}
+
+impl Default for DecisionConfig {
+    fn default() -> Self {
+        Self { rule: Rule::EyeNarrowing { threshold: DEFAULT_EYE_NARROWING_THRESHOLD } }
+    }
+}
+
+/// Relative fissure ratio at or below which the landmark rule refers; chosen
+/// on synthetic data sets between the healthy and mild-synkinesis ratios
+/// (see `clinic synth` reports).
+pub const DEFAULT_EYE_NARROWING_THRESHOLD: f32 = 0.8;
+
+/// Where the kiosk keeps its state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Records, keys, counters.
+    pub data_dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self { data_dir: PathBuf::from("kiosk-data") }
+    }
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses and checks configuration text; `path` is only for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config =
+            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
+        config.validate().map_err(|(key, reason)| ConfigError::Invalid {
+            path: path.into(),
+            line: line_of(text, &key),
+            key,
+            reason,
+        })?;
+        Ok(config)
+    }
+
+    /// Checks values that have the right type but are out of range.
+    fn validate(&self) -> Result<(), (String, String)> {
+        let bad = |k: &str, r: String| Err((k.to_string(), r));
+        let p = &self.protocol;
+        if p.expressions.is_empty() {
+            return bad("protocol.expressions", "at least one expression is needed".into());
+        }
+        if let Some(e) = p.expressions.iter().enumerate().find(|(i, e)| p.expressions[..*i].contains(e)) {
+            return bad("protocol.expressions", format!("{} is listed twice", e.1));
+        }
+        if !(1..=300).contains(&p.hold_frames) {
+            return bad("protocol.hold_frames", format!("{} is outside 1..=300", p.hold_frames));
+        }
+        if p.settle_ms > 10_000 {
+            return bad("protocol.settle_ms", format!("{} ms is more than 10 s", p.settle_ms));
+        }
+        if !(5..=3600).contains(&p.step_timeout_s) {
+            return bad("protocol.step_timeout_s", format!("{} s is outside 5..=3600", p.step_timeout_s));
+        }
+        if !(1..=3600).contains(&p.result_timeout_s) {
+            return bad("protocol.result_timeout_s", format!("{} s is outside 1..=3600", p.result_timeout_s));
+        }
+        let threshold = match self.decision.rule {
+            Rule::Classifier { threshold } | Rule::EyeNarrowing { threshold } => threshold,
+        };
+        if !(threshold > 0.0 && threshold < 1.0) {
+            return bad("decision.rule.threshold", format!("{threshold} is not strictly between 0 and 1"));
+        }
+        let frame = match &self.camera {
+            CameraConfig::Virtual { width, height, .. } | CameraConfig::V4l2 { width, height, .. } => Some((*width, *height)),
+            CameraConfig::Replay { .. } => None,
+        };
+        if let Some((w, h)) = frame {
+            if !(64..=4096).contains(&w) || !(64..=4096).contains(&h) {
+                return bad("camera.width", format!("{w}×{h} is outside 64..=4096 pixels a side"));
+            }
+        }
+        let screen = match &self.display {
+            DisplayConfig::Png { width, height, .. } | DisplayConfig::Terminal { width, height, .. } => Some((*width, *height)),
+            DisplayConfig::Spi(s) => Some((s.width, s.height)),
+            DisplayConfig::Framebuffer { .. } => None,
+        };
+        if let Some((w, h)) = screen {
+            if !(160..=3840).contains(&w) || !(120..=2160).contains(&h) {
+                return bad("display.width", format!("{w}×{h} is outside 160×120 to 3840×2160"));
+            }
+        }
+        if let DisplayConfig::Spi(s) = &self.display {
+            if !matches!(s.controller.as_str(), "st7789" | "ili9341") {
+                return bad("display.controller", format!("{:?} is not st7789 or ili9341", s.controller));
+            }
+            if ![0, 90, 180, 270].contains(&s.rotation) {
+                return bad("display.rotation", format!("{} is not 0, 90, 180 or 270", s.rotation));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The 1-based line where the last part of a dotted `key` is assigned under
+/// its table, or 0 when it is not written (the default was bad).
+fn line_of(text: &str, key: &str) -> usize {
+    let mut parts = key.split('.');
+    let table = parts.next().unwrap_or_default();
+    let name = key.rsplit('.').next().unwrap_or_default();
+    let mut in_table = false;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_table = l.trim_matches(|c| c == '[' || c == ']').trim() == table;
+            continue;
+        }
+        let assigned = l.split('=').next().map(str::trim);
+        if in_table && assigned.is_some_and(|a| a == name || a.ends_with(&format!(".{name}"))) {
+            return i + 1;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("kiosk.toml"))
+    }
+
+    #[test]
+    fn empty_file_is_the_embedded_default() {
+        let c = parse("").unwrap();
+        assert!(matches!(c.camera, CameraConfig::Virtual { .. }));
+        assert!(matches!(c.display, DisplayConfig::Png { .. }));
+        assert_eq!(c.protocol.expressions.len(), 4);
+    }
+
+    #[test]
+    fn full_hardware_config_parses() {
+        let c = parse(
+            r#"
+            models = "/usr/share/synkinesis/models"
+            [camera]
+            source = "v4l2"
+            device = "/dev/video2"
+            [display]
+            kind = "spi"
+            controller = "ili9341"
+            width = 320
+            height = 240
+            rotation = 90
+            [input]
+            kind = "gpio"
+            line = 5
+            [protocol]
+            expressions = ["rest", "big_smile"]
+            [decision.rule]
+            rule = "classifier"
+            threshold = 0.3
+            "#,
+        )
+        .unwrap();
+        assert!(matches!(c.camera, CameraConfig::V4l2 { .. }));
+        assert!(matches!(c.display, DisplayConfig::Spi(ref s) if s.rotation == 90));
+        assert!(matches!(c.decision.rule, Rule::Classifier { threshold } if threshold == 0.3));
+    }
+
+    #[test]
+    fn invalid_value_names_line_and_reason() {
+        let err = parse("[protocol]\n\nhold_frames = 0\n").unwrap_err().to_string();
+        assert!(err.contains("line 3"), "{err}");
+        assert!(err.contains("protocol.hold_frames"), "{err}");
+        assert!(err.contains("outside"), "{err}");
+    }
+
+    #[test]
+    fn unknown_key_and_bad_type_are_refused_with_position() {
+        let err = parse("[camera]\nsource = \"virtual\"\ncolour = 3\n").unwrap_err().to_string();
+        assert!(err.contains("colour"), "{err}");
+        let err = parse("[protocol]\nhold_frames = \"five\"\n").unwrap_err().to_string();
+        assert!(err.contains("line 2"), "{err}");
+        let err = parse("[protocol]\nexpressions = [\"rest\", \"wink\"]\n").unwrap_err().to_string();
+        assert!(err.contains("wink"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_expression_is_refused() {
+        let err = parse("[protocol]\nexpressions = [\"rest\", \"rest\"]\n").unwrap_err().to_string();
+        assert!(err.contains("twice"), "{err}");
+    }
+
+    #[test]
+    fn unreadable_file_says_so() {
+        let err = Config::load(Path::new("/nonexistent/kiosk.toml")).unwrap_err().to_string();
+        assert!(err.contains("cannot read"), "{err}");
+    }
+}

@@ -1,0 +1,430 @@
+//! One screening, as an explicit state machine:
+//!
+//! ```text
+//! Idle ─start─► PatientReference ─► Capturing(step 0) ─► … ─► Capturing(step n−1)
+//!   ▲               │ cancel            │ hold N frames ► capture ► next step
+//!   │               ▼                   │ timeout ► step skipped (partial series)
+//!   └──── cancel / result timeout ◄── Result ◄── Saving ◄── Deciding
+//! ```
+//!
+//! Every state draws its screen before it waits, so the patient always sees
+//! what the kiosk expects of them. The record is written before the result
+//! screen says "saved", and a failed write says so instead.
+
+use image::RgbImage;
+use std::time::{Duration, Instant};
+use thiserror::Error;
+use tracing::{debug, info, warn};
+
+use screening::decision::{self, Decision, ExpressionEvidence, Rule};
+use screening::face::{Analysis, FaceStage};
+use screening::synth::Expression;
+
+use crate::camera::{Camera, CameraError, Frame};
+use crate::display::Display;
+use crate::input::{Input, InputEvent};
+use crate::screens::{self, SaveState, Screen};
+
+/// What a session needs to know beyond its parts.
+#[derive(Debug, Clone)]
+pub struct SessionOptions {
+    /// Expressions in order.
+    pub protocol: Vec<Expression>,
+    /// Consecutive frames the gate must hold before a capture.
+    pub hold_frames: u32,
+    /// Camera time after a prompt before frames may count towards a capture:
+    /// time to read the prompt and make the expression.
+    pub settle: Duration,
+    /// Camera time after which one expression is given up.
+    pub step_timeout: Duration,
+    /// How long the result stays up without input.
+    pub result_timeout: Duration,
+    /// Ask for a patient reference first.
+    pub ask_patient_reference: bool,
+    /// The decision rule.
+    pub rule: Rule,
+    /// First wait before reopening a lost camera; doubles up to 8×.
+    pub reopen_backoff: Duration,
+    /// Shown small on the welcome screen.
+    pub device_name: String,
+}
+
+/// One expression that was captured.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// What was measured.
+    pub evidence: ExpressionEvidence,
+    /// The aligned standard view.
+    pub view: RgbImage,
+    /// The quality figures of the chosen frame.
+    pub sharpness: f32,
+    /// Frames the kiosk looked at for this expression.
+    pub frames_seen: u32,
+}
+
+/// A finished screening, as handed to storage.
+#[derive(Debug, Clone)]
+pub struct Screening {
+    /// Optional patient reference (printable characters only).
+    pub patient_reference: Option<String>,
+    /// Captures in protocol order (skipped expressions are absent).
+    pub captures: Vec<Capture>,
+    /// Expressions given up after the step timeout, with the last reason.
+    pub skipped: Vec<(Expression, String)>,
+    /// The answer.
+    pub decision: Decision,
+}
+
+/// Where finished screenings go. `save` returns only once the result is
+/// durable: the screen says "saved" on the strength of it.
+pub trait ResultStore {
+    /// Stores one screening durably; the string names where.
+    fn save(&mut self, screening: &Screening) -> Result<String, String>;
+}
+
+/// Why a session ended without a result.
+#[derive(Debug, Error)]
+pub enum SessionError {
+    /// The display failed; nothing can be shown, so the kiosk stops.
+    #[error(transparent)]
+    Display(#[from] crate::display::DisplayError),
+    /// The face stage failed in a way that is not about the picture.
+    #[error("face stage: {0}")]
+    Face(String),
+}
+
+/// How one run of the state machine ended.
+#[derive(Debug)]
+pub enum SessionEnd {
+    /// A result was shown (and saved or not, as `saved` says).
+    Completed {
+        /// The screening.
+        screening: Box<Screening>,
+        /// Where it was stored, or why not.
+        saved: Result<String, String>,
+    },
+    /// Someone pressed cancel.
+    Cancelled,
+}
+
+/// The states, each holding only what it needs.
+enum State {
+    Idle,
+    PatientReference { typed: String },
+    Capturing { step: usize },
+    Deciding,
+    Finished(SessionEnd),
+}
+
+/// Drives one screening from the welcome screen to the result.
+pub struct Session<'a, D: Display> {
+    camera: &'a mut dyn Camera,
+    display: &'a mut D,
+    input: &'a mut dyn Input,
+    stage: &'a FaceStage,
+    store: &'a mut dyn ResultStore,
+    opts: SessionOptions,
+    patient_reference: Option<String>,
+    captures: Vec<Capture>,
+    skipped: Vec<(Expression, String)>,
+}
+
+impl<'a, D: Display> Session<'a, D> {
+    /// A session over the given parts.
+    pub fn new(
+        camera: &'a mut dyn Camera,
+        display: &'a mut D,
+        input: &'a mut dyn Input,
+        stage: &'a FaceStage,
+        store: &'a mut dyn ResultStore,
+        opts: SessionOptions,
+    ) -> Self {
+        Self { camera, display, input, stage, store, opts, patient_reference: None, captures: Vec::new(), skipped: Vec::new() }
+    }
+
+    /// Runs from the welcome screen until a result has been shown or the
+    /// screening was cancelled.
+    pub fn run(&mut self) -> Result<SessionEnd, SessionError> {
+        let mut state = State::Idle;
+        loop {
+            state = match state {
+                State::Idle => self.idle()?,
+                State::PatientReference { typed } => self.patient_reference(typed)?,
+                State::Capturing { step } => self.capture_step(step)?,
+                State::Deciding => self.decide_and_save()?,
+                State::Finished(end) => return Ok(end),
+            };
+        }
+    }
+
+    fn show(&mut self, screen: &Screen<'_>) -> Result<(), SessionError> {
+        self.display.set_title(&screen.name());
+        // Drawing into the canvas cannot fail; only flushing to the device can.
+        let _ = screens::draw(screen, self.display);
+        self.display.flush()?;
+        Ok(())
+    }
+
+    fn idle(&mut self) -> Result<State, SessionError> {
+        self.patient_reference = None;
+        self.captures.clear();
+        self.skipped.clear();
+        let name = self.opts.device_name.clone();
+        self.show(&Screen::Welcome { device: &name })?;
+        loop {
+            match self.input.poll(Duration::from_millis(500)) {
+                Some(InputEvent::Start) | None => break,
+                Some(InputEvent::Text(_)) | Some(InputEvent::Retake) | Some(InputEvent::Cancel) => continue,
+            }
+        }
+        info!("screening started");
+        Ok(if self.opts.ask_patient_reference {
+            State::PatientReference { typed: String::new() }
+        } else {
+            State::Capturing { step: 0 }
+        })
+    }
+
+    fn patient_reference(&mut self, mut typed: String) -> Result<State, SessionError> {
+        loop {
+            self.show(&Screen::PatientReference { typed: &typed })?;
+            match self.input.poll(Duration::from_secs(60)) {
+                Some(InputEvent::Text(text)) => match clean_reference(&text) {
+                    Ok(clean) => typed = clean,
+                    Err(why) => {
+                        warn!("patient reference refused: {why}");
+                        self.show(&Screen::Error { title: "Reference not accepted", detail: &why })?;
+                        typed.clear();
+                    }
+                },
+                Some(InputEvent::Start) | None => {
+                    self.patient_reference = (!typed.is_empty()).then_some(typed);
+                    return Ok(State::Capturing { step: 0 });
+                }
+                Some(InputEvent::Cancel) => return Ok(State::Finished(SessionEnd::Cancelled)),
+                Some(InputEvent::Retake) => typed.clear(),
+            }
+        }
+    }
+
+    fn capture_step(&mut self, step: usize) -> Result<State, SessionError> {
+        let Some(&expression) = self.opts.protocol.get(step) else {
+            return Ok(State::Deciding);
+        };
+        self.camera.follow_prompt(Some(expression));
+        let mut attempt = StepAttempt::default();
+        let mut previous: Option<Analysis> = None;
+        let mut last_reason = String::from("no frame");
+        loop {
+            match self.input.poll(Duration::ZERO) {
+                Some(InputEvent::Cancel) => {
+                    self.camera.follow_prompt(None);
+                    return Ok(State::Finished(SessionEnd::Cancelled));
+                }
+                Some(InputEvent::Retake) => attempt.reset_hold(),
+                _ => {}
+            }
+            let frame = match self.camera.next_frame() {
+                Ok(frame) => frame,
+                Err(err) => {
+                    if self.camera_trouble(&err, &mut attempt)? {
+                        continue;
+                    }
+                    last_reason = err.to_string();
+                    break;
+                }
+            };
+            let started = *attempt.started.get_or_insert(frame.captured);
+            if frame.captured.saturating_duration_since(started) > self.opts.step_timeout {
+                break;
+            }
+            attempt.frames += 1;
+            let analysis = match self.stage.analyse(&frame.image, previous.as_ref()) {
+                Ok(a) => a,
+                Err(e) => {
+                    // A frame the face stage cannot read is skipped like a corrupt frame.
+                    warn!("face stage refused a frame: {e}");
+                    continue;
+                }
+            };
+            let hint = analysis.message();
+            let settling = frame.captured.saturating_duration_since(started) < self.opts.settle;
+            match hint {
+                None if settling => attempt.reset_hold(),
+                None => attempt.hold(&analysis, &frame),
+                Some(h) => {
+                    last_reason = h.to_string();
+                    attempt.reset_hold();
+                }
+            }
+            let hold = attempt.held as f32 / self.opts.hold_frames.max(1) as f32;
+            let face = analysis.face().map(|d| d.bbox);
+            self.show(&Screen::Prompt {
+                step,
+                steps: self.opts.protocol.len(),
+                expression,
+                preview: Some(&frame.image),
+                face,
+                hint,
+                hold,
+            })?;
+            if attempt.held >= self.opts.hold_frames {
+                if let Some(capture) = attempt.take_best(expression) {
+                    info!(expression = expression.name(), frames = capture.frames_seen, "captured");
+                    self.captures.push(capture);
+                    return Ok(State::Capturing { step: step + 1 });
+                }
+            }
+            previous = Some(analysis);
+        }
+        warn!(expression = expression.name(), reason = %last_reason, "expression skipped after the step timeout");
+        let detail = format!("{}: skipped ({last_reason}).", expression.name().replace('_', " "));
+        self.show(&Screen::Error { title: "Could not take this picture", detail: &detail })?;
+        self.skipped.push((expression, last_reason));
+        Ok(State::Capturing { step: step + 1 })
+    }
+
+    /// Handles a camera error during capture. Returns whether to keep trying.
+    fn camera_trouble(&mut self, err: &CameraError, attempt: &mut StepAttempt) -> Result<bool, SessionError> {
+        if !err.needs_reopen() {
+            attempt.corrupt += 1;
+            debug!("skipping a frame: {err}");
+            // A run of bad frames is worth telling the nurse about; one is not.
+            if attempt.corrupt % 30 == 0 {
+                self.show(&Screen::Error { title: "Camera picture damaged", detail: "Check the camera cable." })?;
+            }
+            return Ok(attempt.corrupt < 10_000 && !matches!(err, CameraError::EndOfStream(_)));
+        }
+        let wait = self.opts.reopen_backoff * 2u32.pow(attempt.reopens.min(3));
+        attempt.waited += wait;
+        attempt.reopens += 1;
+        warn!("camera lost ({err}); reopening in {wait:?}");
+        let detail = format!("Check the camera cable. Trying again in {:.0} s.", wait.as_secs_f32().ceil());
+        self.show(&Screen::Error { title: "Camera not available", detail: &detail })?;
+        std::thread::sleep(wait);
+        if let Err(e) = self.camera.reopen() {
+            debug!("reopen failed: {e}");
+        }
+        Ok(attempt.waited < self.opts.step_timeout)
+    }
+
+    fn decide_and_save(&mut self) -> Result<State, SessionError> {
+        self.camera.follow_prompt(None);
+        let evidence: Vec<ExpressionEvidence> = self.captures.iter().map(|c| c.evidence).collect();
+        let decision = decision::decide(&evidence, self.opts.rule);
+        info!(outcome = decision.outcome.name(), score = ?decision.score, "decided");
+        let screening = Screening {
+            patient_reference: self.patient_reference.clone(),
+            captures: std::mem::take(&mut self.captures),
+            skipped: std::mem::take(&mut self.skipped),
+            decision,
+        };
+        let face = deciding_view(&screening).cloned();
+        self.show(&Screen::Result { decision: &screening.decision, face: face.as_ref(), saved: SaveState::Saving })?;
+        let saved = self.store.save(&screening);
+        let state = match &saved {
+            Ok(where_) => {
+                info!("record saved: {where_}");
+                SaveState::Saved
+            }
+            Err(why) => {
+                warn!("record NOT saved: {why}");
+                SaveState::Failed
+            }
+        };
+        self.show(&Screen::Result { decision: &screening.decision, face: face.as_ref(), saved: state })?;
+        let _ = self.input.poll(self.opts.result_timeout);
+        Ok(State::Finished(SessionEnd::Completed { screening: Box::new(screening), saved }))
+    }
+}
+
+/// The standard view of the expression that decided, else the first capture.
+pub fn deciding_view(s: &Screening) -> Option<&RgbImage> {
+    let by_decider = s.decision.deciding.and_then(|e| s.captures.iter().find(|c| c.evidence.expression == e));
+    by_decider.or(s.captures.first()).map(|c| &c.view)
+}
+
+/// Bookkeeping for one expression while the gate is watched.
+#[derive(Default)]
+struct StepAttempt {
+    started: Option<Instant>,
+    frames: u32,
+    held: u32,
+    /// The frames of the current hold: (sharpness, fissures left/right, view).
+    candidates: Vec<(f32, [f32; 2], RgbImage)>,
+    corrupt: u32,
+    reopens: u32,
+    waited: Duration,
+}
+
+impl StepAttempt {
+    fn reset_hold(&mut self) {
+        self.held = 0;
+        self.candidates.clear();
+    }
+
+    /// Counts a frame that passed the gate and keeps it as a candidate.
+    fn hold(&mut self, analysis: &Analysis, _frame: &Frame) {
+        let (Some(aligned), Some(measures)) = (analysis.aligned.as_ref(), analysis.measures.as_ref()) else {
+            self.reset_hold();
+            return;
+        };
+        self.held += 1;
+        let fissures = [measures.palpebral_fissure.left, measures.palpebral_fissure.right];
+        let sharpness = analysis.figures.sharpness.unwrap_or(0.0);
+        self.candidates.push((sharpness, fissures, aligned.image.clone()));
+    }
+
+    /// The sharpest frame of the hold, leaving out frames caught mid-blink
+    /// (eyes much less open than in the hold's most open frame): a blink
+    /// would read as eye narrowing.
+    fn take_best(&mut self, expression: Expression) -> Option<Capture> {
+        let most_open = self.candidates.iter().map(|c| c.1[0] + c.1[1]).fold(0.0f32, f32::max);
+        let best = std::mem::take(&mut self.candidates)
+            .into_iter()
+            .filter(|c| c.1[0] + c.1[1] >= BLINK_FRACTION * most_open)
+            .max_by(|a, b| a.0.total_cmp(&b.0))?;
+        let (sharpness, [fissure_left, fissure_right], view) = best;
+        Some(Capture {
+            evidence: ExpressionEvidence { expression, probability: None, fissure_left, fissure_right },
+            view,
+            sharpness,
+            frames_seen: self.frames,
+        })
+    }
+}
+
+/// Frames whose summed eye opening is below this share of the hold's most
+/// open frame are taken for blinks.
+const BLINK_FRACTION: f32 = 0.8;
+
+/// Longest patient reference accepted; barcodes and MRNs fit easily.
+pub const MAX_REFERENCE_LEN: usize = 64;
+
+/// Checks a typed or scanned patient reference: trimmed, printable, bounded.
+/// Control characters are refused rather than stripped, because a scanner
+/// that sends them is misconfigured and the reference may be wrong.
+pub fn clean_reference(text: &str) -> Result<String, String> {
+    let t = text.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ');
+    if let Some(c) = t.chars().find(|c| c.is_control()) {
+        return Err(format!("it contains a control character (U+{:04X}); scan or type it again", c as u32));
+    }
+    if t.chars().count() > MAX_REFERENCE_LEN {
+        return Err(format!("it is longer than {MAX_REFERENCE_LEN} characters"));
+    }
+    Ok(t.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_trimmed_and_control_characters_refused() {
+        assert_eq!(clean_reference("  MRN-0042\r\n").unwrap(), "MRN-0042");
+        assert!(clean_reference("MRN\u{1b}[2J").unwrap_err().contains("U+001B"));
+        assert!(clean_reference("MRN\t42").is_err());
+        assert!(clean_reference(&"x".repeat(65)).unwrap_err().contains("64"));
+        assert_eq!(clean_reference("").unwrap(), "");
+    }
+}

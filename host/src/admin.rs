@@ -1,0 +1,200 @@
+//! The record-keeping subcommands of `clinic` (identity, enroll, devices,
+//! records, verify, import, export, serve): argument types and the glue
+//! from parsed flags to the library, returning what to print.
+
+use anyhow::{bail, Context, Result};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use screening::record::keyfile;
+use screening::record::DeviceId;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use crate::export::{self, iso8601_utc, Format};
+use crate::store::{RecordFilter, Store};
+
+/// Where the clinic keeps its database and key.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataArgs {
+    /// The clinic database (SQLite; created on first use).
+    #[arg(long, env = "CLINIC_DB", default_value = "clinic-data/clinic.sqlite")]
+    pub db: PathBuf,
+    /// The clinic's Ed25519 key (made on first use, mode 0600); kiosks pin its public half.
+    #[arg(long, env = "CLINIC_HOST_KEY", default_value = "clinic-data/host.key")]
+    pub host_key: PathBuf,
+}
+
+impl DataArgs {
+    /// Opens (creating) the database.
+    pub fn store(&self) -> Result<Store> {
+        if let Some(dir) = self.db.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        Store::open(&self.db).with_context(|| format!("opening the database {}", self.db.display()))
+    }
+
+    /// Loads (making on first use) the host key.
+    pub fn key(&self) -> Result<SigningKey> {
+        Ok(keyfile::load_or_generate(&self.host_key)?.0)
+    }
+}
+
+/// `clinic identity`.
+pub fn identity(data: &DataArgs) -> Result<String> {
+    let key = data.key()?;
+    let public = hex::encode(key.verifying_key().to_bytes());
+    Ok(format!(
+        "clinic public key: {public}\nfingerprint:       {}\npair a kiosk with: kiosk pair --host-key {public} --url http://THIS-LAPTOP:8470\n",
+        DeviceId::of(&key.verifying_key()).short()
+    ))
+}
+
+/// Parses a 64-hex-character Ed25519 public key.
+pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
+    let mut bytes = [0u8; 32];
+    hex::decode_to_slice(text.trim(), &mut bytes).context("the key must be 64 hex characters (from `kiosk identity`)")?;
+    VerifyingKey::from_bytes(&bytes).context("not an Ed25519 public key")
+}
+
+/// `clinic enroll`.
+pub fn enroll(data: &DataArgs, key: &str, name: &str, site: &str) -> Result<String> {
+    let key = parse_public_key(key)?;
+    let mut store = data.store()?;
+    let row = store.enroll(&key, name, site, crate::ingest::now_ms())?;
+    let host = data.key()?;
+    Ok(format!(
+        "enrolled kiosk {} as `{}` at `{}`\nnow pair it: kiosk pair --host-key {} --url http://THIS-LAPTOP:8470\n",
+        row.device.short(),
+        row.name,
+        row.site,
+        hex::encode(host.verifying_key().to_bytes())
+    ))
+}
+
+/// `clinic devices`.
+pub fn devices(data: &DataArgs) -> Result<String> {
+    let store = data.store()?;
+    let mut out = format!("{:<19}  {:<16}  {:<16}  {:>7}  {}\n", "kiosk", "name", "site", "records", "last sync");
+    for d in store.devices()? {
+        let last = d.last_sync.map_or("never".to_string(), |(ms, via)| format!("{} ({via})", iso8601_utc(ms)));
+        out.push_str(&format!(
+            "{:<19}  {:<16}  {:<16}  {:>7}  {last}\n",
+            d.device.device.short(),
+            d.device.name,
+            d.device.site,
+            d.records
+        ));
+    }
+    Ok(out)
+}
+
+/// Finds an enrolled kiosk by full hex id or short fingerprint.
+fn find_device(store: &Store, text: &str) -> Result<DeviceId> {
+    let wanted = text.trim().to_lowercase();
+    let matches: Vec<DeviceId> = store
+        .devices()?
+        .into_iter()
+        .map(|d| d.device.device)
+        .filter(|d| d.to_hex() == wanted || d.short() == wanted || d.to_hex().starts_with(&wanted.replace('-', "")))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(*one),
+        [] => bail!("no enrolled kiosk matches `{text}` (see `clinic devices`)"),
+        _ => bail!("`{text}` matches several kiosks: give more of the id"),
+    }
+}
+
+/// `clinic records`.
+pub fn records(data: &DataArgs, device: Option<&str>, outcome: Option<String>, limit: Option<u64>) -> Result<String> {
+    let store = data.store()?;
+    let device = device.map(|d| find_device(&store, d)).transpose()?;
+    let rows = store.records(&RecordFilter { device, outcome, limit })?;
+    let mut out = format!(
+        "{:<19}  {:>5}  {:<24}  {:<22}  {:>6}  {}\n",
+        "kiosk", "seq", "time (kiosk clock, UTC)", "outcome", "score", "patient"
+    );
+    for r in &rows {
+        out.push_str(&format!(
+            "{:<19}  {:>5}  {:<24}  {:<22}  {:>6}  {}\n",
+            r.device,
+            r.sequence,
+            iso8601_utc(r.wall_time_ms),
+            r.outcome,
+            r.score.map_or("-".into(), |s| format!("{s:.3}")),
+            r.patient_ref.as_deref().unwrap_or("-")
+        ));
+    }
+    out.push_str(&format!("{} records\n", rows.len()));
+    Ok(out)
+}
+
+/// `clinic verify`: fails (non-zero exit) when anything does not check.
+pub fn verify(data: &DataArgs) -> Result<String> {
+    let store = data.store()?;
+    let report = crate::audit::audit(&store)?;
+    if !report.problems.is_empty() {
+        bail!(
+            "{} problem(s) in {} records of {} kiosks:\n  {}",
+            report.problems.len(),
+            report.records,
+            report.devices,
+            report.problems.join("\n  ")
+        );
+    }
+    Ok(format!("all {} records of {} kiosks verify (signatures, chains, columns)\n", report.records, report.devices))
+}
+
+/// `clinic import DIR`.
+pub fn import(data: &DataArgs, dir: &Path) -> Result<String> {
+    let mut store = data.store()?;
+    let key = data.key()?;
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let outcomes = crate::import::import(&mut store, &key, dir, progress)?;
+    let mut out = String::new();
+    let mut refused = 0;
+    for o in &outcomes {
+        let who = o.device.map_or("?".to_string(), |d| d.short());
+        out.push_str(&format!("kiosk {who}: {} stored, {} already held", o.stored, o.duplicates));
+        if o.acknowledged {
+            out.push_str(", acknowledgement written");
+        }
+        if let Some(why) = &o.refused {
+            refused += 1;
+            out.push_str(&format!("\n  REFUSED: {why}"));
+        }
+        out.push('\n');
+    }
+    if outcomes.is_empty() {
+        out.push_str("no bundles found\n");
+    }
+    if refused > 0 {
+        bail!("{out}{refused} bundle(s) refused in part or whole");
+    }
+    Ok(out)
+}
+
+/// `clinic export`.
+pub fn export(data: &DataArgs, format: Format, out: Option<&Path>) -> Result<String> {
+    let store = data.store()?;
+    let filter = RecordFilter::default();
+    let n = match out {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+            );
+            let n = export::export(&store, &filter, format, &mut f)?;
+            std::io::Write::flush(&mut f)?;
+            n
+        }
+        None => export::export(&store, &filter, format, &mut std::io::stdout().lock())?,
+    };
+    Ok(if out.is_some() { format!("{n} records exported\n") } else { String::new() })
+}
+
+/// `clinic serve`.
+pub fn serve(data: &DataArgs, bind: SocketAddr) -> Result<()> {
+    if !bind.ip().is_loopback() {
+        tracing::warn!(%bind, "serving beyond this machine: records travel as plain HTTP on the LAN (signed, not encrypted)");
+    }
+    let state = crate::http::AppState::new(data.store()?, data.key()?);
+    crate::http::run(bind, state)
+}

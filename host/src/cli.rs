@@ -1,0 +1,177 @@
+//! Command-line interface of `clinic`: parses flags and hands over to the
+//! library; the only place that prints errors is `main`.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use crate::admin::{self, DataArgs};
+use crate::dataset::{self, SynthOptions};
+
+/// The clinic tool: enrol kiosks, collect their records, synthesise data.
+#[derive(Debug, Parser)]
+#[command(name = "clinic", version, about)]
+pub struct Cli {
+    /// Folder holding `manifest.toml` and the model files (default: the installed or in-repo models).
+    #[arg(long, global = true, env = "SCREENING_MODELS")]
+    pub models: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `host=debug`.
+    #[arg(long, global = true, default_value = "info", env = "CLINIC_LOG")]
+    pub log: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What `clinic` can do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a synthetic training data set: aligned standard views of virtual
+    /// patients plus `index.csv` with a patient-disjoint split.
+    Synth {
+        /// How many virtual patients (each gives one photo of every expression).
+        #[arg(long, default_value_t = 100)]
+        patients: usize,
+        /// Seed; the same seed writes the same data set.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Output folder (created; must be empty or absent).
+        #[arg(long)]
+        out: PathBuf,
+        /// Width of the rendered camera frame.
+        #[arg(long, default_value_t = 640)]
+        width: u32,
+        /// Height of the rendered camera frame.
+        #[arg(long, default_value_t = 480)]
+        height: u32,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Also keep the full rendered frames (for inspection), under `frames/`.
+        #[arg(long)]
+        keep_frames: bool,
+    },
+    /// Print this clinic's public key, which kiosks pin (`kiosk pair`).
+    Identity {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Trust a kiosk's public key (from `kiosk identity`).
+    Enroll {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The kiosk's public key, 64 hex characters.
+        #[arg(long)]
+        key: String,
+        /// A name for the kiosk.
+        #[arg(long)]
+        name: String,
+        /// Where it stands.
+        #[arg(long, default_value = "")]
+        site: String,
+    },
+    /// List enrolled kiosks with record counts and last sync.
+    Devices {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// List stored records.
+    Records {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Only this kiosk (fingerprint or id prefix).
+        #[arg(long)]
+        device: Option<String>,
+        /// Only this outcome (`refer`, `no_synkinesis_detected`, `incomplete`).
+        #[arg(long)]
+        outcome: Option<String>,
+        /// Only the newest N.
+        #[arg(long)]
+        limit: Option<u64>,
+    },
+    /// Re-check every stored signature, chain link and listing column.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Import kiosk USB bundles from DIR and leave acknowledgements there.
+    Import {
+        #[command(flatten)]
+        data: DataArgs,
+        /// The folder the kiosk exported to (the USB drive).
+        dir: PathBuf,
+    },
+    /// Export stored records as CSV or JSON.
+    Export {
+        #[command(flatten)]
+        data: DataArgs,
+        /// CSV with a header row.
+        #[arg(long, conflicts_with = "json", required_unless_present = "json")]
+        csv: bool,
+        /// A JSON array.
+        #[arg(long)]
+        json: bool,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Serve the kiosk sync endpoint (localhost unless told otherwise).
+    Serve {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Address to listen on; use the LAN address to accept kiosks.
+        #[arg(long, default_value = "127.0.0.1:8470")]
+        bind: std::net::SocketAddr,
+    },
+}
+
+/// Parses the command line and runs it.
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(&cli.log);
+    let models = cli.models.clone().unwrap_or_else(screening::model::default_models_dir);
+    match cli.command {
+        Command::Synth { patients, seed, out, width, height, threads, keep_frames } => {
+            let opts = SynthOptions {
+                patients,
+                seed,
+                out,
+                width,
+                height,
+                threads: threads.unwrap_or_else(default_threads),
+                keep_frames,
+            };
+            let report = dataset::synthesize(&models, &opts, true)
+                .with_context(|| format!("writing the data set to {}", opts.out.display()))?;
+            println!("{}", report.summary());
+            Ok(())
+        }
+        Command::Identity { data } => print(admin::identity(&data)),
+        Command::Enroll { data, key, name, site } => print(admin::enroll(&data, &key, &name, &site)),
+        Command::Devices { data } => print(admin::devices(&data)),
+        Command::Records { data, device, outcome, limit } => {
+            print(admin::records(&data, device.as_deref(), outcome, limit))
+        }
+        Command::Verify { data } => print(admin::verify(&data)),
+        Command::Import { data, dir } => print(admin::import(&data, &dir)),
+        Command::Export { data, csv, json: _, out } => {
+            let format = if csv { crate::export::Format::Csv } else { crate::export::Format::Json };
+            print(admin::export(&data, format, out.as_deref()))
+        }
+        Command::Serve { data, bind } => admin::serve(&data, bind),
+    }
+}
+
+fn print(text: Result<String>) -> Result<()> {
+    print!("{}", text?);
+    Ok(())
+}
+
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+}
+
+fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

@@ -1,0 +1,343 @@
+//! The one path by which records enter the clinic database, used by HTTP
+//! sync and USB import alike:
+//!
+//! decode → kiosk enrolled? → hash and signature → link to the stored
+//! previous record → store.
+//!
+//! A batch is processed in order inside one transaction. The first record
+//! that fails stops the batch: what passed before it is committed (so the
+//! kiosk's acknowledgement moves on), it and everything after it are not
+//! stored, and a `warn` line names the device, the channel and the reason.
+//! A record the database already holds with the same hash is a no-op
+//! (duplicate); one with a different hash at a stored sequence is a fork.
+//! Because a record is stored only when its predecessor is, every kiosk's
+//! stored records are contiguous from 0 and the chain head is the
+//! acknowledgement.
+
+use ed25519_dalek::SigningKey;
+use screening::record::wire::{Ack, SignedAck, WIRE_VERSION};
+use screening::record::{verify, DeviceId, Record, RecordHash, SignedRecord, VerifyError};
+use std::time::{SystemTime, UNIX_EPOCH};
+use tracing::{debug, warn};
+
+use crate::store::{self, DeviceRow, Store, StoreError};
+
+/// How records arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// HTTP sync.
+    Http,
+    /// USB bundle import.
+    Usb,
+}
+
+impl Via {
+    /// Name stored in the database and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Http => "http",
+            Via::Usb => "usb",
+        }
+    }
+}
+
+/// Why a whole batch was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The kiosk is not enrolled.
+    #[error("kiosk {0} is not enrolled (clinic enroll --key …)")]
+    UnknownDevice(DeviceId),
+    /// The database failed; nothing from this batch was stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What happened to a batch.
+#[derive(Debug)]
+pub struct IngestReport {
+    /// The kiosk.
+    pub device: DeviceId,
+    /// Records newly stored.
+    pub stored: u32,
+    /// Records already held (same hash).
+    pub duplicates: u32,
+    /// The record that stopped the batch, and why.
+    pub refused: Option<VerifyError>,
+    /// Highest contiguous sequence now stored, and its hash.
+    pub head: Option<(u64, RecordHash)>,
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+enum Action {
+    Store(Box<Record>),
+    Duplicate,
+}
+
+/// Verifies and stores `records` claimed to come from `device`.
+pub fn ingest(store: &mut Store, device: DeviceId, records: &[SignedRecord], via: Via) -> Result<IngestReport, IngestError> {
+    let now = now_ms();
+    let tx = store.conn_mut().transaction().map_err(StoreError::from)?;
+    let Some(dev) = store::device_row(&tx, device)? else {
+        warn!(device = %device, via = via.as_str(), records = records.len(), "refused records from an unenrolled kiosk");
+        return Err(IngestError::UnknownDevice(device));
+    };
+    let start = store::chain_head(&tx, dev.row_id)?;
+    let mut head = start;
+    let mut report = IngestReport { device, stored: 0, duplicates: 0, refused: None, head };
+    for signed in records {
+        match check(&tx, &dev, head, signed)? {
+            Ok(Action::Duplicate) => report.duplicates += 1,
+            Ok(Action::Store(record)) => {
+                store::insert_record(&tx, dev.row_id, signed, &record, now, via.as_str())?;
+                head = Some((record.sequence, signed.hash()));
+                report.stored += 1;
+            }
+            Err(e) => {
+                warn!(device = %device, name = %dev.name, via = via.as_str(), error = %e, "record refused, not stored");
+                report.refused = Some(e);
+                break;
+            }
+        }
+    }
+    match head {
+        Some((seq, hash)) if head != start => store::set_chain_head(&tx, dev.row_id, seq, hash, now, via.as_str())?,
+        _ => store::touch_sync(&tx, dev.row_id, now, via.as_str())?,
+    }
+    tx.commit().map_err(StoreError::from)?;
+    report.head = head;
+    debug!(device = %device, stored = report.stored, duplicates = report.duplicates, "batch ingested");
+    Ok(report)
+}
+
+/// Decides one record against the stored chain head. The outer `Result` is
+/// a database failure, the inner one the record's verdict.
+fn check(
+    conn: &rusqlite::Connection,
+    dev: &DeviceRow,
+    head: Option<(u64, RecordHash)>,
+    signed: &SignedRecord,
+) -> Result<Result<Action, VerifyError>, StoreError> {
+    let record = match verify(signed, &dev.key) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    let device = dev.device;
+    let next = head.map_or(0, |(s, _)| s + 1);
+    let sequence = record.sequence;
+    if sequence < next {
+        return Ok(match store::stored_hash(conn, dev.row_id, sequence)? {
+            Some(h) if h == signed.hash() => Ok(Action::Duplicate),
+            _ => Err(VerifyError::Fork { device, sequence }),
+        });
+    }
+    if sequence > next {
+        return Ok(Err(VerifyError::Gap { device, expected: next, got: sequence }));
+    }
+    let expected_prev = head.map_or(RecordHash::GENESIS, |(_, h)| h);
+    if record.prev_hash != expected_prev {
+        return Ok(Err(VerifyError::Fork { device, sequence }));
+    }
+    Ok(Ok(Action::Store(Box::new(record))))
+}
+
+/// The host-signed acknowledgement of what is stored for `device`.
+pub fn acknowledge(device: DeviceId, head: Option<(u64, RecordHash)>, host_key: &SigningKey) -> SignedAck {
+    SignedAck::sign(
+        Ack {
+            version: WIRE_VERSION,
+            device,
+            stored_through: head.map(|(s, _)| s),
+            stored_hash: head.map_or(RecordHash::GENESIS, |(_, h)| h),
+            issued_ms: now_ms(),
+        },
+        host_key,
+    )
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use screening::record::{Record, RecordBody};
+    use std::sync::{Arc, Mutex};
+
+    pub(crate) fn kiosk_key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    pub(crate) fn chain(key: &SigningKey, n: u64) -> Vec<SignedRecord> {
+        let device = DeviceId::of(&key.verifying_key());
+        let mut prev = RecordHash::GENESIS;
+        (0..n)
+            .map(|seq| {
+                let r = Record::new(device, seq, prev, 1_700_000_000_000 + seq as i64, 1, seq, RecordBody::example());
+                let s = SignedRecord::sign(&r, key).unwrap();
+                prev = s.hash();
+                s
+            })
+            .collect()
+    }
+
+    pub(crate) fn enrolled_store(key: &SigningKey) -> Store {
+        let mut store = Store::open_in_memory().unwrap();
+        store.enroll(&key.verifying_key(), "kiosk A", "clinic 1", 0).unwrap();
+        store
+    }
+
+    /// Collects the `tracing` output of `f`.
+    pub(crate) fn logs_of<T>(f: impl FnOnce() -> T) -> (T, String) {
+        #[derive(Clone)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+        let writer = buf.clone();
+        let sub = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        let out = tracing::subscriber::with_default(sub, f);
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        (out, text)
+    }
+
+    fn refused(store: &mut Store, device: DeviceId, records: &[SignedRecord]) -> (IngestReport, String) {
+        let (report, logs) = logs_of(|| ingest(store, device, records, Via::Http).unwrap());
+        assert!(report.refused.is_some(), "expected a refusal");
+        assert!(logs.contains("WARN") && logs.contains("record refused"), "no warn line: {logs}");
+        (report, logs)
+    }
+
+    #[test]
+    fn stores_a_chain_and_duplicates_are_idempotent() {
+        let k = kiosk_key(1);
+        let mut store = enrolled_store(&k);
+        let c = chain(&k, 5);
+        let device = DeviceId::of(&k.verifying_key());
+        let r = ingest(&mut store, device, &c[..3], Via::Http).unwrap();
+        assert_eq!((r.stored, r.duplicates, r.head.map(|h| h.0)), (3, 0, Some(2)));
+        let r = ingest(&mut store, device, &c, Via::Usb).unwrap();
+        assert_eq!((r.stored, r.duplicates, r.head.map(|h| h.0)), (2, 3, Some(4)));
+        assert!(r.refused.is_none());
+        assert_eq!(store.record_count().unwrap(), 5);
+        assert_eq!(store.records(&Default::default()).unwrap()[4].received_via, "usb");
+    }
+
+    #[test]
+    fn forged_signature_is_refused() {
+        let k = kiosk_key(1);
+        let mut store = enrolled_store(&k);
+        let device = DeviceId::of(&k.verifying_key());
+        let r = Record::new(device, 0, RecordHash::GENESIS, 1, 1, 1, RecordBody::example());
+        let forged = SignedRecord::sign(&r, &kiosk_key(2)).unwrap();
+        let (report, logs) = refused(&mut store, device, &[forged]);
+        assert!(matches!(report.refused, Some(VerifyError::ForgedSignature { .. })));
+        assert!(logs.contains("forged signature"), "{logs}");
+        assert_eq!(store.record_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn one_altered_byte_is_refused() {
+        let k = kiosk_key(1);
+        let mut store = enrolled_store(&k);
+        let device = DeviceId::of(&k.verifying_key());
+        let c = chain(&k, 1);
+        let mut bytes = c[0].to_bytes();
+        bytes[60] ^= 0x01;
+        let altered = SignedRecord::from_bytes(&bytes).unwrap();
+        let (report, logs) = refused(&mut store, device, &[altered]);
+        assert!(matches!(report.refused, Some(VerifyError::AlteredBytes { .. })));
+        assert!(logs.contains("altered"), "{logs}");
+        assert_eq!(store.record_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn replay_with_a_new_sequence_number_is_refused() {
+        let k = kiosk_key(1);
+        let mut store = enrolled_store(&k);
+        let device = DeviceId::of(&k.verifying_key());
+        let c = chain(&k, 2);
+        ingest(&mut store, device, &c, Via::Http).unwrap();
+        // Record 0 re-sent as record 2: new sequence and prev hash, hash recomputed, old signature.
+        let mut r = c[0].decode_unverified().unwrap();
+        r.sequence = 2;
+        r.prev_hash = c[1].hash();
+        let bytes = r.encode().unwrap();
+        let replayed = SignedRecord::from_parts(bytes.clone(), RecordHash::of(&bytes), c[0].signature());
+        let (report, _) = refused(&mut store, device, &[replayed]);
+        assert!(matches!(report.refused, Some(VerifyError::ForgedSignature { sequence: 2, .. })));
+        assert_eq!(store.record_count().unwrap(), 2);
+    }
+
+    #[test]
+    fn unenrolled_device_is_refused() {
+        let k = kiosk_key(1);
+        let mut store = enrolled_store(&k);
+        let stranger = kiosk_key(3);
+        let device = DeviceId::of(&stranger.verifying_key());
+        let (result, logs) = logs_of(|| ingest(&mut store, device, &chain(&stranger, 1), Via::Http));
+        assert!(matches!(result, Err(IngestError::UnknownDevice(_))));
+        assert!(logs.contains("unenrolled"), "{logs}");
+        // A stranger's record inside an enrolled kiosk's batch is refused too.
+        let (report, _) = refused(&mut store, DeviceId::of(&k.verifying_key()), &chain(&stranger, 1));
+        assert!(matches!(report.refused, Some(VerifyError::UnknownDevice { .. })));
+        assert_eq!(store.record_count().unwrap(), 0);
+    }
+
+    #[test]
+    fn gap_is_refused() {
+        let k = kiosk_key(1);
+        let mut store = enrolled_store(&k);
+        let device = DeviceId::of(&k.verifying_key());
+        let c = chain(&k, 4);
+        let (report, logs) = refused(&mut store, device, &[c[0].clone(), c[2].clone(), c[3].clone()]);
+        assert!(matches!(report.refused, Some(VerifyError::Gap { expected: 1, got: 2, .. })));
+        assert!(logs.contains("gap"), "{logs}");
+        assert_eq!(report.head.map(|h| h.0), Some(0), "what passed before the gap is kept");
+        assert_eq!(store.record_count().unwrap(), 1);
+    }
+
+    #[test]
+    fn fork_is_refused() {
+        let k = kiosk_key(1);
+        let mut store = enrolled_store(&k);
+        let device = DeviceId::of(&k.verifying_key());
+        let c = chain(&k, 3);
+        ingest(&mut store, device, &c, Via::Http).unwrap();
+        // A different record 1, properly signed (a cloned or rolled-back kiosk).
+        let mut body = RecordBody::example();
+        body.decision.threshold = 0.5;
+        let other = Record::new(device, 1, c[0].hash(), 5, 2, 5, body.clone());
+        let (report, logs) = refused(&mut store, device, &[SignedRecord::sign(&other, &k).unwrap()]);
+        assert!(matches!(report.refused, Some(VerifyError::Fork { sequence: 1, .. })));
+        assert!(logs.contains("fork"), "{logs}");
+        // A record 3 that does not link to the stored record 2.
+        let stray = Record::new(device, 3, RecordHash([1; 32]), 5, 2, 5, body);
+        let (report, _) = refused(&mut store, device, &[SignedRecord::sign(&stray, &k).unwrap()]);
+        assert!(matches!(report.refused, Some(VerifyError::Fork { sequence: 3, .. })));
+        assert_eq!(store.record_count().unwrap(), 3);
+        let rows = store.records(&Default::default()).unwrap();
+        assert_eq!(rows[1].hash, c[1].hash().to_hex(), "the stored record was not replaced");
+    }
+
+    #[test]
+    fn acknowledgement_names_the_head() {
+        let k = kiosk_key(1);
+        let host = kiosk_key(9);
+        let mut store = enrolled_store(&k);
+        let device = DeviceId::of(&k.verifying_key());
+        let c = chain(&k, 2);
+        let r = ingest(&mut store, device, &c, Via::Http).unwrap();
+        let ack = acknowledge(device, r.head, &host);
+        let a = ack.verify(&host.verifying_key(), device).unwrap();
+        assert_eq!((a.stored_through, a.stored_hash), (Some(1), c[1].hash()));
+    }
+}

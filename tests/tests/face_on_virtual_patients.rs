@@ -1,0 +1,68 @@
+//! The face stage against the renderer's ground truth, over more than a
+//! thousand virtual-patient images covering every expression and condition:
+//! the figures the foundation issue asks for, checked on every CI run.
+
+use host::dataset::{self, IndexRow, QualityReport};
+use screening::synth::{self, ConditionKind, Patient};
+
+/// 130 patients × 8 expressions = 1040 images; seed fixed so a failure replays.
+const PATIENTS: usize = 130;
+const SEED: u64 = 2026;
+
+fn rows_for(patients: &[Patient]) -> Vec<(screening::synth::Condition, IndexRow)> {
+    let stage = tests::face_stage();
+    let mut rows = Vec::new();
+    for (i, p) in patients.iter().enumerate() {
+        for rendered in synth::series(p, dataset::patient_seed(SEED ^ 0x5CE9E, i), 640, 480) {
+            let (check, _) = dataset::check_image(stage, &rendered).expect("face stage runs");
+            rows.push((
+                p.condition,
+                IndexRow {
+                    patient_id: p.id.clone(),
+                    expression: rendered.truth.expression.name(),
+                    condition: p.condition.kind().name(),
+                    side: "",
+                    severity: "",
+                    pattern: "",
+                    label: u8::from(p.condition.has_synkinesis()),
+                    split: "train",
+                    file: String::new(),
+                    fitzpatrick: rendered.truth.fitzpatrick,
+                    faces: check.faces,
+                    gate: check.gate,
+                    eye_error: check.eye_error,
+                    fissure_ratio: check.fissure_ratio,
+                    fissure_ratio_truth: check.fissure_ratio_truth,
+                },
+            ));
+        }
+    }
+    rows
+}
+
+#[test]
+fn detector_alignment_and_fissure_ratio_meet_the_foundation_bar() {
+    // Every condition in equal parts, so severe cases are numerous enough to compare.
+    let kinds = [ConditionKind::Healthy, ConditionKind::Flaccid, ConditionKind::Synkinetic];
+    let patients: Vec<Patient> = (0..PATIENTS)
+        .map(|i| {
+            let mut p = Patient::with_kind(dataset::patient_seed(SEED, i), kinds[i % 3]);
+            p.id = format!("vp-{i:05}");
+            p
+        })
+        .collect();
+    let rows = rows_for(&patients);
+    let report = QualityReport::from_rows(SEED, PATIENTS, &rows);
+    println!("{}", report.summary());
+    assert!(report.images >= 1000, "{} images", report.images);
+    assert!(report.detection_rate() >= 0.99, "one face found in {:.2} %", 100.0 * report.detection_rate());
+    assert!(
+        report.eyes_within_3pct_rate() >= 0.95,
+        "eyes within 3 % of crop width in {:.2} %",
+        100.0 * report.eyes_within_3pct_rate()
+    );
+    let (h, s) = (&report.big_smile_healthy, &report.big_smile_severe_oral_ocular);
+    assert!(h.n >= 20 && s.n >= 5, "enough big-smile samples: healthy {}, severe {}", h.n, s.n);
+    assert!(s.quantiles[4] < h.quantiles[0], "severe p95 {:.3} below healthy p5 {:.3}", s.quantiles[4], h.quantiles[0]);
+    assert!(report.big_smile_separation_auc >= 0.95, "AUC {:.3}", report.big_smile_separation_auc);
+}

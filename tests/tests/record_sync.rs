@@ -1,0 +1,264 @@
+//! Records from kiosk to clinic: HTTP sync on a loopback port, USB bundles,
+//! refused bodies and bundles, and sync under injected faults.
+
+use device::record_store::RecordStore;
+use device::sync::{self, HttpTransport, SyncError, SyncOptions, SyncTransport, TransportError};
+use host::http::{AppState, BackgroundServer};
+use host::store::Store;
+use screening::record::RecordBody;
+use std::path::Path;
+use std::time::Duration;
+
+/// A kiosk with `n` records and a clinic database that enrolled it.
+fn kiosk_and_clinic(dir: &Path, n: usize) -> (RecordStore, Store, ed25519_dalek::SigningKey) {
+    let mut kiosk = RecordStore::open(&dir.join("kiosk")).unwrap();
+    for _ in 0..n {
+        kiosk.append(RecordBody::example()).unwrap();
+    }
+    let mut clinic = Store::open(&dir.join("clinic.sqlite")).unwrap();
+    clinic.enroll(&kiosk.identity().public_key(), "kiosk 1", "test clinic", 0).unwrap();
+    let host_key = ed25519_dalek::SigningKey::from_bytes(&[77; 32]);
+    (kiosk, clinic, host_key)
+}
+
+/// Checks the clinic holds exactly the kiosk's records, in one verified chain.
+fn assert_same_records(kiosk: &RecordStore, clinic: &Store) {
+    let rows = clinic.records(&Default::default()).unwrap();
+    assert_eq!(rows.len() as u64, kiosk.len(), "clinic and kiosk hold different numbers of records");
+    for (seq, row) in rows.iter().enumerate() {
+        assert_eq!(row.sequence, seq as u64, "gap or duplicate at {seq}");
+        assert_eq!(row.hash, kiosk.log().get(seq as u64).unwrap().unwrap().hash().to_hex());
+    }
+    let audit = host::audit::audit(clinic).unwrap();
+    assert!(audit.problems.is_empty(), "{:?}", audit.problems);
+}
+
+#[test]
+fn http_sync_over_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kiosk, clinic, host_key) = kiosk_and_clinic(dir.path(), 300);
+    let pinned = host_key.verifying_key();
+    let server = BackgroundServer::start("127.0.0.1:0".parse().unwrap(), AppState::new(clinic, host_key)).unwrap();
+    let mut http = HttpTransport::new(&server.url(), Duration::from_secs(20));
+
+    let report = sync::sync(&mut kiosk, &pinned, &mut http, SyncOptions { batch_records: 64, ..Default::default() }).unwrap();
+    assert_eq!((report.sent, report.stored, report.batches, report.remaining), (300, 300, 5, 0));
+    assert_eq!(kiosk.acknowledged_through(), Some(299));
+    let again = sync::sync(&mut kiosk, &pinned, &mut http, SyncOptions::default()).unwrap();
+    assert_eq!(again.sent, 0, "nothing left to send");
+    kiosk.append(RecordBody::example()).unwrap();
+    assert_eq!(sync::sync(&mut kiosk, &pinned, &mut http, SyncOptions::default()).unwrap().stored, 1);
+
+    // Refused bodies: a clear 400, a 413 over the limit, nothing about SQL.
+    match http.push(b"not a batch") {
+        Err(TransportError::Status { status: 400, message, .. }) => {
+            assert!(message.contains("malformed sync batch"), "{message}");
+            assert!(!message.to_lowercase().contains("sql"), "{message}");
+        }
+        other => panic!("expected 400, got {other:?}"),
+    }
+    let oversized = vec![0u8; screening::record::wire::MAX_BATCH_BYTES + 1];
+    assert!(matches!(http.push(&oversized), Err(TransportError::Status { status: 413, .. })));
+    drop(server);
+
+    let clinic = Store::open(&dir.path().join("clinic.sqlite")).unwrap();
+    assert_same_records(&kiosk, &clinic);
+}
+
+#[test]
+fn unenrolled_kiosk_gets_403_and_rogue_server_gets_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kiosk, _, host_key) = kiosk_and_clinic(dir.path(), 2);
+    let empty = Store::open(&dir.path().join("other.sqlite")).unwrap();
+    let server = BackgroundServer::start("127.0.0.1:0".parse().unwrap(), AppState::new(empty, host_key.clone())).unwrap();
+    let mut http = HttpTransport::new(&server.url(), Duration::from_secs(20));
+    let err = sync::sync(&mut kiosk, &host_key.verifying_key(), &mut http, SyncOptions::default()).unwrap_err();
+    assert!(matches!(err, SyncError::Transport(TransportError::Status { status: 403, .. })), "{err}");
+
+    // A server with another key: the kiosk sends no record at all.
+    let rogue_key = ed25519_dalek::SigningKey::from_bytes(&[13; 32]);
+    let mut rogue_db = Store::open_in_memory().unwrap();
+    rogue_db.enroll(&kiosk.identity().public_key(), "stolen", "", 0).unwrap();
+    let rogue = BackgroundServer::start("127.0.0.1:0".parse().unwrap(), AppState::new(rogue_db, rogue_key)).unwrap();
+    let mut to_rogue = HttpTransport::new(&rogue.url(), Duration::from_secs(20));
+    let err = sync::sync(&mut kiosk, &host_key.verifying_key(), &mut to_rogue, SyncOptions::default()).unwrap_err();
+    assert!(matches!(err, SyncError::NotPairedHost), "{err}");
+    assert_eq!(kiosk.unacknowledged_count(), 2);
+}
+
+#[test]
+fn usb_bundle_round_trip_and_swapped_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kiosk, mut clinic, host_key) = kiosk_and_clinic(dir.path(), 5);
+    let paired = device::sync::PairedHost { host_key: hex_key(&host_key), url: None };
+    let usb = dir.path().join("usb");
+
+    let exported = device::export::export(&mut kiosk, Some(&paired), &usb).unwrap();
+    assert_eq!((exported.records, exported.range), (5, Some((0, 4))));
+    let imported = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
+    assert_eq!((imported[0].stored, imported[0].acknowledged, imported[0].refused.clone()), (5, true, None));
+    assert_same_records(&kiosk, &clinic);
+
+    // The next export reads the acknowledgement and carries only new records.
+    kiosk.append(RecordBody::example()).unwrap();
+    let exported = device::export::export(&mut kiosk, Some(&paired), &usb).unwrap();
+    assert_eq!((exported.ack_applied, exported.records, exported.range), (Some(4), 1, Some((5, 5))));
+
+    // Swap the records file for an older valid one: the manifest hash catches it.
+    let folder = exported.folder.clone();
+    let second = std::fs::read(folder.join("records.bin")).unwrap();
+    let first_bundle = screening::record::bundle::encode_records(&kiosk.log().read_range(0, 5, usize::MAX).unwrap());
+    std::fs::write(folder.join("records.bin"), &first_bundle).unwrap();
+    let before = clinic.record_count().unwrap();
+    let outcome = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
+    assert!(outcome[0].refused.as_deref().unwrap_or("").contains("swapped"), "{outcome:?}");
+    assert_eq!(clinic.record_count().unwrap(), before, "nothing stored from a swapped bundle");
+
+    std::fs::write(folder.join("records.bin"), &second).unwrap();
+    let outcome = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
+    assert_eq!(outcome[0].stored, 1);
+    assert_same_records(&kiosk, &clinic);
+}
+
+fn hex_key(key: &ed25519_dalek::SigningKey) -> String {
+    key.verifying_key().to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Deterministic generator for the fault schedule.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+/// In-process transport to a clinic database on disk, with faults.
+struct FaultyLink {
+    db: std::path::PathBuf,
+    store: Option<Store>,
+    host_key: ed25519_dalek::SigningKey,
+    rng: Lcg,
+    faults: [u32; 7],
+}
+
+const FAULT_NAMES: [&str; 7] = [
+    "none",
+    "request dropped",
+    "response dropped after commit",
+    "request duplicated",
+    "request truncated",
+    "host restarted mid-batch",
+    "response truncated",
+];
+
+impl FaultyLink {
+    fn store(&mut self) -> &mut Store {
+        let db = self.db.clone();
+        self.store.get_or_insert_with(|| Store::open(&db).unwrap())
+    }
+
+    fn host(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let key = self.host_key.clone();
+        host::http::sync::handle_batch(self.store(), &key, body).map_err(|e| TransportError::Status {
+            url: "in-process".into(),
+            status: e.status().as_u16(),
+            message: e.to_string(),
+        })
+    }
+}
+
+fn dropped() -> TransportError {
+    TransportError::Unreachable { url: "in-process".into(), reason: "injected fault".into() }
+}
+
+impl SyncTransport for FaultyLink {
+    fn hello(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        if self.rng.below(10) == 0 {
+            return Err(dropped());
+        }
+        host::http::sync::handle_hello(&self.host_key, body).map_err(|_| dropped())
+    }
+
+    fn push(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        let fault = self.rng.below(7) as usize;
+        self.faults[fault] += 1;
+        match fault {
+            1 => Err(dropped()),
+            2 => {
+                self.host(body)?;
+                Err(dropped())
+            }
+            3 => {
+                let _ = self.host(body)?;
+                self.host(body)
+            }
+            4 => {
+                let cut = self.rng.below(body.len() as u64) as usize;
+                self.host(&body[..cut])
+            }
+            5 => {
+                // The host commits, then its process dies before answering.
+                self.host(body)?;
+                self.store = None;
+                Err(dropped())
+            }
+            6 => {
+                let mut answer = self.host(body)?;
+                answer.truncate(self.rng.below(answer.len() as u64) as usize);
+                Ok(answer)
+            }
+            _ => self.host(body),
+        }
+    }
+}
+
+#[test]
+fn sync_under_faults_ends_with_exactly_the_kiosks_records() {
+    const ROUNDS: usize = 500;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kiosk, clinic, host_key) = kiosk_and_clinic(dir.path(), 0);
+    drop(clinic);
+    let pinned = host_key.verifying_key();
+    let mut link =
+        FaultyLink { db: dir.path().join("clinic.sqlite"), store: None, host_key, rng: Lcg(0xfa17), faults: [0; 7] };
+    let opts = SyncOptions { batch_records: 4, ..Default::default() };
+    let (mut ok, mut failed) = (0, 0);
+    for _ in 0..ROUNDS {
+        for _ in 0..link.rng.below(4) {
+            kiosk.append(RecordBody::example()).unwrap();
+        }
+        match sync::sync(&mut kiosk, &pinned, &mut link, opts) {
+            Ok(_) => ok += 1,
+            Err(SyncError::Transport(_) | SyncError::Malformed(_)) => failed += 1,
+            Err(e) => panic!("a fault must only delay sync, not break it: {e}"),
+        }
+    }
+    // Faults over: one clean link finishes the job.
+    link.rng = Lcg(1);
+    let mut clean = CleanLink(&mut link);
+    sync::sync(&mut kiosk, &pinned, &mut clean, opts).unwrap();
+    assert_eq!(kiosk.unacknowledged_count(), 0);
+    link.store = None;
+    let clinic = Store::open(&dir.path().join("clinic.sqlite")).unwrap();
+    assert_same_records(&kiosk, &clinic);
+    let faults: Vec<String> = FAULT_NAMES.iter().zip(link.faults).map(|(n, c)| format!("{n}: {c}")).collect();
+    println!(
+        "sync under faults: {ROUNDS} rounds ({ok} completed, {failed} cut short), {} records, host holds exactly them; {}",
+        kiosk.len(),
+        faults.join(", ")
+    );
+    assert!(link.faults.iter().all(|&c| c > 0), "every fault kind was exercised");
+}
+
+struct CleanLink<'a>(&'a mut FaultyLink);
+
+impl SyncTransport for CleanLink<'_> {
+    fn hello(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        host::http::sync::handle_hello(&self.0.host_key, body).map_err(|_| dropped())
+    }
+    fn push(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.0.host(body)
+    }
+}

@@ -1,0 +1,4 @@
+//! End-to-end tests. One binary, one module per area, as ripgrep does.
+
+mod face_on_virtual_patients;
+mod record_sync;
