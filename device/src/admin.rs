@@ -12,16 +12,23 @@ use crate::sync::{self, HttpTransport, PairedHost, SyncOptions};
 
 /// `kiosk identity`: the public key and fingerprint to enrol.
 pub fn identity(data_dir: &Path) -> Result<String> {
-    std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("creating {}", data_dir.display()))?;
     Ok(Identity::open_or_create(data_dir)?.describe())
 }
 
 /// `kiosk pair`: pins the clinic's public key (and its address).
 pub fn pair(data_dir: &Path, host_key: &str, url: Option<String>) -> Result<String> {
-    let host = PairedHost { host_key: host_key.trim().to_lowercase(), url };
+    let host = PairedHost {
+        host_key: host_key.trim().to_lowercase(),
+        url,
+    };
     host.save(data_dir)?;
-    let fingerprint = screening::record::DeviceId::of(&host.key().map_err(anyhow::Error::msg)?).short();
-    Ok(format!("paired with clinic {fingerprint}; records will go only to a server holding that key\n"))
+    let fingerprint =
+        screening::record::DeviceId::of(&host.key().map_err(anyhow::Error::msg)?).short();
+    Ok(format!(
+        "paired with clinic {fingerprint}; records will go only to a server holding that key\n"
+    ))
 }
 
 /// `kiosk export DIR`.
@@ -39,14 +46,19 @@ pub fn export(data_dir: &Path, dir: &Path) -> Result<String> {
             report.records,
             report.folder.display()
         )),
-        None => out.push_str(&format!("nothing to export; empty bundle written to {}\n", report.folder.display())),
+        None => out.push_str(&format!(
+            "nothing to export; empty bundle written to {}\n",
+            report.folder.display()
+        )),
     }
     Ok(out)
 }
 
 /// `kiosk sync`: pushes unacknowledged records to the paired clinic.
 pub fn sync(data_dir: &Path, url: Option<String>, timeout: Duration) -> Result<String> {
-    let Some(paired) = PairedHost::load(data_dir)? else { bail!(sync::SyncError::NotPaired) };
+    let Some(paired) = PairedHost::load(data_dir)? else {
+        bail!(sync::SyncError::NotPaired)
+    };
     let Some(url) = url.or_else(|| paired.url.clone()) else {
         bail!("no clinic address: give --url or pair with --url")
     };

@@ -73,7 +73,9 @@ pub struct FbDumpArgs {
 
 /// Parses `WIDTHxHEIGHT`.
 pub fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let (w, h) = s.split_once(['x', 'X', '×']).ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT"))?;
+    let (w, h) = s
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| format!("`{s}`: expected WIDTHxHEIGHT"))?;
     let w: u32 = w.trim().parse().map_err(|_| format!("`{s}`: bad width"))?;
     let h: u32 = h.trim().parse().map_err(|_| format!("`{s}`: bad height"))?;
     if w == 0 || h == 0 || w > 8192 || h > 8192 {
@@ -111,7 +113,10 @@ fn open_camera(args: &CaptureArgs) -> Result<Box<dyn Camera>> {
                 "yuyv" => FormatPreference::Yuyv,
                 other => bail!("unknown format `{other}` (auto, mjpeg, yuyv)"),
             };
-            let camera = V4l2Camera::builder(path).size(args.size.0, args.size.1).format(format).open()?;
+            let camera = V4l2Camera::builder(path)
+                .size(args.size.0, args.size.1)
+                .format(format)
+                .open()?;
             return Ok(Box::new(camera));
         }
         #[cfg(not(target_os = "linux"))]
@@ -122,7 +127,8 @@ fn open_camera(args: &CaptureArgs) -> Result<Box<dyn Camera>> {
 
 /// `kiosk capture`: grabs frames, reports rate, size and damage, saves the last good one.
 pub fn cmd_capture(args: &CaptureArgs) -> Result<()> {
-    let mut camera = open_camera(args).with_context(|| format!("opening {}", args.device.display()))?;
+    let mut camera =
+        open_camera(args).with_context(|| format!("opening {}", args.device.display()))?;
     println!("camera: {}", camera.describe());
     let started = Instant::now();
     let (mut good, mut corrupt) = (0u32, 0u32);
@@ -133,7 +139,11 @@ pub fn cmd_capture(args: &CaptureArgs) -> Result<()> {
             Ok(frame) => {
                 good += 1;
                 if args.progress {
-                    eprintln!("frame {good}: sequence {} at {} ms", frame.sequence, started.elapsed().as_millis());
+                    eprintln!(
+                        "frame {good}: sequence {} at {} ms",
+                        frame.sequence,
+                        started.elapsed().as_millis()
+                    );
                 }
                 last = Some(frame);
             }
@@ -150,7 +160,9 @@ pub fn cmd_capture(args: &CaptureArgs) -> Result<()> {
         }
     }
     let elapsed = started.elapsed();
-    let Some(frame) = last else { bail!("no usable frame ({corrupt} corrupt)") };
+    let Some(frame) = last else {
+        bail!("no usable frame ({corrupt} corrupt)")
+    };
     let (mean, _) = colour_stats(&frame.image);
     println!(
         "captured {good} frames of {}x{} in {} ms ({:.1} fps), {corrupt} corrupt, last frame mean RGB {:?}",
@@ -161,7 +173,10 @@ pub fn cmd_capture(args: &CaptureArgs) -> Result<()> {
         mean
     );
     if let Some(out) = &args.out {
-        frame.image.save_with_format(out, image::ImageFormat::Png).with_context(|| format!("writing {}", out.display()))?;
+        frame
+            .image
+            .save_with_format(out, image::ImageFormat::Png)
+            .with_context(|| format!("writing {}", out.display()))?;
         println!("wrote {}", out.display());
     }
     Ok(())
@@ -219,7 +234,12 @@ where
     use screening::decision::{Decision, Outcome, Rule};
     use screening::synth::Expression;
     let result = match show {
-        "welcome" => draw(&Screen::Welcome { device: "kiosk screen --show welcome" }, target),
+        "welcome" => draw(
+            &Screen::Welcome {
+                device: "kiosk screen --show welcome",
+            },
+            target,
+        ),
         "result-demo" => {
             let decision = Decision {
                 outcome: Outcome::Refer,
@@ -229,7 +249,14 @@ where
                 deciding: Some(Expression::BigSmile),
                 missing: Vec::new(),
             };
-            draw(&Screen::Result { decision: &decision, face: None, saved: SaveState::Saved }, target)
+            draw(
+                &Screen::Result {
+                    decision: &decision,
+                    face: None,
+                    saved: SaveState::Saved,
+                },
+                target,
+            )
         }
         "test-card" => {
             draw_test_card(target, "Test card", "kiosk screen");
@@ -266,14 +293,29 @@ where
     let _ = target.clear(Rgb888::new(0x10, 0x18, 0x28));
     let bar_w = width / bars.len() as u32;
     for (i, colour) in bars.iter().enumerate() {
-        let _ = Rectangle::new(Point::new(i as i32 * bar_w as i32, (height / 2) as i32), Size::new(bar_w, height / 2))
-            .into_styled(PrimitiveStyle::with_fill(*colour))
-            .draw(target);
+        let _ = Rectangle::new(
+            Point::new(i as i32 * bar_w as i32, (height / 2) as i32),
+            Size::new(bar_w, height / 2),
+        )
+        .into_styled(PrimitiveStyle::with_fill(*colour))
+        .draw(target);
     }
     let style = MonoTextStyle::new(&FONT_10X20, Rgb888::WHITE);
     let centre = (width / 2) as i32;
-    let _ = Text::with_alignment(title, Point::new(centre, (height / 6) as i32), style, Alignment::Center).draw(target);
-    let _ = Text::with_alignment(line, Point::new(centre, (height / 3) as i32), style, Alignment::Center).draw(target);
+    let _ = Text::with_alignment(
+        title,
+        Point::new(centre, (height / 6) as i32),
+        style,
+        Alignment::Center,
+    )
+    .draw(target);
+    let _ = Text::with_alignment(
+        line,
+        Point::new(centre, (height / 3) as i32),
+        style,
+        Alignment::Center,
+    )
+    .draw(target);
 }
 
 #[cfg(target_os = "linux")]
@@ -286,8 +328,14 @@ fn open_spi(spec: &str, rotation: u32) -> Result<crate::display::spi_panel::SpiP
     let model: PanelModel = model.parse().map_err(anyhow::Error::msg)?;
     let line = |s: &str| s.parse::<u32>().with_context(|| format!("GPIO line `{s}`"));
     let (nw, nh) = model.native_size();
-    let (w, h) = if rotation % 180 == 0 { (nw, nh) } else { (nh, nw) };
-    let mut builder = SpiPanel::builder(model, spidev, chip, line(dc)?).rotation(rotation).size(w, h);
+    let (w, h) = if rotation % 180 == 0 {
+        (nw, nh)
+    } else {
+        (nh, nw)
+    };
+    let mut builder = SpiPanel::builder(model, spidev, chip, line(dc)?)
+        .rotation(rotation)
+        .size(w, h);
     if let Some(rst) = more.first() {
         builder = builder.reset(line(rst)?);
     }
@@ -308,9 +356,13 @@ crate::forward_draw_target!(PngFile);
 
 impl Display for PngFile {
     fn flush(&mut self) -> Result<(), crate::display::DisplayError> {
-        self.canvas.to_image().save_with_format(&self.path, image::ImageFormat::Png).map_err(|e| {
-            crate::display::DisplayError::Io { device: self.path.display().to_string(), source: std::io::Error::other(e) }
-        })
+        self.canvas
+            .to_image()
+            .save_with_format(&self.path, image::ImageFormat::Png)
+            .map_err(|e| crate::display::DisplayError::Io {
+                device: self.path.display().to_string(),
+                source: std::io::Error::other(e),
+            })
     }
 
     fn describe(&self) -> String {
@@ -320,22 +372,35 @@ impl Display for PngFile {
 
 /// `kiosk screen`: draws one screen on a display and flushes it.
 pub fn cmd_screen(args: &ScreenArgs) -> Result<()> {
-    let (kind, rest) = args.display.split_once(':').unwrap_or((args.display.as_str(), ""));
+    let (kind, rest) = args
+        .display
+        .split_once(':')
+        .unwrap_or((args.display.as_str(), ""));
     let context = || format!("opening display {}", args.display);
     match kind {
         "png" if !rest.is_empty() => {
-            let mut png = PngFile { canvas: Canvas::new(args.size.0, args.size.1), path: PathBuf::from(rest) };
+            let mut png = PngFile {
+                canvas: Canvas::new(args.size.0, args.size.1),
+                path: PathBuf::from(rest),
+            };
             show_on(&mut png, args)
         }
         #[cfg(target_os = "linux")]
         "fb" => {
             let path = if rest.is_empty() { "/dev/fb0" } else { rest };
-            let mut fb = crate::display::framebuffer::FramebufferDisplay::open(path).with_context(context)?;
+            let mut fb = crate::display::framebuffer::FramebufferDisplay::open(path)
+                .with_context(context)?;
             show_on(&mut fb, args)
         }
         #[cfg(target_os = "linux")]
-        "spi" => show_on(&mut open_spi(rest, args.rotation).with_context(context)?, args),
-        _ => bail!("unknown display `{}` (fb:DEVICE, png:FILE, spi:...)", args.display),
+        "spi" => show_on(
+            &mut open_spi(rest, args.rotation).with_context(context)?,
+            args,
+        ),
+        _ => bail!(
+            "unknown display `{}` (fb:DEVICE, png:FILE, spi:...)",
+            args.display
+        ),
     }
 }
 
@@ -347,7 +412,12 @@ fn show_on<D: Display + OriginDimensions>(display: &mut D, args: &ScreenArgs) ->
     let _ = display.fill_contiguous(&canvas.bounding_box(), canvas.pixels().iter().copied());
     display.set_title(&args.show);
     display.flush().context("showing the screen")?;
-    println!("drew {} on {} in {} ms", args.show, display.describe(), started.elapsed().as_millis());
+    println!(
+        "drew {} on {} in {} ms",
+        args.show,
+        display.describe(),
+        started.elapsed().as_millis()
+    );
     if let Some(reference) = &args.reference {
         save_png(&canvas.to_image(), reference)?;
     }
@@ -355,7 +425,8 @@ fn show_on<D: Display + OriginDimensions>(display: &mut D, args: &ScreenArgs) ->
 }
 
 fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {
-    img.save_with_format(path, image::ImageFormat::Png).with_context(|| format!("writing {}", path.display()))
+    img.save_with_format(path, image::ImageFormat::Png)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// `kiosk fb-dump`: reads a framebuffer back to a PNG.
@@ -366,7 +437,12 @@ pub fn cmd_fb_dump(args: &FbDumpArgs) -> Result<()> {
             .with_context(|| format!("opening {}", args.device.display()))?;
         let img = fb.read_back()?;
         save_png(&img, &args.out)?;
-        println!("read {} back ({}) to {}", args.device.display(), fb.describe(), args.out.display());
+        println!(
+            "read {} back ({}) to {}",
+            args.device.display(),
+            fb.describe(),
+            args.out.display()
+        );
         Ok(())
     }
     #[cfg(not(target_os = "linux"))]
@@ -403,11 +479,18 @@ mod tests {
         cmd_screen(&args).unwrap();
         let drawn = image::open(&out).unwrap().into_rgb8();
         assert_eq!(drawn.dimensions(), (320, 240));
-        assert_eq!(drawn, image::open(dir.path().join("ref.png")).unwrap().into_rgb8());
+        assert_eq!(
+            drawn,
+            image::open(dir.path().join("ref.png")).unwrap().into_rgb8()
+        );
         // The bottom half holds the bars: first white, last black.
         assert_eq!(drawn.get_pixel(5, 200).0, [255, 255, 255]);
         assert_eq!(drawn.get_pixel(315, 200).0, [0, 0, 0]);
-        assert!(cmd_screen(&ScreenArgs { show: "nope".into(), ..args.clone() }).is_err());
+        assert!(cmd_screen(&ScreenArgs {
+            show: "nope".into(),
+            ..args.clone()
+        })
+        .is_err());
 
         let frames = dir.path().join("frames");
         std::fs::create_dir(&frames).unwrap();
@@ -421,6 +504,11 @@ mod tests {
             progress: true,
         };
         cmd_capture(&capture).unwrap();
-        assert_eq!(image::open(dir.path().join("last.png")).unwrap().into_rgb8(), drawn);
+        assert_eq!(
+            image::open(dir.path().join("last.png"))
+                .unwrap()
+                .into_rgb8(),
+            drawn
+        );
     }
 }

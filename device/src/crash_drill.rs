@@ -13,10 +13,15 @@ use std::time::Duration;
 /// `count` records; with `split_pause`, each entry is written in two halves
 /// with that pause between, so kills land mid-entry.
 pub fn run(data_dir: &Path, count: u64, split_pause: Option<Duration>) -> Result<()> {
-    let mut store = crate::record_store::RecordStore::open(data_dir).context("opening the record store")?;
+    let mut store =
+        crate::record_store::RecordStore::open(data_dir).context("opening the record store")?;
     let mut out = std::io::stdout().lock();
     let report = store.open_report().clone();
-    writeln!(out, "opened records={} torn_bytes={}", report.records, report.torn_bytes)?;
+    writeln!(
+        out,
+        "opened records={} torn_bytes={}",
+        report.records, report.torn_bytes
+    )?;
     out.flush()?;
     store.set_split_writes(split_pause);
     for _ in 0..count {

@@ -8,8 +8,8 @@
 //! manifest signed by the kiosk that names the file's SHA-256.
 
 use screening::record::bundle::{
-    encode_records, BundleFile, Manifest, SignedManifest, ACK_FILE, BUNDLE_ROOT, BUNDLE_VERSION, MANIFEST_FILE,
-    RECORDS_FILE,
+    encode_records, BundleFile, Manifest, SignedManifest, ACK_FILE, BUNDLE_ROOT, BUNDLE_VERSION,
+    MANIFEST_FILE, RECORDS_FILE,
 };
 use screening::record::keyfile::write_atomic;
 use screening::record::wire::SignedAck;
@@ -58,7 +58,11 @@ pub fn device_folder(dir: &Path, device: DeviceId) -> PathBuf {
 
 /// Reads the clinic's acknowledgement on the drive (if any), then writes
 /// the unacknowledged records and a signed manifest.
-pub fn export(store: &mut RecordStore, paired: Option<&PairedHost>, dir: &Path) -> Result<ExportReport, ExportError> {
+pub fn export(
+    store: &mut RecordStore,
+    paired: Option<&PairedHost>,
+    dir: &Path,
+) -> Result<ExportReport, ExportError> {
     let folder = device_folder(dir, store.device());
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -78,7 +82,9 @@ pub fn export(store: &mut RecordStore, paired: Option<&PairedHost>, dir: &Path) 
                             ack_applied = store.acknowledged_through();
                         }
                     }
-                    Err(e) => warn!(path = %ack_path.display(), "acknowledgement file unreadable, ignored: {e}"),
+                    Err(e) => {
+                        warn!(path = %ack_path.display(), "acknowledgement file unreadable, ignored: {e}")
+                    }
                 }
             }
             _ => warn!(path = %ack_path.display(),
@@ -88,7 +94,9 @@ pub fn export(store: &mut RecordStore, paired: Option<&PairedHost>, dir: &Path) 
 
     let records = store.unacknowledged(usize::MAX, usize::MAX)?;
     let range = records.first().zip(records.last()).map(|(a, b)| {
-        let seq = |r: &screening::record::SignedRecord| r.decode_unverified().map(|r| r.sequence).unwrap_or(0);
+        let seq = |r: &screening::record::SignedRecord| {
+            r.decode_unverified().map(|r| r.sequence).unwrap_or(0)
+        };
         (seq(a), seq(b))
     });
     let file = encode_records(&records);
@@ -100,7 +108,10 @@ pub fn export(store: &mut RecordStore, paired: Option<&PairedHost>, dir: &Path) 
         first_sequence: range.map_or(0, |r| r.0),
         last_sequence: range.map_or(0, |r| r.1),
         records: records.len() as u64,
-        created_ms: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0),
+        created_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0),
         files: vec![BundleFile::describe(RECORDS_FILE, &file)],
     };
     let signed = SignedManifest::sign(manifest, store.identity().signing_key());
@@ -108,5 +119,10 @@ pub fn export(store: &mut RecordStore, paired: Option<&PairedHost>, dir: &Path) 
     let text = serde_json::to_vec_pretty(&signed).expect("manifest encodes");
     write_atomic(&manifest_path, &text, 0o644).map_err(io_err(&manifest_path))?;
     info!(folder = %folder.display(), records = records.len(), ?range, "bundle written");
-    Ok(ExportReport { folder, records: records.len() as u64, range, ack_applied })
+    Ok(ExportReport {
+        folder,
+        records: records.len() as u64,
+        range,
+        ack_applied,
+    })
 }

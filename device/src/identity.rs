@@ -63,7 +63,10 @@ impl Identity {
 
     /// Wraps an existing key (tests).
     pub fn from_key(key: SigningKey) -> Self {
-        Identity { device: DeviceId::of(&key.verifying_key()), key }
+        Identity {
+            device: DeviceId::of(&key.verifying_key()),
+            key,
+        }
     }
 
     /// The private key (signing only; never leaves the kiosk).
@@ -97,14 +100,19 @@ impl Identity {
 /// the first start).
 pub fn bump_boot_counter(data_dir: &Path) -> Result<u64, IdentityError> {
     let path = data_dir.join(BOOT_COUNTER_FILE);
-    let io_err = |source| IdentityError::CounterIo { path: path.clone(), source };
+    let io_err = |source| IdentityError::CounterIo {
+        path: path.clone(),
+        source,
+    };
     let current = match std::fs::read(&path) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes);
-            text.trim().parse::<u64>().map_err(|_| IdentityError::CounterCorrupt {
-                path: path.clone(),
-                content: text.chars().take(32).collect(),
-            })?
+            text.trim()
+                .parse::<u64>()
+                .map_err(|_| IdentityError::CounterCorrupt {
+                    path: path.clone(),
+                    content: text.chars().take(32).collect(),
+                })?
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => 0,
         Err(e) => return Err(io_err(e)),
@@ -129,7 +137,10 @@ mod tests {
         assert_eq!(bump_boot_counter(dir.path()).unwrap(), 1);
         assert_eq!(bump_boot_counter(dir.path()).unwrap(), 2);
         std::fs::write(dir.path().join(BOOT_COUNTER_FILE), "x\n").unwrap();
-        assert!(matches!(bump_boot_counter(dir.path()), Err(IdentityError::CounterCorrupt { .. })));
+        assert!(matches!(
+            bump_boot_counter(dir.path()),
+            Err(IdentityError::CounterCorrupt { .. })
+        ));
     }
 
     #[cfg(unix)]

@@ -125,12 +125,23 @@ impl RecordLog {
     /// Opens (or creates) the log at `path` for the kiosk whose public key
     /// is `key`, verifies it, and cuts a torn tail.
     pub fn open(path: &Path, key: VerifyingKey) -> Result<(Self, OpenReport), LogError> {
-        let io_err = |source| LogError::Io { path: path.to_path_buf(), source };
+        let io_err = |source| LogError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
         let existed = path.exists();
-        let mut file =
-            OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path).map_err(io_err)?;
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(io_err)?;
         lock(&file, path)?;
-        let mut report = OpenReport { created: !existed, ..OpenReport::default() };
+        let mut report = OpenReport {
+            created: !existed,
+            ..OpenReport::default()
+        };
         if !existed {
             sync_dir(screening::record::keyfile::parent_dir(path)).map_err(io_err)?;
         }
@@ -139,7 +150,9 @@ impl RecordLog {
 
         if bytes.len() < LOG_MAGIC.len() {
             if !LOG_MAGIC.starts_with(&bytes) {
-                return Err(LogError::NotALog { path: path.to_path_buf() });
+                return Err(LogError::NotALog {
+                    path: path.to_path_buf(),
+                });
             }
             // New file, or a header torn while being created: (re)write it.
             if !bytes.is_empty() {
@@ -150,7 +163,9 @@ impl RecordLog {
             file.sync_all().map_err(io_err)?;
             bytes = LOG_MAGIC.to_vec();
         } else if bytes[..LOG_MAGIC.len()] != LOG_MAGIC {
-            return Err(LogError::NotALog { path: path.to_path_buf() });
+            return Err(LogError::NotALog {
+                path: path.to_path_buf(),
+            });
         }
 
         let mut verifier = ChainVerifier::new(key);
@@ -170,7 +185,8 @@ impl RecordLog {
                             next_valid: next_valid as u64,
                         });
                     }
-                    let copy = cut_torn_tail(path, &file, &bytes[pos..], pos as u64).map_err(io_err)?;
+                    let copy =
+                        cut_torn_tail(path, &file, &bytes[pos..], pos as u64).map_err(io_err)?;
                     warn!(path = %path.display(), offset = pos, bytes = bytes.len() - pos, reason = %reason,
                           copy = %copy.display(), "cut a torn tail off the record log");
                     report.torn_bytes = (bytes.len() - pos) as u64;
@@ -180,7 +196,12 @@ impl RecordLog {
                 }
             };
             if let Err(source) = verifier.push(&signed) {
-                return Err(LogError::Chain { path: path.to_path_buf(), entry, offset: pos as u64, source });
+                return Err(LogError::Chain {
+                    path: path.to_path_buf(),
+                    entry,
+                    offset: pos as u64,
+                    source,
+                });
             }
             offsets.push(pos as u64);
             pos += ENTRY_HEADER + signed.encoded_len();
@@ -203,7 +224,9 @@ impl RecordLog {
     /// returns once the entry is on stable storage.
     pub fn append(&mut self, signed: &SignedRecord) -> Result<(), LogError> {
         if self.poisoned {
-            return Err(LogError::Poisoned { path: self.path.clone() });
+            return Err(LogError::Poisoned {
+                path: self.path.clone(),
+            });
         }
         self.verifier.check(signed).map_err(LogError::NotNext)?;
         let entry = frame(signed);
@@ -212,17 +235,23 @@ impl RecordLog {
             Some(pause) => {
                 // Crash drill only: two writes with a pause, so kills land mid-entry.
                 let half = entry.len() / 2;
-                self.file.write_all_at(&entry[..half], self.end).and_then(|()| {
-                    std::thread::sleep(pause);
-                    self.file.write_all_at(&entry[half..], self.end + half as u64)
-                })
+                self.file
+                    .write_all_at(&entry[..half], self.end)
+                    .and_then(|()| {
+                        std::thread::sleep(pause);
+                        self.file
+                            .write_all_at(&entry[half..], self.end + half as u64)
+                    })
             }
         };
         if let Err(source) = written.and_then(|()| self.file.sync_data()) {
             // After a failed fsync the page cache may lie: refuse further appends.
             self.poisoned = true;
             let _ = self.file.set_len(self.end);
-            return Err(LogError::Io { path: self.path.clone(), source });
+            return Err(LogError::Io {
+                path: self.path.clone(),
+                source,
+            });
         }
         self.verifier.push(signed).map_err(LogError::NotNext)?;
         self.offsets.push(self.end);
@@ -257,8 +286,16 @@ impl RecordLog {
 
     /// Reads up to `max_records` records from `from` on, stopping before
     /// their envelopes would exceed `max_bytes` (at least one is returned if any).
-    pub fn read_range(&self, from: u64, max_records: usize, max_bytes: usize) -> Result<Vec<SignedRecord>, LogError> {
-        let io_err = |source| LogError::Io { path: self.path.clone(), source };
+    pub fn read_range(
+        &self,
+        from: u64,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<SignedRecord>, LogError> {
+        let io_err = |source| LogError::Io {
+            path: self.path.clone(),
+            source,
+        };
         let mut out = Vec::new();
         let mut total = 0usize;
         for seq in from..self.len() {
@@ -266,11 +303,18 @@ impl RecordLog {
                 break;
             }
             let start = self.offsets[seq as usize];
-            let end = self.offsets.get(seq as usize + 1).copied().unwrap_or(self.end);
+            let end = self
+                .offsets
+                .get(seq as usize + 1)
+                .copied()
+                .unwrap_or(self.end);
             let mut buf = vec![0u8; (end - start) as usize];
             self.file.read_exact_at(&mut buf, start).map_err(io_err)?;
             let (signed, _) = parse_entry(&buf).map_err(|reason| {
-                io_err(io::Error::new(io::ErrorKind::InvalidData, format!("entry {seq} changed on disk: {reason}")))
+                io_err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("entry {seq} changed on disk: {reason}"),
+                ))
             })?;
             total += signed.encoded_len();
             if total > max_bytes && !out.is_empty() {
@@ -301,7 +345,10 @@ fn frame(signed: &SignedRecord) -> Vec<u8> {
 /// Parses the entry at the start of `bytes`: header, checksum, envelope.
 fn parse_entry(bytes: &[u8]) -> Result<(SignedRecord, usize), String> {
     if bytes.len() < ENTRY_HEADER {
-        return Err(format!("{} bytes, too short for an entry header", bytes.len()));
+        return Err(format!(
+            "{} bytes, too short for an entry header",
+            bytes.len()
+        ));
     }
     let n = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
     if n == 0 || n > MAX_PAYLOAD {
@@ -325,7 +372,10 @@ fn find_valid_entry(bytes: &[u8], from: usize) -> Option<usize> {
 
 /// Saves `tail` next to the log, then truncates the log at `offset`.
 fn cut_torn_tail(path: &Path, file: &File, tail: &[u8], offset: u64) -> io::Result<PathBuf> {
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let dir = screening::record::keyfile::parent_dir(path);
     let mut copy = dir.join(format!("{name}.at-{offset}.torn"));
     let mut n = 1;
@@ -349,9 +399,14 @@ fn lock(file: &File, path: &Path) -> Result<(), LogError> {
     }
     let err = io::Error::last_os_error();
     if err.kind() == io::ErrorKind::WouldBlock {
-        Err(LogError::Locked { path: path.to_path_buf() })
+        Err(LogError::Locked {
+            path: path.to_path_buf(),
+        })
     } else {
-        Err(LogError::Io { path: path.to_path_buf(), source: err })
+        Err(LogError::Io {
+            path: path.to_path_buf(),
+            source: err,
+        })
     }
 }
 
@@ -375,7 +430,15 @@ mod tests {
         let device = DeviceId::of(&key().verifying_key());
         let mut out = Vec::new();
         for seq in 0..n {
-            let r = Record::new(device, seq, log.last_hash(), 1, 1, seq, RecordBody::example());
+            let r = Record::new(
+                device,
+                seq,
+                log.last_hash(),
+                1,
+                1,
+                seq,
+                RecordBody::example(),
+            );
             let s = SignedRecord::sign(&r, &key()).unwrap();
             log.append(&s).unwrap();
             out.push(s);
@@ -384,7 +447,10 @@ mod tests {
     }
 
     fn entry_offsets(path: &Path) -> Vec<u64> {
-        RecordLog::open(path, key().verifying_key()).unwrap().0.offsets
+        RecordLog::open(path, key().verifying_key())
+            .unwrap()
+            .0
+            .offsets
     }
 
     #[test]
@@ -393,10 +459,20 @@ mod tests {
         let path = dir.path().join("records.log");
         let written = write_log(&path, 5);
         let (log, report) = RecordLog::open(&path, key().verifying_key()).unwrap();
-        assert_eq!(report, OpenReport { records: 5, ..OpenReport::default() });
+        assert_eq!(
+            report,
+            OpenReport {
+                records: 5,
+                ..OpenReport::default()
+            }
+        );
         assert_eq!(log.read_range(0, 100, usize::MAX).unwrap(), written);
         assert_eq!(log.read_range(3, 100, usize::MAX).unwrap(), written[3..]);
-        assert_eq!(log.read_range(0, 100, 1).unwrap().len(), 1, "at least one record");
+        assert_eq!(
+            log.read_range(0, 100, 1).unwrap().len(),
+            1,
+            "at least one record"
+        );
         assert_eq!(log.get(2).unwrap().unwrap(), written[2]);
     }
 
@@ -405,7 +481,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("records.log");
         let _held = RecordLog::open(&path, key().verifying_key()).unwrap();
-        assert!(matches!(RecordLog::open(&path, key().verifying_key()), Err(LogError::Locked { .. })));
+        assert!(matches!(
+            RecordLog::open(&path, key().verifying_key()),
+            Err(LogError::Locked { .. })
+        ));
     }
 
     #[test]
@@ -448,7 +527,11 @@ mod tests {
         );
         assert!(err.to_string().contains("left untouched"));
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "file untouched");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no torn copy made");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no torn copy made"
+        );
     }
 
     #[test]
@@ -458,7 +541,15 @@ mod tests {
         write_log(&path, 2);
         // A valid entry from another key appended by hand: checksum fine, chain not.
         let stranger = SigningKey::from_bytes(&[12; 32]);
-        let r = Record::new(DeviceId::of(&stranger.verifying_key()), 0, RecordHash::GENESIS, 1, 1, 1, RecordBody::example());
+        let r = Record::new(
+            DeviceId::of(&stranger.verifying_key()),
+            0,
+            RecordHash::GENESIS,
+            1,
+            1,
+            1,
+            RecordBody::example(),
+        );
         let mut bytes = std::fs::read(&path).unwrap();
         bytes.extend_from_slice(&frame(&SignedRecord::sign(&r, &stranger).unwrap()));
         std::fs::write(&path, &bytes).unwrap();
@@ -473,7 +564,10 @@ mod tests {
         let path = dir.path().join("records.log");
         let written = write_log(&path, 2);
         let (mut log, _) = RecordLog::open(&path, key().verifying_key()).unwrap();
-        assert!(matches!(log.append(&written[1]), Err(LogError::NotNext(VerifyError::Replay { .. }))));
+        assert!(matches!(
+            log.append(&written[1]),
+            Err(LogError::NotNext(VerifyError::Replay { .. }))
+        ));
         assert_eq!(log.len(), 2);
     }
 
@@ -482,7 +576,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("records.log");
         std::fs::write(&path, b"hello world, not a log").unwrap();
-        assert!(matches!(RecordLog::open(&path, key().verifying_key()), Err(LogError::NotALog { .. })));
+        assert!(matches!(
+            RecordLog::open(&path, key().verifying_key()),
+            Err(LogError::NotALog { .. })
+        ));
         std::fs::write(&path, &LOG_MAGIC[..3]).unwrap();
         let (log, _) = RecordLog::open(&path, key().verifying_key()).unwrap();
         assert!(log.is_empty());

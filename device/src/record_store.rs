@@ -13,10 +13,10 @@
 //! header (sequence, previous hash, clock, boot counter, uptime), signs,
 //! appends and returns only once the record is durable.
 
+use ed25519_dalek::VerifyingKey;
 use screening::record::keyfile::write_atomic;
 use screening::record::wire::SignedAck;
 use screening::record::{DeviceId, FormatError, Record, RecordBody, RecordHash, SignedRecord};
-use ed25519_dalek::VerifyingKey;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use tracing::{info, warn};
@@ -117,8 +117,10 @@ impl RecordStore {
 
     /// Stamps, signs and appends one screening; returns once durable.
     pub fn append(&mut self, body: RecordBody) -> Result<SignedRecord, StoreError> {
-        let wall_time_ms =
-            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
+        let wall_time_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
         let record = Record::new(
             self.device(),
             self.log.len(),
@@ -184,16 +186,28 @@ impl RecordStore {
     }
 
     /// Up to `max_records` unacknowledged records within `max_bytes`.
-    pub fn unacknowledged(&self, max_records: usize, max_bytes: usize) -> Result<Vec<SignedRecord>, StoreError> {
-        Ok(self.log.read_range(self.first_unacknowledged(), max_records, max_bytes)?)
+    pub fn unacknowledged(
+        &self,
+        max_records: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<SignedRecord>, StoreError> {
+        Ok(self
+            .log
+            .read_range(self.first_unacknowledged(), max_records, max_bytes)?)
     }
 
     /// Applies a host acknowledgement after checking its signature against
     /// the pinned `host_key` and its hash against this kiosk's own record.
     /// Returns whether the cursor moved forward.
-    pub fn apply_ack(&mut self, ack: &SignedAck, host_key: &VerifyingKey) -> Result<bool, StoreError> {
+    pub fn apply_ack(
+        &mut self,
+        ack: &SignedAck,
+        host_key: &VerifyingKey,
+    ) -> Result<bool, StoreError> {
         let ack = ack.verify(host_key, self.device())?;
-        let Some(seq) = ack.stored_through else { return Ok(false) };
+        let Some(seq) = ack.stored_through else {
+            return Ok(false);
+        };
         let mine = self.log.get(seq)?.ok_or_else(|| StoreError::AckMismatch {
             sequence: seq,
             detail: format!("this kiosk has written only {} records", self.log.len()),
@@ -201,7 +215,11 @@ impl RecordStore {
         if mine.hash() != ack.stored_hash {
             return Err(StoreError::AckMismatch {
                 sequence: seq,
-                detail: format!("clinic holds {}, kiosk wrote {}", ack.stored_hash, mine.hash()),
+                detail: format!(
+                    "clinic holds {}, kiosk wrote {}",
+                    ack.stored_hash,
+                    mine.hash()
+                ),
             });
         }
         if self.acked.is_some_and(|(s, _)| s >= seq) {
@@ -227,7 +245,12 @@ impl RecordStore {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(StoreError::Cursor { path, reason: e.to_string() }),
+            Err(e) => {
+                return Err(StoreError::Cursor {
+                    path,
+                    reason: e.to_string(),
+                })
+            }
         };
         let text = String::from_utf8_lossy(&bytes);
         let parsed = text.trim().split_once(' ').and_then(|(s, h)| {
@@ -237,12 +260,21 @@ impl RecordStore {
             Some((seq, RecordHash(hash)))
         });
         let Some((seq, hash)) = parsed else {
-            return Err(StoreError::Cursor { path, reason: "does not hold `SEQUENCE HASH`".into() });
+            return Err(StoreError::Cursor {
+                path,
+                reason: "does not hold `SEQUENCE HASH`".into(),
+            });
         };
         match self.log.get(seq)? {
             Some(r) if r.hash() != hash => {
-                warn!(seq, "acknowledgement cursor names a record this log does not hold");
-                Err(StoreError::AckMismatch { sequence: seq, detail: "cursor file disagrees with the log".into() })
+                warn!(
+                    seq,
+                    "acknowledgement cursor names a record this log does not hold"
+                );
+                Err(StoreError::AckMismatch {
+                    sequence: seq,
+                    detail: "cursor file disagrees with the log".into(),
+                })
             }
             _ => Ok(Some((seq, hash))),
         }
@@ -250,8 +282,15 @@ impl RecordStore {
 
     fn write_cursor(&self, seq: u64, hash: RecordHash) -> Result<(), StoreError> {
         let path = self.cursor_path();
-        write_atomic(&path, format!("{seq} {}\n", hash.to_hex()).as_bytes(), 0o644)
-            .map_err(|e| StoreError::Cursor { path, reason: e.to_string() })
+        write_atomic(
+            &path,
+            format!("{seq} {}\n", hash.to_hex()).as_bytes(),
+            0o644,
+        )
+        .map_err(|e| StoreError::Cursor {
+            path,
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -281,12 +320,20 @@ mod tests {
     fn acks_are_checked_against_host_key_and_own_chain() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = RecordStore::open(dir.path()).unwrap();
-        let recs: Vec<_> = (0..3).map(|_| store.append(RecordBody::example()).unwrap()).collect();
+        let recs: Vec<_> = (0..3)
+            .map(|_| store.append(RecordBody::example()).unwrap())
+            .collect();
         let host = SigningKey::from_bytes(&[42; 32]);
         let device = store.device();
         let ack = |seq: u64, hash| {
             SignedAck::sign(
-                Ack { version: WIRE_VERSION, device, stored_through: Some(seq), stored_hash: hash, issued_ms: 0 },
+                Ack {
+                    version: WIRE_VERSION,
+                    device,
+                    stored_through: Some(seq),
+                    stored_hash: hash,
+                    issued_ms: 0,
+                },
                 &host,
             )
         };
@@ -294,12 +341,26 @@ mod tests {
         let wrong_hash = ack(1, recs[2].hash());
         let beyond = ack(7, recs[2].hash());
         let rogue = SigningKey::from_bytes(&[43; 32]);
-        assert!(matches!(store.apply_ack(&good, &rogue.verifying_key()), Err(StoreError::AckRefused(_))));
-        assert!(matches!(store.apply_ack(&wrong_hash, &host.verifying_key()), Err(StoreError::AckMismatch { .. })));
-        assert!(matches!(store.apply_ack(&beyond, &host.verifying_key()), Err(StoreError::AckMismatch { .. })));
+        assert!(matches!(
+            store.apply_ack(&good, &rogue.verifying_key()),
+            Err(StoreError::AckRefused(_))
+        ));
+        assert!(matches!(
+            store.apply_ack(&wrong_hash, &host.verifying_key()),
+            Err(StoreError::AckMismatch { .. })
+        ));
+        assert!(matches!(
+            store.apply_ack(&beyond, &host.verifying_key()),
+            Err(StoreError::AckMismatch { .. })
+        ));
         assert_eq!(store.acknowledged_through(), None);
         assert!(store.apply_ack(&good, &host.verifying_key()).unwrap());
-        assert!(!store.apply_ack(&ack(0, recs[0].hash()), &host.verifying_key()).unwrap(), "never backwards");
+        assert!(
+            !store
+                .apply_ack(&ack(0, recs[0].hash()), &host.verifying_key())
+                .unwrap(),
+            "never backwards"
+        );
         assert_eq!(store.unacknowledged(10, usize::MAX).unwrap(), recs[2..]);
         drop(store);
         let store = RecordStore::open(dir.path()).unwrap();

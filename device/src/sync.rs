@@ -14,7 +14,10 @@
 
 use ed25519_dalek::VerifyingKey;
 use screening::record::keyfile::write_atomic;
-use screening::record::wire::{Hello, HelloAnswer, SyncBatch, SyncResponse, HELLO_PATH, MAX_BATCH_BYTES, MAX_BATCH_RECORDS, SYNC_PATH};
+use screening::record::wire::{
+    Hello, HelloAnswer, SyncBatch, SyncResponse, HELLO_PATH, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
+    SYNC_PATH,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,7 +33,9 @@ pub const PAIRED_HOST_FILE: &str = "paired-host.json";
 #[non_exhaustive]
 pub enum SyncError {
     /// The kiosk was never paired with a clinic.
-    #[error("this kiosk is not paired with a clinic: run `kiosk pair --host-key HEX --url URL` first")]
+    #[error(
+        "this kiosk is not paired with a clinic: run `kiosk pair --host-key HEX --url URL` first"
+    )]
     NotPaired,
     /// The pairing file is unreadable or malformed.
     #[error("pairing file {path}: {reason}")]
@@ -105,8 +110,10 @@ impl PairedHost {
     /// The pinned key.
     pub fn key(&self) -> Result<VerifyingKey, String> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(self.host_key.trim(), &mut bytes).map_err(|e| format!("host key is not 64 hex characters: {e}"))?;
-        VerifyingKey::from_bytes(&bytes).map_err(|e| format!("host key is not an Ed25519 public key: {e}"))
+        hex::decode_to_slice(self.host_key.trim(), &mut bytes)
+            .map_err(|e| format!("host key is not 64 hex characters: {e}"))?;
+        VerifyingKey::from_bytes(&bytes)
+            .map_err(|e| format!("host key is not an Ed25519 public key: {e}"))
     }
 
     /// Reads the pairing in `data_dir` (`None` if never paired).
@@ -114,23 +121,39 @@ impl PairedHost {
         let path = data_dir.join(PAIRED_HOST_FILE);
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let host: PairedHost = serde_json::from_slice(&bytes)
-                    .map_err(|e| SyncError::Pairing { path: path.clone(), reason: e.to_string() })?;
-                host.key().map_err(|reason| SyncError::Pairing { path, reason })?;
+                let host: PairedHost =
+                    serde_json::from_slice(&bytes).map_err(|e| SyncError::Pairing {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?;
+                host.key()
+                    .map_err(|reason| SyncError::Pairing { path, reason })?;
                 Ok(Some(host))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(SyncError::Pairing { path, reason: e.to_string() }),
+            Err(e) => Err(SyncError::Pairing {
+                path,
+                reason: e.to_string(),
+            }),
         }
     }
 
     /// Checks and saves the pairing in `data_dir` (atomically).
     pub fn save(&self, data_dir: &Path) -> Result<(), SyncError> {
         let path = data_dir.join(PAIRED_HOST_FILE);
-        self.key().map_err(|reason| SyncError::Pairing { path: path.clone(), reason })?;
-        std::fs::create_dir_all(data_dir).map_err(|e| SyncError::Pairing { path: path.clone(), reason: e.to_string() })?;
+        self.key().map_err(|reason| SyncError::Pairing {
+            path: path.clone(),
+            reason,
+        })?;
+        std::fs::create_dir_all(data_dir).map_err(|e| SyncError::Pairing {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
         let text = serde_json::to_vec_pretty(self).expect("pairing encodes");
-        write_atomic(&path, &text, 0o644).map_err(|e| SyncError::Pairing { path, reason: e.to_string() })
+        write_atomic(&path, &text, 0o644).map_err(|e| SyncError::Pairing {
+            path,
+            reason: e.to_string(),
+        })
     }
 }
 
@@ -145,7 +168,10 @@ pub struct SyncOptions {
 
 impl Default for SyncOptions {
     fn default() -> Self {
-        SyncOptions { batch_records: 128, batch_bytes: MAX_BATCH_BYTES / 2 }
+        SyncOptions {
+            batch_records: 128,
+            batch_bytes: MAX_BATCH_BYTES / 2,
+        }
     }
 }
 
@@ -174,15 +200,21 @@ pub fn sync(
     transport: &mut dyn SyncTransport,
     opts: SyncOptions,
 ) -> Result<SyncReport, SyncError> {
-    let mut report = SyncReport { acknowledged_through: store.acknowledged_through(), ..SyncReport::default() };
+    let mut report = SyncReport {
+        acknowledged_through: store.acknowledged_through(),
+        ..SyncReport::default()
+    };
     if store.unacknowledged_count() == 0 {
         return Ok(report);
     }
     let mut nonce = [0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut nonce);
     let hello = Hello { nonce };
-    let answer = HelloAnswer::decode(&transport.hello(&hello.encode())?).map_err(|e| SyncError::Malformed(e.to_string()))?;
-    answer.verify(&hello, host_key).map_err(|_| SyncError::NotPairedHost)?;
+    let answer = HelloAnswer::decode(&transport.hello(&hello.encode())?)
+        .map_err(|e| SyncError::Malformed(e.to_string()))?;
+    answer
+        .verify(&hello, host_key)
+        .map_err(|_| SyncError::NotPairedHost)?;
 
     let batch_records = opts.batch_records.clamp(1, MAX_BATCH_RECORDS);
     let batch_bytes = opts.batch_bytes.min(MAX_BATCH_BYTES - 4096);
@@ -195,7 +227,8 @@ pub fn sync(
         let n = records.len() as u64;
         let body = SyncBatch::new(store.device(), records).encode();
         let answer = transport.push(&body)?;
-        let response = SyncResponse::decode(&answer).map_err(|e| SyncError::Malformed(e.to_string()))?;
+        let response =
+            SyncResponse::decode(&answer).map_err(|e| SyncError::Malformed(e.to_string()))?;
         store.apply_ack(&response.ack, host_key)?;
         report.batches += 1;
         report.sent += n;
@@ -230,12 +263,18 @@ impl HttpTransport {
             .http_status_as_error(false)
             .build()
             .into();
-        HttpTransport { agent, base: base_url.trim_end_matches('/').to_string() }
+        HttpTransport {
+            agent,
+            base: base_url.trim_end_matches('/').to_string(),
+        }
     }
 
     fn post(&self, path: &str, body: &[u8]) -> Result<Vec<u8>, TransportError> {
         let url = format!("{}{path}", self.base);
-        let unreachable = |e: ureq::Error| TransportError::Unreachable { url: url.clone(), reason: e.to_string() };
+        let unreachable = |e: ureq::Error| TransportError::Unreachable {
+            url: url.clone(),
+            reason: e.to_string(),
+        };
         let mut resp = self
             .agent
             .post(&url)
@@ -243,10 +282,19 @@ impl HttpTransport {
             .send(body)
             .map_err(unreachable)?;
         let status = resp.status().as_u16();
-        let bytes = resp.body_mut().with_config().limit(MAX_BATCH_BYTES as u64).read_to_vec().map_err(unreachable)?;
+        let bytes = resp
+            .body_mut()
+            .with_config()
+            .limit(MAX_BATCH_BYTES as u64)
+            .read_to_vec()
+            .map_err(unreachable)?;
         if status != 200 {
             let message: String = String::from_utf8_lossy(&bytes).chars().take(300).collect();
-            return Err(TransportError::Status { url, status, message });
+            return Err(TransportError::Status {
+                url,
+                status,
+                message,
+            });
         }
         Ok(bytes)
     }
@@ -271,17 +319,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(PairedHost::load(dir.path()).unwrap(), None);
         let key = ed25519_dalek::SigningKey::from_bytes(&[5; 32]).verifying_key();
-        let host = PairedHost { host_key: hex::encode(key.to_bytes()), url: Some("http://127.0.0.1:1".into()) };
+        let host = PairedHost {
+            host_key: hex::encode(key.to_bytes()),
+            url: Some("http://127.0.0.1:1".into()),
+        };
         host.save(dir.path()).unwrap();
         assert_eq!(PairedHost::load(dir.path()).unwrap(), Some(host));
-        let bad = PairedHost { host_key: "zz".into(), url: None };
+        let bad = PairedHost {
+            host_key: "zz".into(),
+            url: None,
+        };
         assert!(bad.save(dir.path()).is_err());
     }
 
     struct Unreachable;
     impl SyncTransport for Unreachable {
         fn hello(&mut self, _: &[u8]) -> Result<Vec<u8>, TransportError> {
-            Err(TransportError::Unreachable { url: "x".into(), reason: "down".into() })
+            Err(TransportError::Unreachable {
+                url: "x".into(),
+                reason: "down".into(),
+            })
         }
         fn push(&mut self, _: &[u8]) -> Result<Vec<u8>, TransportError> {
             unreachable!("nothing is pushed before the hello succeeds")
@@ -303,10 +360,23 @@ mod tests {
     fn nothing_is_sent_to_an_unproven_server() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = RecordStore::open(dir.path()).unwrap();
-        store.append(screening::record::RecordBody::example()).unwrap();
+        store
+            .append(screening::record::RecordBody::example())
+            .unwrap();
         let pinned = ed25519_dalek::SigningKey::from_bytes(&[5; 32]).verifying_key();
-        assert!(matches!(sync(&mut store, &pinned, &mut Unreachable, SyncOptions::default()), Err(SyncError::Transport(_))));
-        assert!(matches!(sync(&mut store, &pinned, &mut Impostor, SyncOptions::default()), Err(SyncError::NotPairedHost)));
+        assert!(matches!(
+            sync(
+                &mut store,
+                &pinned,
+                &mut Unreachable,
+                SyncOptions::default()
+            ),
+            Err(SyncError::Transport(_))
+        ));
+        assert!(matches!(
+            sync(&mut store, &pinned, &mut Impostor, SyncOptions::default()),
+            Err(SyncError::NotPairedHost)
+        ));
         assert_eq!(store.unacknowledged_count(), 1);
     }
 }

@@ -22,7 +22,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
 }
@@ -43,11 +46,19 @@ fn every_acknowledged_append_survives_sigkill() {
     let mut torn_cuts = 0;
     for round in 0..KILLS {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiosk"));
-        cmd.arg("record-log-torture").arg("--data").arg(&data).args(["--count", "1000000"]);
+        cmd.arg("record-log-torture")
+            .arg("--data")
+            .arg(&data)
+            .args(["--count", "1000000"]);
         if rng.below(2) == 0 {
             cmd.args(["--split-pause-us", "300"]);
         }
-        let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::null()).env("KIOSK_LOG", "error").spawn().unwrap();
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .env("KIOSK_LOG", "error")
+            .spawn()
+            .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let opened = lines.next().expect("child prints `opened`").unwrap();
         assert!(opened.starts_with("opened"), "round {round}: {opened}");
@@ -63,14 +74,20 @@ fn every_acknowledged_append_survives_sigkill() {
             note_append(&line.unwrap(), &mut acked);
         }
 
-        let store = RecordStore::open(&data).unwrap_or_else(|e| panic!("round {round}: reopening failed: {e}"));
+        let store = RecordStore::open(&data)
+            .unwrap_or_else(|e| panic!("round {round}: reopening failed: {e}"));
         if store.open_report().torn_bytes > 0 {
             torn_cuts += 1;
         }
         for (seq, hash) in &acked {
             let record = store.log().get(*seq).unwrap();
-            let record = record.unwrap_or_else(|| panic!("round {round}: acknowledged record {seq} is lost"));
-            assert_eq!(&record.hash().to_hex(), hash, "round {round}: record {seq} changed");
+            let record = record
+                .unwrap_or_else(|| panic!("round {round}: acknowledged record {seq} is lost"));
+            assert_eq!(
+                &record.hash().to_hex(),
+                hash,
+                "round {round}: record {seq} changed"
+            );
         }
         assert!(store.len() >= acked.len() as u64);
     }
@@ -79,5 +96,9 @@ fn every_acknowledged_append_survives_sigkill() {
          chain verified after every kill, {torn_cuts} torn tails cut",
         acked.len()
     );
-    assert!(acked.len() >= KILLS, "the drill appended too little to mean anything: {}", acked.len());
+    assert!(
+        acked.len() >= KILLS,
+        "the drill appended too little to mean anything: {}",
+        acked.len()
+    );
 }

@@ -18,7 +18,15 @@ fn chain(key: &SigningKey, n: u64) -> Vec<SignedRecord> {
     let mut prev = RecordHash::GENESIS;
     (0..n)
         .map(|seq| {
-            let r = Record::new(device, seq, prev, 1_700_000_000_000 + seq as i64, 1, seq, RecordBody::example());
+            let r = Record::new(
+                device,
+                seq,
+                prev,
+                1_700_000_000_000 + seq as i64,
+                1,
+                seq,
+                RecordBody::example(),
+            );
             let s = SignedRecord::sign(&r, key).expect("valid record");
             prev = s.hash();
             s
@@ -36,7 +44,9 @@ fn store_for(key: &SigningKey, file: Option<&std::path::Path>) -> Store {
         }
         None => Store::open_in_memory().expect("open"),
     };
-    store.enroll(&key.verifying_key(), "bench", "bench", 0).expect("enroll");
+    store
+        .enroll(&key.verifying_key(), "bench", "bench", 0)
+        .expect("enroll");
     store
 }
 
@@ -55,7 +65,10 @@ fn bench_ingest(c: &mut Criterion) {
     let mut group = c.benchmark_group("ingest");
     group.throughput(Throughput::Elements(RECORDS));
     group.sample_size(10);
-    for (name, file) in [("in_memory", None), ("file_wal_full_sync", Some(db.as_path()))] {
+    for (name, file) in [
+        ("in_memory", None),
+        ("file_wal_full_sync", Some(db.as_path())),
+    ] {
         group.bench_function(format!("{name}/batches_of_{MAX_BATCH_RECORDS}"), |b| {
             b.iter_batched(
                 || store_for(&key, file),

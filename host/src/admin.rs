@@ -51,7 +51,8 @@ pub fn identity(data: &DataArgs) -> Result<String> {
 /// Parses a 64-hex-character Ed25519 public key.
 pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
     let mut bytes = [0u8; 32];
-    hex::decode_to_slice(text.trim(), &mut bytes).context("the key must be 64 hex characters (from `kiosk identity`)")?;
+    hex::decode_to_slice(text.trim(), &mut bytes)
+        .context("the key must be 64 hex characters (from `kiosk identity`)")?;
     VerifyingKey::from_bytes(&bytes).context("not an Ed25519 public key")
 }
 
@@ -73,9 +74,14 @@ pub fn enroll(data: &DataArgs, key: &str, name: &str, site: &str) -> Result<Stri
 /// `clinic devices`.
 pub fn devices(data: &DataArgs) -> Result<String> {
     let store = data.store()?;
-    let mut out = format!("{:<19}  {:<16}  {:<16}  {:>7}  {}\n", "kiosk", "name", "site", "records", "last sync");
+    let mut out = format!(
+        "{:<19}  {:<16}  {:<16}  {:>7}  {}\n",
+        "kiosk", "name", "site", "records", "last sync"
+    );
     for d in store.devices()? {
-        let last = d.last_sync.map_or("never".to_string(), |(ms, via)| format!("{} ({via})", iso8601_utc(ms)));
+        let last = d.last_sync.map_or("never".to_string(), |(ms, via)| {
+            format!("{} ({via})", iso8601_utc(ms))
+        });
         out.push_str(&format!(
             "{:<19}  {:<16}  {:<16}  {:>7}  {last}\n",
             d.device.device.short(),
@@ -94,7 +100,11 @@ fn find_device(store: &Store, text: &str) -> Result<DeviceId> {
         .devices()?
         .into_iter()
         .map(|d| d.device.device)
-        .filter(|d| d.to_hex() == wanted || d.short() == wanted || d.to_hex().starts_with(&wanted.replace('-', "")))
+        .filter(|d| {
+            d.to_hex() == wanted
+                || d.short() == wanted
+                || d.to_hex().starts_with(&wanted.replace('-', ""))
+        })
         .collect();
     match matches.as_slice() {
         [one] => Ok(*one),
@@ -104,10 +114,19 @@ fn find_device(store: &Store, text: &str) -> Result<DeviceId> {
 }
 
 /// `clinic records`.
-pub fn records(data: &DataArgs, device: Option<&str>, outcome: Option<String>, limit: Option<u64>) -> Result<String> {
+pub fn records(
+    data: &DataArgs,
+    device: Option<&str>,
+    outcome: Option<String>,
+    limit: Option<u64>,
+) -> Result<String> {
     let store = data.store()?;
     let device = device.map(|d| find_device(&store, d)).transpose()?;
-    let rows = store.records(&RecordFilter { device, outcome, limit })?;
+    let rows = store.records(&RecordFilter {
+        device,
+        outcome,
+        limit,
+    })?;
     let mut out = format!(
         "{:<19}  {:>5}  {:<24}  {:<22}  {:>6}  {}\n",
         "kiosk", "seq", "time (kiosk clock, UTC)", "outcome", "score", "patient"
@@ -140,7 +159,10 @@ pub fn verify(data: &DataArgs) -> Result<String> {
             report.problems.join("\n  ")
         );
     }
-    Ok(format!("all {} records of {} kiosks verify (signatures, chains, columns)\n", report.records, report.devices))
+    Ok(format!(
+        "all {} records of {} kiosks verify (signatures, chains, columns)\n",
+        report.records, report.devices
+    ))
 }
 
 /// `clinic import DIR`.
@@ -153,7 +175,10 @@ pub fn import(data: &DataArgs, dir: &Path) -> Result<String> {
     let mut refused = 0;
     for o in &outcomes {
         let who = o.device.map_or("?".to_string(), |d| d.short());
-        out.push_str(&format!("kiosk {who}: {} stored, {} already held", o.stored, o.duplicates));
+        out.push_str(&format!(
+            "kiosk {who}: {} stored, {} already held",
+            o.stored, o.duplicates
+        ));
         if o.acknowledged {
             out.push_str(", acknowledgement written");
         }
@@ -179,7 +204,8 @@ pub fn export(data: &DataArgs, format: Format, out: Option<&Path>) -> Result<Str
     let n = match out {
         Some(path) => {
             let mut f = std::io::BufWriter::new(
-                std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
             );
             let n = export::export(&store, &filter, format, &mut f)?;
             std::io::Write::flush(&mut f)?;
@@ -187,7 +213,11 @@ pub fn export(data: &DataArgs, format: Format, out: Option<&Path>) -> Result<Str
         }
         None => export::export(&store, &filter, format, &mut std::io::stdout().lock())?,
     };
-    Ok(if out.is_some() { format!("{n} records exported\n") } else { String::new() })
+    Ok(if out.is_some() {
+        format!("{n} records exported\n")
+    } else {
+        String::new()
+    })
 }
 
 /// `clinic serve`.

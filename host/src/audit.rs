@@ -28,7 +28,10 @@ pub fn audit(store: &Store) -> Result<AuditReport, StoreError> {
         for row in store.stored_records(dev.row_id)? {
             report.records += 1;
             let mut problem = |what: String| {
-                report.problems.push(format!("kiosk {} ({}) record {}: {what}", dev.device, dev.name, row.sequence))
+                report.problems.push(format!(
+                    "kiosk {} ({}) record {}: {what}",
+                    dev.device, dev.name, row.sequence
+                ))
             };
             let signed = match SignedRecord::from_bytes(&row.raw) {
                 Ok(s) => s,
@@ -80,16 +83,39 @@ mod tests {
     fn clean_database_passes_and_edits_are_caught() {
         let k = kiosk_key(1);
         let mut store = enrolled_store(&k);
-        ingest(&mut store, DeviceId::of(&k.verifying_key()), &chain(&k, 4), Via::Http).unwrap();
+        ingest(
+            &mut store,
+            DeviceId::of(&k.verifying_key()),
+            &chain(&k, 4),
+            Via::Http,
+        )
+        .unwrap();
         let report = audit(&store).unwrap();
-        assert_eq!((report.devices, report.records, report.problems.len()), (1, 4, 0));
+        assert_eq!(
+            (report.devices, report.records, report.problems.len()),
+            (1, 4, 0)
+        );
 
-        store.conn_mut().execute("UPDATE records SET outcome = 'no_synkinesis_detected' WHERE sequence = 2", []).unwrap();
-        store.conn_mut().execute("UPDATE records SET raw = substr(raw, 1, 20) WHERE sequence = 3", []).unwrap();
+        store
+            .conn_mut()
+            .execute(
+                "UPDATE records SET outcome = 'no_synkinesis_detected' WHERE sequence = 2",
+                [],
+            )
+            .unwrap();
+        store
+            .conn_mut()
+            .execute(
+                "UPDATE records SET raw = substr(raw, 1, 20) WHERE sequence = 3",
+                [],
+            )
+            .unwrap();
         let report = audit(&store).unwrap();
         assert_eq!(report.problems.len(), 3, "{:?}", report.problems);
         assert!(report.problems[0].contains("record 2") && report.problems[0].contains("columns"));
-        assert!(report.problems[1].contains("record 3") && report.problems[1].contains("malformed"));
+        assert!(
+            report.problems[1].contains("record 3") && report.problems[1].contains("malformed")
+        );
         assert!(report.problems[2].contains("sync state says 4 records, the chain holds 3"));
     }
 }

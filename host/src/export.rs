@@ -28,7 +28,12 @@ pub enum Format {
 }
 
 /// Writes the records matching `filter` to `out`; returns how many.
-pub fn export(store: &Store, filter: &RecordFilter, format: Format, out: &mut dyn Write) -> Result<usize, ExportError> {
+pub fn export(
+    store: &Store,
+    filter: &RecordFilter,
+    format: Format,
+    out: &mut dyn Write,
+) -> Result<usize, ExportError> {
     let rows = store.records(filter)?;
     let werr = |e: &dyn std::fmt::Display| ExportError::Write(e.to_string());
     match format {
@@ -39,8 +44,21 @@ pub fn export(store: &Store, filter: &RecordFilter, format: Format, out: &mut dy
         Format::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record([
-                "device", "device_name", "sequence", "time_utc", "boot_counter", "outcome", "score", "threshold",
-                "rule", "patient_ref", "model_name", "model_sha256", "hash", "received_utc", "received_via",
+                "device",
+                "device_name",
+                "sequence",
+                "time_utc",
+                "boot_counter",
+                "outcome",
+                "score",
+                "threshold",
+                "rule",
+                "patient_ref",
+                "model_name",
+                "model_sha256",
+                "hash",
+                "received_utc",
+                "received_via",
             ])
             .map_err(|e| werr(&e))?;
             for r in &rows {
@@ -123,9 +141,18 @@ mod tests {
     fn csv_and_json() {
         let k = kiosk_key(1);
         let mut store = enrolled_store(&k);
-        ingest(&mut store, DeviceId::of(&k.verifying_key()), &chain(&k, 3), Via::Http).unwrap();
+        ingest(
+            &mut store,
+            DeviceId::of(&k.verifying_key()),
+            &chain(&k, 3),
+            Via::Http,
+        )
+        .unwrap();
         let mut csv = Vec::new();
-        assert_eq!(export(&store, &RecordFilter::default(), Format::Csv, &mut csv).unwrap(), 3);
+        assert_eq!(
+            export(&store, &RecordFilter::default(), Format::Csv, &mut csv).unwrap(),
+            3
+        );
         let text = String::from_utf8(csv).unwrap();
         assert_eq!(text.lines().count(), 4);
         assert!(text.lines().nth(1).unwrap().contains(",refer,"));

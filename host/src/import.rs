@@ -8,7 +8,9 @@
 //! (nothing stored) with a `warn` line.
 
 use ed25519_dalek::SigningKey;
-use screening::record::bundle::{decode_records, SignedManifest, ACK_FILE, BUNDLE_ROOT, MANIFEST_FILE};
+use screening::record::bundle::{
+    decode_records, SignedManifest, ACK_FILE, BUNDLE_ROOT, MANIFEST_FILE,
+};
 use screening::record::keyfile::write_atomic;
 use screening::record::DeviceId;
 use std::path::{Path, PathBuf};
@@ -58,7 +60,12 @@ pub struct BundleOutcome {
 }
 
 /// Imports every bundle under `dir`. `progress` shows a bar per bundle.
-pub fn import(store: &mut Store, host_key: &SigningKey, dir: &Path, progress: bool) -> Result<Vec<BundleOutcome>, ImportError> {
+pub fn import(
+    store: &mut Store,
+    host_key: &SigningKey,
+    dir: &Path,
+    progress: bool,
+) -> Result<Vec<BundleOutcome>, ImportError> {
     let root = dir.join(BUNDLE_ROOT);
     if !root.is_dir() {
         return Err(ImportError::NoBundles(dir.to_path_buf()));
@@ -86,7 +93,12 @@ fn refuse(mut outcome: BundleOutcome, reason: String) -> BundleOutcome {
     outcome
 }
 
-fn import_bundle(store: &mut Store, host_key: &SigningKey, folder: &Path, progress: bool) -> Result<BundleOutcome, ImportError> {
+fn import_bundle(
+    store: &mut Store,
+    host_key: &SigningKey,
+    folder: &Path,
+    progress: bool,
+) -> Result<BundleOutcome, ImportError> {
     let mut outcome = BundleOutcome {
         folder: folder.to_path_buf(),
         device: None,
@@ -121,7 +133,9 @@ fn import_bundle(store: &mut Store, host_key: &SigningKey, folder: &Path, progre
         Err(e) => return Ok(refuse(outcome, format!("{}: {e}", records_path.display()))),
     };
     if !entry.matches(&bytes) {
-        let e = screening::record::bundle::BundleError::FileMismatch { name: entry.name.clone() };
+        let e = screening::record::bundle::BundleError::FileMismatch {
+            name: entry.name.clone(),
+        };
         return Ok(refuse(outcome, e.to_string()));
     }
     let records = match decode_records(&bytes) {
@@ -137,7 +151,9 @@ fn import_bundle(store: &mut Store, host_key: &SigningKey, folder: &Path, progre
     for chunk in records.chunks(CHUNK) {
         let report = match ingest(store, device, chunk, Via::Usb) {
             Ok(r) => r,
-            Err(IngestError::UnknownDevice(d)) => return Ok(refuse(outcome, format!("kiosk {d} is not enrolled"))),
+            Err(IngestError::UnknownDevice(d)) => {
+                return Ok(refuse(outcome, format!("kiosk {d} is not enrolled")))
+            }
             Err(IngestError::Store(e)) => return Err(e.into()),
         };
         outcome.stored += u64::from(report.stored);
@@ -155,7 +171,12 @@ fn import_bundle(store: &mut Store, host_key: &SigningKey, folder: &Path, progre
         bar.finish_and_clear();
     }
     let ack_path = folder.join(ACK_FILE);
-    write_atomic(&ack_path, &acknowledge(device, head, host_key).encode(), 0o644).map_err(|source| ImportError::Io {
+    write_atomic(
+        &ack_path,
+        &acknowledge(device, head, host_key).encode(),
+        0o644,
+    )
+    .map_err(|source| ImportError::Io {
         path: ack_path.clone(),
         source,
     })?;

@@ -70,7 +70,10 @@ pub struct IngestReport {
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 enum Action {
@@ -79,7 +82,12 @@ enum Action {
 }
 
 /// Verifies and stores `records` claimed to come from `device`.
-pub fn ingest(store: &mut Store, device: DeviceId, records: &[SignedRecord], via: Via) -> Result<IngestReport, IngestError> {
+pub fn ingest(
+    store: &mut Store,
+    device: DeviceId,
+    records: &[SignedRecord],
+    via: Via,
+) -> Result<IngestReport, IngestError> {
     let now = now_ms();
     let tx = store.conn_mut().transaction().map_err(StoreError::from)?;
     let Some(dev) = store::device_row(&tx, device)? else {
@@ -88,7 +96,13 @@ pub fn ingest(store: &mut Store, device: DeviceId, records: &[SignedRecord], via
     };
     let start = store::chain_head(&tx, dev.row_id)?;
     let mut head = start;
-    let mut report = IngestReport { device, stored: 0, duplicates: 0, refused: None, head };
+    let mut report = IngestReport {
+        device,
+        stored: 0,
+        duplicates: 0,
+        refused: None,
+        head,
+    };
     for signed in records {
         match check(&tx, &dev, head, signed)? {
             Ok(Action::Duplicate) => report.duplicates += 1,
@@ -105,7 +119,9 @@ pub fn ingest(store: &mut Store, device: DeviceId, records: &[SignedRecord], via
         }
     }
     match head {
-        Some((seq, hash)) if head != start => store::set_chain_head(&tx, dev.row_id, seq, hash, now, via.as_str())?,
+        Some((seq, hash)) if head != start => {
+            store::set_chain_head(&tx, dev.row_id, seq, hash, now, via.as_str())?
+        }
         _ => store::touch_sync(&tx, dev.row_id, now, via.as_str())?,
     }
     tx.commit().map_err(StoreError::from)?;
@@ -136,7 +152,11 @@ fn check(
         });
     }
     if sequence > next {
-        return Ok(Err(VerifyError::Gap { device, expected: next, got: sequence }));
+        return Ok(Err(VerifyError::Gap {
+            device,
+            expected: next,
+            got: sequence,
+        }));
     }
     let expected_prev = head.map_or(RecordHash::GENESIS, |(_, h)| h);
     if record.prev_hash != expected_prev {
@@ -146,7 +166,11 @@ fn check(
 }
 
 /// The host-signed acknowledgement of what is stored for `device`.
-pub fn acknowledge(device: DeviceId, head: Option<(u64, RecordHash)>, host_key: &SigningKey) -> SignedAck {
+pub fn acknowledge(
+    device: DeviceId,
+    head: Option<(u64, RecordHash)>,
+    host_key: &SigningKey,
+) -> SignedAck {
     SignedAck::sign(
         Ack {
             version: WIRE_VERSION,
@@ -174,7 +198,15 @@ pub(crate) mod tests {
         let mut prev = RecordHash::GENESIS;
         (0..n)
             .map(|seq| {
-                let r = Record::new(device, seq, prev, 1_700_000_000_000 + seq as i64, 1, seq, RecordBody::example());
+                let r = Record::new(
+                    device,
+                    seq,
+                    prev,
+                    1_700_000_000_000 + seq as i64,
+                    1,
+                    seq,
+                    RecordBody::example(),
+                );
                 let s = SignedRecord::sign(&r, key).unwrap();
                 prev = s.hash();
                 s
@@ -184,7 +216,9 @@ pub(crate) mod tests {
 
     pub(crate) fn enrolled_store(key: &SigningKey) -> Store {
         let mut store = Store::open_in_memory().unwrap();
-        store.enroll(&key.verifying_key(), "kiosk A", "clinic 1", 0).unwrap();
+        store
+            .enroll(&key.verifying_key(), "kiosk A", "clinic 1", 0)
+            .unwrap();
         store
     }
 
@@ -203,16 +237,26 @@ pub(crate) mod tests {
         }
         let buf = Buf(Arc::new(Mutex::new(Vec::new())));
         let writer = buf.clone();
-        let sub = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        let sub = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
         let out = tracing::subscriber::with_default(sub, f);
         let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
         (out, text)
     }
 
-    fn refused(store: &mut Store, device: DeviceId, records: &[SignedRecord]) -> (IngestReport, String) {
+    fn refused(
+        store: &mut Store,
+        device: DeviceId,
+        records: &[SignedRecord],
+    ) -> (IngestReport, String) {
         let (report, logs) = logs_of(|| ingest(store, device, records, Via::Http).unwrap());
         assert!(report.refused.is_some(), "expected a refusal");
-        assert!(logs.contains("WARN") && logs.contains("record refused"), "no warn line: {logs}");
+        assert!(
+            logs.contains("WARN") && logs.contains("record refused"),
+            "no warn line: {logs}"
+        );
         (report, logs)
     }
 
@@ -223,12 +267,21 @@ pub(crate) mod tests {
         let c = chain(&k, 5);
         let device = DeviceId::of(&k.verifying_key());
         let r = ingest(&mut store, device, &c[..3], Via::Http).unwrap();
-        assert_eq!((r.stored, r.duplicates, r.head.map(|h| h.0)), (3, 0, Some(2)));
+        assert_eq!(
+            (r.stored, r.duplicates, r.head.map(|h| h.0)),
+            (3, 0, Some(2))
+        );
         let r = ingest(&mut store, device, &c, Via::Usb).unwrap();
-        assert_eq!((r.stored, r.duplicates, r.head.map(|h| h.0)), (2, 3, Some(4)));
+        assert_eq!(
+            (r.stored, r.duplicates, r.head.map(|h| h.0)),
+            (2, 3, Some(4))
+        );
         assert!(r.refused.is_none());
         assert_eq!(store.record_count().unwrap(), 5);
-        assert_eq!(store.records(&Default::default()).unwrap()[4].received_via, "usb");
+        assert_eq!(
+            store.records(&Default::default()).unwrap()[4].received_via,
+            "usb"
+        );
     }
 
     #[test]
@@ -236,10 +289,21 @@ pub(crate) mod tests {
         let k = kiosk_key(1);
         let mut store = enrolled_store(&k);
         let device = DeviceId::of(&k.verifying_key());
-        let r = Record::new(device, 0, RecordHash::GENESIS, 1, 1, 1, RecordBody::example());
+        let r = Record::new(
+            device,
+            0,
+            RecordHash::GENESIS,
+            1,
+            1,
+            1,
+            RecordBody::example(),
+        );
         let forged = SignedRecord::sign(&r, &kiosk_key(2)).unwrap();
         let (report, logs) = refused(&mut store, device, &[forged]);
-        assert!(matches!(report.refused, Some(VerifyError::ForgedSignature { .. })));
+        assert!(matches!(
+            report.refused,
+            Some(VerifyError::ForgedSignature { .. })
+        ));
         assert!(logs.contains("forged signature"), "{logs}");
         assert_eq!(store.record_count().unwrap(), 0);
     }
@@ -254,7 +318,10 @@ pub(crate) mod tests {
         bytes[60] ^= 0x01;
         let altered = SignedRecord::from_bytes(&bytes).unwrap();
         let (report, logs) = refused(&mut store, device, &[altered]);
-        assert!(matches!(report.refused, Some(VerifyError::AlteredBytes { .. })));
+        assert!(matches!(
+            report.refused,
+            Some(VerifyError::AlteredBytes { .. })
+        ));
         assert!(logs.contains("altered"), "{logs}");
         assert_eq!(store.record_count().unwrap(), 0);
     }
@@ -271,9 +338,13 @@ pub(crate) mod tests {
         r.sequence = 2;
         r.prev_hash = c[1].hash();
         let bytes = r.encode().unwrap();
-        let replayed = SignedRecord::from_parts(bytes.clone(), RecordHash::of(&bytes), c[0].signature());
+        let replayed =
+            SignedRecord::from_parts(bytes.clone(), RecordHash::of(&bytes), c[0].signature());
         let (report, _) = refused(&mut store, device, &[replayed]);
-        assert!(matches!(report.refused, Some(VerifyError::ForgedSignature { sequence: 2, .. })));
+        assert!(matches!(
+            report.refused,
+            Some(VerifyError::ForgedSignature { sequence: 2, .. })
+        ));
         assert_eq!(store.record_count().unwrap(), 2);
     }
 
@@ -283,12 +354,20 @@ pub(crate) mod tests {
         let mut store = enrolled_store(&k);
         let stranger = kiosk_key(3);
         let device = DeviceId::of(&stranger.verifying_key());
-        let (result, logs) = logs_of(|| ingest(&mut store, device, &chain(&stranger, 1), Via::Http));
+        let (result, logs) =
+            logs_of(|| ingest(&mut store, device, &chain(&stranger, 1), Via::Http));
         assert!(matches!(result, Err(IngestError::UnknownDevice(_))));
         assert!(logs.contains("unenrolled"), "{logs}");
         // A stranger's record inside an enrolled kiosk's batch is refused too.
-        let (report, _) = refused(&mut store, DeviceId::of(&k.verifying_key()), &chain(&stranger, 1));
-        assert!(matches!(report.refused, Some(VerifyError::UnknownDevice { .. })));
+        let (report, _) = refused(
+            &mut store,
+            DeviceId::of(&k.verifying_key()),
+            &chain(&stranger, 1),
+        );
+        assert!(matches!(
+            report.refused,
+            Some(VerifyError::UnknownDevice { .. })
+        ));
         assert_eq!(store.record_count().unwrap(), 0);
     }
 
@@ -298,10 +377,25 @@ pub(crate) mod tests {
         let mut store = enrolled_store(&k);
         let device = DeviceId::of(&k.verifying_key());
         let c = chain(&k, 4);
-        let (report, logs) = refused(&mut store, device, &[c[0].clone(), c[2].clone(), c[3].clone()]);
-        assert!(matches!(report.refused, Some(VerifyError::Gap { expected: 1, got: 2, .. })));
+        let (report, logs) = refused(
+            &mut store,
+            device,
+            &[c[0].clone(), c[2].clone(), c[3].clone()],
+        );
+        assert!(matches!(
+            report.refused,
+            Some(VerifyError::Gap {
+                expected: 1,
+                got: 2,
+                ..
+            })
+        ));
         assert!(logs.contains("gap"), "{logs}");
-        assert_eq!(report.head.map(|h| h.0), Some(0), "what passed before the gap is kept");
+        assert_eq!(
+            report.head.map(|h| h.0),
+            Some(0),
+            "what passed before the gap is kept"
+        );
         assert_eq!(store.record_count().unwrap(), 1);
     }
 
@@ -316,16 +410,34 @@ pub(crate) mod tests {
         let mut body = RecordBody::example();
         body.decision.threshold = 0.5;
         let other = Record::new(device, 1, c[0].hash(), 5, 2, 5, body.clone());
-        let (report, logs) = refused(&mut store, device, &[SignedRecord::sign(&other, &k).unwrap()]);
-        assert!(matches!(report.refused, Some(VerifyError::Fork { sequence: 1, .. })));
+        let (report, logs) = refused(
+            &mut store,
+            device,
+            &[SignedRecord::sign(&other, &k).unwrap()],
+        );
+        assert!(matches!(
+            report.refused,
+            Some(VerifyError::Fork { sequence: 1, .. })
+        ));
         assert!(logs.contains("fork"), "{logs}");
         // A record 3 that does not link to the stored record 2.
         let stray = Record::new(device, 3, RecordHash([1; 32]), 5, 2, 5, body);
-        let (report, _) = refused(&mut store, device, &[SignedRecord::sign(&stray, &k).unwrap()]);
-        assert!(matches!(report.refused, Some(VerifyError::Fork { sequence: 3, .. })));
+        let (report, _) = refused(
+            &mut store,
+            device,
+            &[SignedRecord::sign(&stray, &k).unwrap()],
+        );
+        assert!(matches!(
+            report.refused,
+            Some(VerifyError::Fork { sequence: 3, .. })
+        ));
         assert_eq!(store.record_count().unwrap(), 3);
         let rows = store.records(&Default::default()).unwrap();
-        assert_eq!(rows[1].hash, c[1].hash().to_hex(), "the stored record was not replaced");
+        assert_eq!(
+            rows[1].hash,
+            c[1].hash().to_hex(),
+            "the stored record was not replaced"
+        );
     }
 
     #[test]

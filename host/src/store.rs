@@ -138,12 +138,15 @@ pub struct Store {
 }
 
 fn hash_from(bytes: Vec<u8>) -> Result<RecordHash, StoreError> {
-    let arr: [u8; 32] = bytes.try_into().map_err(|_| StoreError::Invalid("hash is not 32 bytes".into()))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Invalid("hash is not 32 bytes".into()))?;
     Ok(RecordHash(arr))
 }
 
 fn seq_to_sql(seq: u64) -> Result<i64, StoreError> {
-    i64::try_from(seq).map_err(|_| StoreError::Invalid(format!("sequence {seq} exceeds the database range")))
+    i64::try_from(seq)
+        .map_err(|_| StoreError::Invalid(format!("sequence {seq} exceeds the database range")))
 }
 
 impl Store {
@@ -172,16 +175,32 @@ impl Store {
     }
 
     /// Trusts `key` as a kiosk named `name` at `site`.
-    pub fn enroll(&mut self, key: &VerifyingKey, name: &str, site: &str, now_ms: i64) -> Result<DeviceRow, StoreError> {
+    pub fn enroll(
+        &mut self,
+        key: &VerifyingKey,
+        name: &str,
+        site: &str,
+        now_ms: i64,
+    ) -> Result<DeviceRow, StoreError> {
         let device = DeviceId::of(key);
         if let Some(existing) = self.device(device)? {
-            return Err(StoreError::AlreadyEnrolled { device, name: existing.name });
+            return Err(StoreError::AlreadyEnrolled {
+                device,
+                name: existing.name,
+            });
         }
         self.conn.execute(
             "INSERT INTO devices (device_id, public_key, name, site, enrolled_at_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![&device.0[..], &key.as_bytes()[..], name, site, now_ms],
         )?;
-        Ok(DeviceRow { row_id: self.conn.last_insert_rowid(), device, key: *key, name: name.into(), site: site.into(), enrolled_at_ms: now_ms })
+        Ok(DeviceRow {
+            row_id: self.conn.last_insert_rowid(),
+            device,
+            key: *key,
+            name: name.into(),
+            site: site.into(),
+            enrolled_at_ms: now_ms,
+        })
     }
 
     /// The enrolled kiosk with this id, if any.
@@ -214,7 +233,14 @@ impl Store {
         let mut out = Vec::new();
         for row in rows {
             let (row_id, id, key, name, site, enrolled_at_ms, count, through, last_ms, via) = row?;
-            let device = DeviceRow { row_id, device: parse_device(id)?, key: parse_key(key)?, name, site, enrolled_at_ms };
+            let device = DeviceRow {
+                row_id,
+                device: parse_device(id)?,
+                key: parse_key(key)?,
+                name,
+                site,
+                enrolled_at_ms,
+            };
             out.push(DeviceSummary {
                 device,
                 records: count as u64,
@@ -313,47 +339,83 @@ impl Store {
 
     /// Total records stored.
     pub fn record_count(&self) -> Result<u64, StoreError> {
-        Ok(self.conn.query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))? as u64)
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM records", [], |r| r.get::<_, i64>(0))?
+            as u64)
     }
 }
 
 fn parse_device(bytes: Vec<u8>) -> Result<DeviceId, StoreError> {
-    Ok(DeviceId(bytes.try_into().map_err(|_| StoreError::Invalid("device id is not 32 bytes".into()))?))
+    Ok(DeviceId(bytes.try_into().map_err(|_| {
+        StoreError::Invalid("device id is not 32 bytes".into())
+    })?))
 }
 
 fn parse_key(bytes: Vec<u8>) -> Result<VerifyingKey, StoreError> {
-    let arr: [u8; 32] = bytes.try_into().map_err(|_| StoreError::Invalid("public key is not 32 bytes".into()))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Invalid("public key is not 32 bytes".into()))?;
     VerifyingKey::from_bytes(&arr).map_err(|e| StoreError::Invalid(format!("public key: {e}")))
 }
 
-pub(crate) fn device_row(conn: &Connection, device: DeviceId) -> Result<Option<DeviceRow>, StoreError> {
+pub(crate) fn device_row(
+    conn: &Connection,
+    device: DeviceId,
+) -> Result<Option<DeviceRow>, StoreError> {
     let row = conn
         .query_row(
             "SELECT id, public_key, name, site, enrolled_at_ms FROM devices WHERE device_id = ?1",
             [&device.0[..]],
-            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                ))
+            },
         )
         .optional()?;
     row.map(|(row_id, key, name, site, enrolled_at_ms)| {
         let key = parse_key(key)?;
         if DeviceId::of(&key) != device {
-            return Err(StoreError::Invalid("device id does not match its key".into()));
+            return Err(StoreError::Invalid(
+                "device id does not match its key".into(),
+            ));
         }
-        Ok(DeviceRow { row_id, device, key, name, site, enrolled_at_ms })
+        Ok(DeviceRow {
+            row_id,
+            device,
+            key,
+            name,
+            site,
+            enrolled_at_ms,
+        })
     })
     .transpose()
 }
 
-pub(crate) fn chain_head(conn: &Connection, row_id: i64) -> Result<Option<(u64, RecordHash)>, StoreError> {
+pub(crate) fn chain_head(
+    conn: &Connection,
+    row_id: i64,
+) -> Result<Option<(u64, RecordHash)>, StoreError> {
     let row = conn
-        .query_row("SELECT stored_through, stored_hash FROM sync_state WHERE device = ?1", [row_id], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))
-        })
+        .query_row(
+            "SELECT stored_through, stored_hash FROM sync_state WHERE device = ?1",
+            [row_id],
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)),
+        )
         .optional()?;
     row.map(|(s, h)| Ok((s as u64, hash_from(h)?))).transpose()
 }
 
-pub(crate) fn stored_hash(conn: &Connection, row_id: i64, seq: u64) -> Result<Option<RecordHash>, StoreError> {
+pub(crate) fn stored_hash(
+    conn: &Connection,
+    row_id: i64,
+    seq: u64,
+) -> Result<Option<RecordHash>, StoreError> {
     let row = conn
         .query_row(
             "SELECT hash FROM records WHERE device = ?1 AND sequence = ?2",
@@ -414,12 +476,23 @@ pub(crate) fn set_chain_head(
          ON CONFLICT (device) DO UPDATE SET stored_through = excluded.stored_through,
              stored_hash = excluded.stored_hash, last_sync_ms = excluded.last_sync_ms, last_via = excluded.last_via",
     )?;
-    head.execute(params![row_id, seq_to_sql(sequence)?, &hash.0[..], now_ms, via])?;
+    head.execute(params![
+        row_id,
+        seq_to_sql(sequence)?,
+        &hash.0[..],
+        now_ms,
+        via
+    ])?;
     Ok(())
 }
 
 /// Notes a sync contact that stored nothing new (so "last sync" is honest).
-pub(crate) fn touch_sync(conn: &Connection, row_id: i64, now_ms: i64, via: &str) -> Result<(), StoreError> {
+pub(crate) fn touch_sync(
+    conn: &Connection,
+    row_id: i64,
+    now_ms: i64,
+    via: &str,
+) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE sync_state SET last_sync_ms = ?2, last_via = ?3 WHERE device = ?1",
         params![row_id, now_ms, via],

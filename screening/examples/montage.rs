@@ -6,7 +6,7 @@
 //!
 //! `cargo run --release -p screening --example montage [out_dir]`
 //!
-//! `... --example montage -- closeup <file.png> <seed> <expression> [scene_seed]`
+//! `... --example montage -- closeup <file.png> <seed> <expression> [scene_seed|studio] [condition]`
 //! writes one 640×480 frame instead, for a close look.
 
 use std::path::{Path, PathBuf};
@@ -151,7 +151,11 @@ fn main() -> ExitCode {
         let seed = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(7);
         let expression: Expression = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(Expression::Rest);
         let scene = args.get(4).and_then(|s| s.parse().ok()).map(Scene::random).unwrap_or_else(Scene::studio);
-        let frame = synth::render(&Patient::random(seed), &FaceState::full(expression), &scene, 640, 480);
+        let patient = match args.get(5).and_then(|c| c.parse::<Condition>().ok()) {
+            Some(condition) => Patient::with_condition(seed, condition),
+            None => Patient::random(seed),
+        };
+        let frame = synth::render(&patient, &FaceState::full(expression), &scene, 640, 480);
         println!("{:#?}", frame.truth);
         frame.image.save(&path)
     } else {

@@ -18,6 +18,7 @@
 pub mod align;
 pub mod anchors;
 pub mod detect;
+pub mod eyelids;
 pub mod gate;
 pub mod landmarks;
 pub mod measure;
@@ -31,6 +32,7 @@ use image::RgbImage;
 
 pub use align::{align, Aligned};
 pub use detect::{Detection, FaceDetector, Keypoint, Nms};
+pub use eyelids::{EyeContour, EyelidModel};
 pub use gate::{Direction, GateConfig, GateFigures, GateReason};
 pub use landmarks::{EyeLandmarks, LandmarkModel, Landmarks, Roi};
 pub use measure::Measures;
@@ -124,6 +126,7 @@ impl Analysis {
 pub struct FaceStage {
     detector: FaceDetector,
     landmarks: LandmarkModel,
+    eyelids: Option<EyelidModel>,
     view: StandardView,
     gate: GateConfig,
 }
@@ -141,6 +144,7 @@ impl FaceStage {
         Ok(FaceStage {
             detector: FaceDetector::from_manifest(manifest)?,
             landmarks: LandmarkModel::from_manifest(manifest)?,
+            eyelids: EyelidModel::from_manifest(manifest)?,
             view: manifest.standard_view.clone(),
             gate: GateConfig::default(),
         })
@@ -219,6 +223,7 @@ impl FaceStage {
         };
         let work_face = detections[pi];
         let landmarks = self.landmarks.landmarks(&work, &work_face)?;
+        let eyelids = self.eyelids.as_ref().map(|m| m.refine(&work, &landmarks)).transpose()?;
         let aligned = align::align(&work, landmarks.eye_centres(), &self.view).ok();
 
         // Gate figures, measured in the working frame (ratios and degrees do
@@ -245,7 +250,11 @@ impl FaceStage {
         });
         let face = a.detections[pi];
         a.figures.motion = previous.and_then(|p| p.face()).map(|prev| gate::motion(&face, prev));
-        a.measures = Measures::from_landmarks(&landmarks);
+        a.measures = Measures::from_landmarks(&landmarks).map(|m| match &eyelids {
+            // Apertures over the interocular distance do not depend on the working scale.
+            Some(e) => m.with_fissures(e.as_ref().map(|c| c.aperture * factor as f32 / m.interocular)),
+            None => m,
+        });
         a.landmarks = Some(landmarks);
         a.aligned = aligned;
         a.verdict = self.verdict(&a.figures);

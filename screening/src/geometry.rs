@@ -160,6 +160,11 @@ impl<T> PerSide<T> {
         }
     }
 
+    /// Borrows both values.
+    pub fn as_ref(&self) -> PerSide<&T> {
+        PerSide { left: &self.left, right: &self.right }
+    }
+
     /// Applies `f` to both values.
     pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> PerSide<U> {
         PerSide { left: f(self.left), right: f(self.right) }

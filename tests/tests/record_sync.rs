@@ -16,7 +16,9 @@ fn kiosk_and_clinic(dir: &Path, n: usize) -> (RecordStore, Store, ed25519_dalek:
         kiosk.append(RecordBody::example()).unwrap();
     }
     let mut clinic = Store::open(&dir.join("clinic.sqlite")).unwrap();
-    clinic.enroll(&kiosk.identity().public_key(), "kiosk 1", "test clinic", 0).unwrap();
+    clinic
+        .enroll(&kiosk.identity().public_key(), "kiosk 1", "test clinic", 0)
+        .unwrap();
     let host_key = ed25519_dalek::SigningKey::from_bytes(&[77; 32]);
     (kiosk, clinic, host_key)
 }
@@ -24,10 +26,23 @@ fn kiosk_and_clinic(dir: &Path, n: usize) -> (RecordStore, Store, ed25519_dalek:
 /// Checks the clinic holds exactly the kiosk's records, in one verified chain.
 fn assert_same_records(kiosk: &RecordStore, clinic: &Store) {
     let rows = clinic.records(&Default::default()).unwrap();
-    assert_eq!(rows.len() as u64, kiosk.len(), "clinic and kiosk hold different numbers of records");
+    assert_eq!(
+        rows.len() as u64,
+        kiosk.len(),
+        "clinic and kiosk hold different numbers of records"
+    );
     for (seq, row) in rows.iter().enumerate() {
         assert_eq!(row.sequence, seq as u64, "gap or duplicate at {seq}");
-        assert_eq!(row.hash, kiosk.log().get(seq as u64).unwrap().unwrap().hash().to_hex());
+        assert_eq!(
+            row.hash,
+            kiosk
+                .log()
+                .get(seq as u64)
+                .unwrap()
+                .unwrap()
+                .hash()
+                .to_hex()
+        );
     }
     let audit = host::audit::audit(clinic).unwrap();
     assert!(audit.problems.is_empty(), "{:?}", audit.problems);
@@ -38,27 +53,55 @@ fn http_sync_over_loopback() {
     let dir = tempfile::tempdir().unwrap();
     let (mut kiosk, clinic, host_key) = kiosk_and_clinic(dir.path(), 300);
     let pinned = host_key.verifying_key();
-    let server = BackgroundServer::start("127.0.0.1:0".parse().unwrap(), AppState::new(clinic, host_key)).unwrap();
+    let server = BackgroundServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        AppState::new(clinic, host_key),
+    )
+    .unwrap();
     let mut http = HttpTransport::new(&server.url(), Duration::from_secs(20));
 
-    let report = sync::sync(&mut kiosk, &pinned, &mut http, SyncOptions { batch_records: 64, ..Default::default() }).unwrap();
-    assert_eq!((report.sent, report.stored, report.batches, report.remaining), (300, 300, 5, 0));
+    let report = sync::sync(
+        &mut kiosk,
+        &pinned,
+        &mut http,
+        SyncOptions {
+            batch_records: 64,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (report.sent, report.stored, report.batches, report.remaining),
+        (300, 300, 5, 0)
+    );
     assert_eq!(kiosk.acknowledged_through(), Some(299));
     let again = sync::sync(&mut kiosk, &pinned, &mut http, SyncOptions::default()).unwrap();
     assert_eq!(again.sent, 0, "nothing left to send");
     kiosk.append(RecordBody::example()).unwrap();
-    assert_eq!(sync::sync(&mut kiosk, &pinned, &mut http, SyncOptions::default()).unwrap().stored, 1);
+    assert_eq!(
+        sync::sync(&mut kiosk, &pinned, &mut http, SyncOptions::default())
+            .unwrap()
+            .stored,
+        1
+    );
 
     // Refused bodies: a clear 400, a 413 over the limit, nothing about SQL.
     match http.push(b"not a batch") {
-        Err(TransportError::Status { status: 400, message, .. }) => {
+        Err(TransportError::Status {
+            status: 400,
+            message,
+            ..
+        }) => {
             assert!(message.contains("malformed sync batch"), "{message}");
             assert!(!message.to_lowercase().contains("sql"), "{message}");
         }
         other => panic!("expected 400, got {other:?}"),
     }
     let oversized = vec![0u8; screening::record::wire::MAX_BATCH_BYTES + 1];
-    assert!(matches!(http.push(&oversized), Err(TransportError::Status { status: 413, .. })));
+    assert!(matches!(
+        http.push(&oversized),
+        Err(TransportError::Status { status: 413, .. })
+    ));
     drop(server);
 
     let clinic = Store::open(&dir.path().join("clinic.sqlite")).unwrap();
@@ -70,18 +113,46 @@ fn unenrolled_kiosk_gets_403_and_rogue_server_gets_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mut kiosk, _, host_key) = kiosk_and_clinic(dir.path(), 2);
     let empty = Store::open(&dir.path().join("other.sqlite")).unwrap();
-    let server = BackgroundServer::start("127.0.0.1:0".parse().unwrap(), AppState::new(empty, host_key.clone())).unwrap();
+    let server = BackgroundServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        AppState::new(empty, host_key.clone()),
+    )
+    .unwrap();
     let mut http = HttpTransport::new(&server.url(), Duration::from_secs(20));
-    let err = sync::sync(&mut kiosk, &host_key.verifying_key(), &mut http, SyncOptions::default()).unwrap_err();
-    assert!(matches!(err, SyncError::Transport(TransportError::Status { status: 403, .. })), "{err}");
+    let err = sync::sync(
+        &mut kiosk,
+        &host_key.verifying_key(),
+        &mut http,
+        SyncOptions::default(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            SyncError::Transport(TransportError::Status { status: 403, .. })
+        ),
+        "{err}"
+    );
 
     // A server with another key: the kiosk sends no record at all.
     let rogue_key = ed25519_dalek::SigningKey::from_bytes(&[13; 32]);
     let mut rogue_db = Store::open_in_memory().unwrap();
-    rogue_db.enroll(&kiosk.identity().public_key(), "stolen", "", 0).unwrap();
-    let rogue = BackgroundServer::start("127.0.0.1:0".parse().unwrap(), AppState::new(rogue_db, rogue_key)).unwrap();
+    rogue_db
+        .enroll(&kiosk.identity().public_key(), "stolen", "", 0)
+        .unwrap();
+    let rogue = BackgroundServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        AppState::new(rogue_db, rogue_key),
+    )
+    .unwrap();
     let mut to_rogue = HttpTransport::new(&rogue.url(), Duration::from_secs(20));
-    let err = sync::sync(&mut kiosk, &host_key.verifying_key(), &mut to_rogue, SyncOptions::default()).unwrap_err();
+    let err = sync::sync(
+        &mut kiosk,
+        &host_key.verifying_key(),
+        &mut to_rogue,
+        SyncOptions::default(),
+    )
+    .unwrap_err();
     assert!(matches!(err, SyncError::NotPairedHost), "{err}");
     assert_eq!(kiosk.unacknowledged_count(), 2);
 }
@@ -90,29 +161,55 @@ fn unenrolled_kiosk_gets_403_and_rogue_server_gets_nothing() {
 fn usb_bundle_round_trip_and_swapped_file() {
     let dir = tempfile::tempdir().unwrap();
     let (mut kiosk, mut clinic, host_key) = kiosk_and_clinic(dir.path(), 5);
-    let paired = device::sync::PairedHost { host_key: hex_key(&host_key), url: None };
+    let paired = device::sync::PairedHost {
+        host_key: hex_key(&host_key),
+        url: None,
+    };
     let usb = dir.path().join("usb");
 
     let exported = device::export::export(&mut kiosk, Some(&paired), &usb).unwrap();
     assert_eq!((exported.records, exported.range), (5, Some((0, 4))));
     let imported = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
-    assert_eq!((imported[0].stored, imported[0].acknowledged, imported[0].refused.clone()), (5, true, None));
+    assert_eq!(
+        (
+            imported[0].stored,
+            imported[0].acknowledged,
+            imported[0].refused.clone()
+        ),
+        (5, true, None)
+    );
     assert_same_records(&kiosk, &clinic);
 
     // The next export reads the acknowledgement and carries only new records.
     kiosk.append(RecordBody::example()).unwrap();
     let exported = device::export::export(&mut kiosk, Some(&paired), &usb).unwrap();
-    assert_eq!((exported.ack_applied, exported.records, exported.range), (Some(4), 1, Some((5, 5))));
+    assert_eq!(
+        (exported.ack_applied, exported.records, exported.range),
+        (Some(4), 1, Some((5, 5)))
+    );
 
     // Swap the records file for an older valid one: the manifest hash catches it.
     let folder = exported.folder.clone();
     let second = std::fs::read(folder.join("records.bin")).unwrap();
-    let first_bundle = screening::record::bundle::encode_records(&kiosk.log().read_range(0, 5, usize::MAX).unwrap());
+    let first_bundle = screening::record::bundle::encode_records(
+        &kiosk.log().read_range(0, 5, usize::MAX).unwrap(),
+    );
     std::fs::write(folder.join("records.bin"), &first_bundle).unwrap();
     let before = clinic.record_count().unwrap();
     let outcome = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
-    assert!(outcome[0].refused.as_deref().unwrap_or("").contains("swapped"), "{outcome:?}");
-    assert_eq!(clinic.record_count().unwrap(), before, "nothing stored from a swapped bundle");
+    assert!(
+        outcome[0]
+            .refused
+            .as_deref()
+            .unwrap_or("")
+            .contains("swapped"),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        clinic.record_count().unwrap(),
+        before,
+        "nothing stored from a swapped bundle"
+    );
 
     std::fs::write(folder.join("records.bin"), &second).unwrap();
     let outcome = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
@@ -121,7 +218,11 @@ fn usb_bundle_round_trip_and_swapped_file() {
 }
 
 fn hex_key(key: &ed25519_dalek::SigningKey) -> String {
-    key.verifying_key().to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    key.verifying_key()
+        .to_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Deterministic generator for the fault schedule.
@@ -129,7 +230,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (self.0 >> 33) % n
     }
 }
@@ -161,16 +265,21 @@ impl FaultyLink {
 
     fn host(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
         let key = self.host_key.clone();
-        host::http::sync::handle_batch(self.store(), &key, body).map_err(|e| TransportError::Status {
-            url: "in-process".into(),
-            status: e.status().as_u16(),
-            message: e.to_string(),
+        host::http::sync::handle_batch(self.store(), &key, body).map_err(|e| {
+            TransportError::Status {
+                url: "in-process".into(),
+                status: e.status().as_u16(),
+                message: e.to_string(),
+            }
         })
     }
 }
 
 fn dropped() -> TransportError {
-    TransportError::Unreachable { url: "in-process".into(), reason: "injected fault".into() }
+    TransportError::Unreachable {
+        url: "in-process".into(),
+        reason: "injected fault".into(),
+    }
 }
 
 impl SyncTransport for FaultyLink {
@@ -182,7 +291,11 @@ impl SyncTransport for FaultyLink {
     }
 
     fn push(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
-        let fault = self.rng.below(7) as usize;
+        // Half the pushes meet a fault, spread over the six kinds.
+        let fault = match self.rng.below(12) as usize {
+            f @ 1..=6 => f,
+            _ => 0,
+        };
         self.faults[fault] += 1;
         match fault {
             1 => Err(dropped()),
@@ -221,9 +334,17 @@ fn sync_under_faults_ends_with_exactly_the_kiosks_records() {
     let (mut kiosk, clinic, host_key) = kiosk_and_clinic(dir.path(), 0);
     drop(clinic);
     let pinned = host_key.verifying_key();
-    let mut link =
-        FaultyLink { db: dir.path().join("clinic.sqlite"), store: None, host_key, rng: Lcg(0xfa17), faults: [0; 7] };
-    let opts = SyncOptions { batch_records: 4, ..Default::default() };
+    let mut link = FaultyLink {
+        db: dir.path().join("clinic.sqlite"),
+        store: None,
+        host_key,
+        rng: Lcg(0xfa17),
+        faults: [0; 7],
+    };
+    let opts = SyncOptions {
+        batch_records: 4,
+        ..Default::default()
+    };
     let (mut ok, mut failed) = (0, 0);
     for _ in 0..ROUNDS {
         for _ in 0..link.rng.below(4) {
@@ -243,13 +364,20 @@ fn sync_under_faults_ends_with_exactly_the_kiosks_records() {
     link.store = None;
     let clinic = Store::open(&dir.path().join("clinic.sqlite")).unwrap();
     assert_same_records(&kiosk, &clinic);
-    let faults: Vec<String> = FAULT_NAMES.iter().zip(link.faults).map(|(n, c)| format!("{n}: {c}")).collect();
+    let faults: Vec<String> = FAULT_NAMES
+        .iter()
+        .zip(link.faults)
+        .map(|(n, c)| format!("{n}: {c}"))
+        .collect();
     println!(
         "sync under faults: {ROUNDS} rounds ({ok} completed, {failed} cut short), {} records, host holds exactly them; {}",
         kiosk.len(),
         faults.join(", ")
     );
-    assert!(link.faults.iter().all(|&c| c > 0), "every fault kind was exercised");
+    assert!(
+        link.faults.iter().all(|&c| c > 0),
+        "every fault kind was exercised"
+    );
 }
 
 struct CleanLink<'a>(&'a mut FaultyLink);

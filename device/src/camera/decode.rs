@@ -24,7 +24,10 @@ const EOI: u8 = 0xD9;
 const SOS: u8 = 0xDA;
 
 fn corrupt(device: &str, detail: impl Into<String>) -> CameraError {
-    CameraError::Corrupt { device: device.to_string(), detail: detail.into() }
+    CameraError::Corrupt {
+        device: device.to_string(),
+        detail: detail.into(),
+    }
 }
 
 /// Decodes one JPEG (or MJPEG frame, whose Huffman tables may be omitted) to
@@ -32,37 +35,67 @@ fn corrupt(device: &str, detail: impl Into<String>) -> CameraError {
 /// before any pixel is decoded. A missing start or end marker (a truncated
 /// USB transfer) is refused too: zune-jpeg would otherwise fill the missing
 /// part with grey and call it a picture.
-pub fn decode_jpeg(data: &[u8], expect: Option<(u32, u32)>, device: &str) -> Result<RgbImage, CameraError> {
+pub fn decode_jpeg(
+    data: &[u8],
+    expect: Option<(u32, u32)>,
+    device: &str,
+) -> Result<RgbImage, CameraError> {
     if data.len() < 4 || data[0] != 0xFF || data[1] != SOI {
-        return Err(corrupt(device, format!("not a JPEG frame ({} bytes, no start marker)", data.len())));
+        return Err(corrupt(
+            device,
+            format!("not a JPEG frame ({} bytes, no start marker)", data.len()),
+        ));
     }
     // Some cameras pad the payload with zeros after the end marker.
     let end = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
     if end < 4 || data[end - 2] != 0xFF || data[end - 1] != EOI {
-        return Err(corrupt(device, format!("truncated JPEG frame ({} bytes, no end marker)", data.len())));
+        return Err(corrupt(
+            device,
+            format!("truncated JPEG frame ({} bytes, no end marker)", data.len()),
+        ));
     }
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(ColorSpace::RGB)
         .set_max_width(MAX_SIDE as usize)
         .set_max_height(MAX_SIDE as usize);
     let mut decoder = JpegDecoder::new_with_options(ZCursor::new(&data[..end]), options);
-    decoder.decode_headers().map_err(|e| corrupt(device, format!("bad JPEG header: {e:?}")))?;
-    let info = decoder.info().ok_or_else(|| corrupt(device, "JPEG header without picture information"))?;
+    decoder
+        .decode_headers()
+        .map_err(|e| corrupt(device, format!("bad JPEG header: {e:?}")))?;
+    let info = decoder
+        .info()
+        .ok_or_else(|| corrupt(device, "JPEG header without picture information"))?;
     let (width, height) = (u32::from(info.width), u32::from(info.height));
     if let Some((w, h)) = expect {
         if (width, height) != (w, h) {
-            return Err(corrupt(device, format!("frame is {width}×{height}, expected {w}×{h}")));
+            return Err(corrupt(
+                device,
+                format!("frame is {width}×{height}, expected {w}×{h}"),
+            ));
         }
     }
-    let pixels = decoder.decode().map_err(|e| corrupt(device, format!("bad JPEG data: {e:?}")))?;
-    let components = decoder.output_colorspace().map_or(3, |c| c.num_components());
+    let pixels = decoder
+        .decode()
+        .map_err(|e| corrupt(device, format!("bad JPEG data: {e:?}")))?;
+    let components = decoder
+        .output_colorspace()
+        .map_or(3, |c| c.num_components());
     let rgb = match components {
         3 => pixels,
         1 => pixels.iter().flat_map(|&v| [v, v, v]).collect(),
-        n => return Err(corrupt(device, format!("JPEG decodes to {n} channels, expected 3"))),
+        n => {
+            return Err(corrupt(
+                device,
+                format!("JPEG decodes to {n} channels, expected 3"),
+            ))
+        }
     };
-    RgbImage::from_raw(width, height, rgb)
-        .ok_or_else(|| corrupt(device, format!("JPEG decoder returned too few pixels for {width}×{height}")))
+    RgbImage::from_raw(width, height, rgb).ok_or_else(|| {
+        corrupt(
+            device,
+            format!("JPEG decoder returned too few pixels for {width}×{height}"),
+        )
+    })
 }
 
 /// Converts one BT.601 limited-range Y′CbCr sample to RGB with integer
@@ -73,7 +106,11 @@ pub fn ycbcr_to_rgb(y: u8, cb: u8, cr: u8) -> [u8; 3] {
     let d = i32::from(cb) - 128;
     let e = i32::from(cr) - 128;
     let clamp = |v: i32| ((v + 128) >> 8).clamp(0, 255) as u8;
-    [clamp(c + 409 * e), clamp(c - 100 * d - 208 * e), clamp(c + 516 * d)]
+    [
+        clamp(c + 409 * e),
+        clamp(c - 100 * d - 208 * e),
+        clamp(c + 516 * d),
+    ]
 }
 
 /// Converts a packed YUYV (Y0 Cb Y1 Cr) picture to RGB. `stride` is the
@@ -87,15 +124,24 @@ pub fn yuyv_to_rgb(
     device: &str,
 ) -> Result<RgbImage, CameraError> {
     if width == 0 || height == 0 || width % 2 != 0 || width > MAX_SIDE || height > MAX_SIDE {
-        return Err(corrupt(device, format!("unusable YUYV size {width}×{height}")));
+        return Err(corrupt(
+            device,
+            format!("unusable YUYV size {width}×{height}"),
+        ));
     }
     let row_bytes = width as usize * 2;
     if stride < row_bytes {
-        return Err(corrupt(device, format!("YUYV stride {stride} shorter than a row of {row_bytes} bytes")));
+        return Err(corrupt(
+            device,
+            format!("YUYV stride {stride} shorter than a row of {row_bytes} bytes"),
+        ));
     }
     let needed = stride * (height as usize - 1) + row_bytes;
     if data.len() < needed {
-        return Err(corrupt(device, format!("short YUYV frame: {} of {needed} bytes", data.len())));
+        return Err(corrupt(
+            device,
+            format!("short YUYV frame: {} of {needed} bytes", data.len()),
+        ));
     }
     let mut out = vec![0u8; width as usize * height as usize * 3];
     for (row, dst) in out.chunks_exact_mut(width as usize * 3).enumerate() {
@@ -106,7 +152,8 @@ pub fn yuyv_to_rgb(
             px[3..].copy_from_slice(&ycbcr_to_rgb(y1, cb, cr));
         }
     }
-    RgbImage::from_raw(width, height, out).ok_or_else(|| corrupt(device, "YUYV conversion size mismatch"))
+    RgbImage::from_raw(width, height, out)
+        .ok_or_else(|| corrupt(device, "YUYV conversion size mismatch"))
 }
 
 /// Splits a stream of concatenated JPEGs (an `.mjpeg` file) into frames.
@@ -140,7 +187,10 @@ pub fn split_mjpeg(data: &[u8]) -> Vec<Range<usize>> {
 
 /// The next `FF D8 FF` (start marker followed by another marker) at or after `from`.
 fn find_soi(data: &[u8], from: usize) -> Option<usize> {
-    data.get(from..)?.windows(3).position(|w| w == [0xFF, SOI, 0xFF]).map(|i| from + i)
+    data.get(from..)?
+        .windows(3)
+        .position(|w| w == [0xFF, SOI, 0xFF])
+        .map(|i| from + i)
 }
 
 /// Walks one JPEG from its start marker. `Some(end)` is one past its end
@@ -164,7 +214,9 @@ fn jpeg_end(data: &[u8], start: usize) -> Option<usize> {
             0x01 | 0xD0..=0xD7 => continue,
             _ => {}
         }
-        let len = data.get(pos..pos + 2).map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))?;
+        let len = data
+            .get(pos..pos + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))?;
         if len < 2 {
             return None;
         }
@@ -202,33 +254,52 @@ pub(crate) mod tests {
             (false, false) => Rgb([240, 240, 240]),
         });
         let mut out = Vec::new();
-        JpegEncoder::new_with_quality(&mut out, 90).encode_image(&img).unwrap();
+        JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&img)
+            .unwrap();
         out
     }
 
     fn close(a: [u8; 3], b: [u8; 3], tol: i32) -> bool {
-        a.iter().zip(b).all(|(&x, y)| (i32::from(x) - i32::from(y)).abs() <= tol)
+        a.iter()
+            .zip(b)
+            .all(|(&x, y)| (i32::from(x) - i32::from(y)).abs() <= tol)
     }
 
     #[test]
     fn jpeg_round_trip_keeps_size_and_colours() {
         let img = decode_jpeg(&test_jpeg(64, 48), Some((64, 48)), "t").unwrap();
         assert_eq!(img.dimensions(), (64, 48));
-        assert!(close(img.get_pixel(8, 8).0, [220, 30, 30], 12), "{:?}", img.get_pixel(8, 8));
+        assert!(
+            close(img.get_pixel(8, 8).0, [220, 30, 30], 12),
+            "{:?}",
+            img.get_pixel(8, 8)
+        );
         assert!(close(img.get_pixel(56, 40).0, [240, 240, 240], 12));
     }
 
     #[test]
     fn jpeg_of_wrong_size_is_corrupt() {
         let err = decode_jpeg(&test_jpeg(64, 48), Some((640, 480)), "cam").unwrap_err();
-        assert!(matches!(&err, CameraError::Corrupt { detail, .. } if detail.contains("64×48")), "{err}");
+        assert!(
+            matches!(&err, CameraError::Corrupt { detail, .. } if detail.contains("64×48")),
+            "{err}"
+        );
     }
 
     #[test]
     fn truncated_and_garbage_jpegs_are_corrupt() {
         let jpeg = test_jpeg(64, 48);
-        for bad in [&jpeg[..jpeg.len() / 2], &jpeg[..3], &[][..], &b"hello world, not a jpeg"[..]] {
-            assert!(matches!(decode_jpeg(bad, None, "cam"), Err(CameraError::Corrupt { .. })));
+        for bad in [
+            &jpeg[..jpeg.len() / 2],
+            &jpeg[..3],
+            &[][..],
+            &b"hello world, not a jpeg"[..],
+        ] {
+            assert!(matches!(
+                decode_jpeg(bad, None, "cam"),
+                Err(CameraError::Corrupt { .. })
+            ));
         }
         // Start and end markers intact, scrambled middle: must not panic, must not pass as good.
         let mut scrambled = jpeg.clone();
@@ -242,7 +313,12 @@ pub(crate) mod tests {
     fn jpeg_with_zero_padding_after_end_marker_decodes() {
         let mut jpeg = test_jpeg(32, 16);
         jpeg.extend_from_slice(&[0; 100]);
-        assert_eq!(decode_jpeg(&jpeg, Some((32, 16)), "t").unwrap().dimensions(), (32, 16));
+        assert_eq!(
+            decode_jpeg(&jpeg, Some((32, 16)), "t")
+                .unwrap()
+                .dimensions(),
+            (32, 16)
+        );
     }
 
     #[test]
@@ -295,7 +371,10 @@ pub(crate) mod tests {
         stream.extend_from_slice(&b[..40]); // truncated at end of file
         let frames = split_mjpeg(&stream);
         assert_eq!(frames.len(), 4, "{frames:?}");
-        let decoded: Vec<_> = frames.iter().map(|r| decode_jpeg(&stream[r.clone()], None, "t")).collect();
+        let decoded: Vec<_> = frames
+            .iter()
+            .map(|r| decode_jpeg(&stream[r.clone()], None, "t"))
+            .collect();
         assert_eq!(decoded[0].as_ref().unwrap().dimensions(), (16, 16));
         assert!(decoded[1].is_err());
         assert_eq!(decoded[2].as_ref().unwrap().dimensions(), (32, 16));
@@ -315,7 +394,10 @@ pub(crate) mod tests {
         jpeg.extend_from_slice(&a[2..]);
         let mut stream = jpeg.clone();
         stream.extend_from_slice(&jpeg);
-        assert_eq!(split_mjpeg(&stream), vec![0..jpeg.len(), jpeg.len()..2 * jpeg.len()]);
+        assert_eq!(
+            split_mjpeg(&stream),
+            vec![0..jpeg.len(), jpeg.len()..2 * jpeg.len()]
+        );
         assert!(decode_jpeg(&stream[..jpeg.len()], Some((16, 16)), "t").is_ok());
     }
 

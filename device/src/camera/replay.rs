@@ -15,7 +15,10 @@ pub const IMAGE_EXTENSIONS: &[&str] = &["jpg", "jpeg", "png"];
 
 enum Source {
     Images(Vec<PathBuf>),
-    Mjpeg { data: Vec<u8>, frames: Vec<Range<usize>> },
+    Mjpeg {
+        data: Vec<u8>,
+        frames: Vec<Range<usize>>,
+    },
 }
 
 impl Source {
@@ -42,7 +45,10 @@ pub struct ReplayCamera {
 
 impl std::fmt::Debug for ReplayCamera {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReplayCamera").field("path", &self.path).field("frames", &self.source.len()).finish()
+        f.debug_struct("ReplayCamera")
+            .field("path", &self.path)
+            .field("frames", &self.source.len())
+            .finish()
     }
 }
 
@@ -53,7 +59,10 @@ impl ReplayCamera {
     pub fn open(path: impl AsRef<Path>) -> Result<Self, CameraError> {
         let path = path.as_ref().to_path_buf();
         let name = path.display().to_string();
-        let io = |source| CameraError::Io { device: name.clone(), source };
+        let io = |source| CameraError::Io {
+            device: name.clone(),
+            source,
+        };
         let source = if path.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(&path)
                 .map_err(io)?
@@ -64,7 +73,10 @@ impl ReplayCamera {
             if files.is_empty() {
                 return Err(CameraError::Unsupported {
                     device: name,
-                    detail: format!("no pictures ({}) in the folder", IMAGE_EXTENSIONS.join(", ")),
+                    detail: format!(
+                        "no pictures ({}) in the folder",
+                        IMAGE_EXTENSIONS.join(", ")
+                    ),
                 });
             }
             Source::Images(files)
@@ -72,7 +84,10 @@ impl ReplayCamera {
             let data = std::fs::read(&path).map_err(io)?;
             let frames = split_mjpeg(&data);
             if frames.is_empty() {
-                return Err(CameraError::Unsupported { device: name, detail: "no JPEG frame in the file".into() });
+                return Err(CameraError::Unsupported {
+                    device: name,
+                    detail: "no JPEG frame in the file".into(),
+                });
             }
             Source::Mjpeg { data, frames }
         };
@@ -125,20 +140,35 @@ impl ReplayCamera {
 
     fn decode(&self, index: usize) -> Result<image::RgbImage, CameraError> {
         match &self.source {
-            Source::Mjpeg { data, frames } => decode_jpeg(&data[frames[index].clone()], self.expect, &self.name),
+            Source::Mjpeg { data, frames } => {
+                decode_jpeg(&data[frames[index].clone()], self.expect, &self.name)
+            }
             Source::Images(files) => {
                 let file = &files[index];
-                let device = format!("{} ({})", self.name, file.file_name().unwrap_or_default().to_string_lossy());
-                let bytes =
-                    std::fs::read(file).map_err(|e| CameraError::Corrupt { device: device.clone(), detail: e.to_string() })?;
+                let device = format!(
+                    "{} ({})",
+                    self.name,
+                    file.file_name().unwrap_or_default().to_string_lossy()
+                );
+                let bytes = std::fs::read(file).map_err(|e| CameraError::Corrupt {
+                    device: device.clone(),
+                    detail: e.to_string(),
+                })?;
                 if bytes.starts_with(&[0xFF, 0xD8]) {
                     return decode_jpeg(&bytes, self.expect, &device);
                 }
-                let img = decode_other(&bytes).map_err(|detail| CameraError::Corrupt { device: device.clone(), detail })?;
+                let img = decode_other(&bytes).map_err(|detail| CameraError::Corrupt {
+                    device: device.clone(),
+                    detail,
+                })?;
                 match self.expect {
                     Some((w, h)) if img.dimensions() != (w, h) => Err(CameraError::Corrupt {
                         device,
-                        detail: format!("frame is {}×{}, expected {w}×{h}", img.width(), img.height()),
+                        detail: format!(
+                            "frame is {}×{}, expected {w}×{h}",
+                            img.width(),
+                            img.height()
+                        ),
                     }),
                     _ => Ok(img),
                 }
@@ -148,9 +178,11 @@ impl ReplayCamera {
 }
 
 fn has_image_extension(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| IMAGE_EXTENSIONS.iter().any(|known| e.eq_ignore_ascii_case(known)))
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        IMAGE_EXTENSIONS
+            .iter()
+            .any(|known| e.eq_ignore_ascii_case(known))
+    })
 }
 
 /// Decodes a non-JPEG picture (PNG) with the size limit of the cameras.
@@ -183,7 +215,11 @@ impl Camera for ReplayCamera {
         }
         self.last_delivery = Some(Instant::now());
         self.sequence += 1;
-        Ok(Frame { image, sequence: self.sequence - 1, captured: Instant::now() })
+        Ok(Frame {
+            image,
+            sequence: self.sequence - 1,
+            captured: Instant::now(),
+        })
     }
 
     fn reopen(&mut self) -> Result<(), CameraError> {
@@ -197,7 +233,12 @@ impl Camera for ReplayCamera {
             Source::Images(_) => "pictures",
             Source::Mjpeg { .. } => "MJPEG frames",
         };
-        format!("replay of {} ({} {kind}{})", self.name, self.len(), if self.looping { ", looping" } else { "" })
+        format!(
+            "replay of {} ({} {kind}{})",
+            self.name,
+            self.len(),
+            if self.looping { ", looping" } else { "" }
+        )
     }
 }
 
@@ -212,7 +253,9 @@ mod tests {
         std::fs::write(dir.path().join("02.jpg"), test_jpeg(32, 16)).unwrap();
         std::fs::write(dir.path().join("01.JPG"), test_jpeg(16, 16)).unwrap();
         std::fs::write(dir.path().join("03.jpeg"), b"\xFF\xD8 broken").unwrap();
-        image::RgbImage::new(8, 8).save(dir.path().join("04.png")).unwrap();
+        image::RgbImage::new(8, 8)
+            .save(dir.path().join("04.png"))
+            .unwrap();
         std::fs::write(dir.path().join("notes.txt"), b"ignored").unwrap();
         let mut cam = ReplayCamera::open(dir.path()).unwrap();
         assert_eq!(cam.len(), 4);
@@ -237,13 +280,23 @@ mod tests {
         data.extend_from_slice(&good[..good.len() - 30]); // truncated, followed by a good one
         data.extend_from_slice(&good);
         std::fs::write(&file, data).unwrap();
-        let mut cam = ReplayCamera::open(&file).unwrap().looping(true).expect_size(32, 24);
+        let mut cam = ReplayCamera::open(&file)
+            .unwrap()
+            .looping(true)
+            .expect_size(32, 24);
         assert_eq!(cam.len(), 4);
-        let results: Vec<_> = (0..8).map(|_| cam.next_frame().map(|f| f.image.dimensions())).collect();
+        let results: Vec<_> = (0..8)
+            .map(|_| cam.next_frame().map(|f| f.image.dimensions()))
+            .collect();
         for lap in [0, 4] {
             assert_eq!(results[lap].as_ref().unwrap(), &(32, 24));
-            assert!(matches!(&results[lap + 1], Err(CameraError::Corrupt { detail, .. }) if detail.contains("expected")));
-            assert!(matches!(&results[lap + 2], Err(CameraError::Corrupt { .. })));
+            assert!(
+                matches!(&results[lap + 1], Err(CameraError::Corrupt { detail, .. }) if detail.contains("expected"))
+            );
+            assert!(matches!(
+                &results[lap + 2],
+                Err(CameraError::Corrupt { .. })
+            ));
             assert_eq!(results[lap + 3].as_ref().unwrap(), &(32, 24));
         }
     }
@@ -251,11 +304,20 @@ mod tests {
     #[test]
     fn empty_sources_are_refused_at_open() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(ReplayCamera::open(dir.path()), Err(CameraError::Unsupported { .. })));
+        assert!(matches!(
+            ReplayCamera::open(dir.path()),
+            Err(CameraError::Unsupported { .. })
+        ));
         let file = dir.path().join("empty.mjpeg");
         std::fs::write(&file, b"no frames here").unwrap();
-        assert!(matches!(ReplayCamera::open(&file), Err(CameraError::Unsupported { .. })));
-        assert!(matches!(ReplayCamera::open(dir.path().join("missing")), Err(CameraError::Io { .. })));
+        assert!(matches!(
+            ReplayCamera::open(&file),
+            Err(CameraError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            ReplayCamera::open(dir.path().join("missing")),
+            Err(CameraError::Io { .. })
+        ));
     }
 
     #[test]
@@ -263,7 +325,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("clip.mjpeg");
         std::fs::write(&file, test_jpeg(8, 8)).unwrap();
-        let mut cam = ReplayCamera::open(&file).unwrap().looping(true).pace(Some(Duration::from_millis(30)));
+        let mut cam = ReplayCamera::open(&file)
+            .unwrap()
+            .looping(true)
+            .pace(Some(Duration::from_millis(30)));
         let start = Instant::now();
         for _ in 0..4 {
             cam.next_frame().unwrap();

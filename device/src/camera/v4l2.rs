@@ -56,7 +56,16 @@ const YUYV: u32 = fourcc(b"YUYV");
 
 /// A four-character code as text, with unprintable bytes shown as `?`.
 pub fn fourcc_name(code: u32) -> String {
-    code.to_le_bytes().iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '?' }).collect()
+    code.to_le_bytes()
+        .iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '?'
+            }
+        })
+        .collect()
 }
 
 /// A pixel format this camera can decode.
@@ -114,7 +123,9 @@ impl FrameSizes {
         match self {
             FrameSizes::Discrete(sizes) => sizes.contains(&(w, h)),
             FrameSizes::Stepwise { min, max, step } => {
-                let fits = |v: u32, lo: u32, hi: u32, st: u32| v >= lo && v <= hi && (v - lo) % st.max(1) == 0;
+                let fits = |v: u32, lo: u32, hi: u32, st: u32| {
+                    v >= lo && v <= hi && (v - lo) % st.max(1) == 0
+                };
                 fits(w, min.0, max.0, step.0) && fits(h, min.1, max.1, step.1)
             }
             FrameSizes::Unknown => false,
@@ -123,7 +134,9 @@ impl FrameSizes {
 
     /// The offered size closest to `size` (`None` when sizes are unknown).
     pub fn nearest(&self, (w, h): (u32, u32)) -> Option<(u32, u32)> {
-        let dist = |&(a, b): &(u32, u32)| (i64::from(a) - i64::from(w)).pow(2) + (i64::from(b) - i64::from(h)).pow(2);
+        let dist = |&(a, b): &(u32, u32)| {
+            (i64::from(a) - i64::from(w)).pow(2) + (i64::from(b) - i64::from(h)).pow(2)
+        };
         match self {
             FrameSizes::Discrete(sizes) => sizes.iter().copied().min_by_key(dist),
             FrameSizes::Stepwise { min, max, step } => {
@@ -147,7 +160,11 @@ impl fmt::Display for FrameSizes {
                 f.write_str(&list.join(" "))
             }
             FrameSizes::Stepwise { min, max, step } => {
-                write!(f, "{}x{} to {}x{} step {}x{}", min.0, min.1, max.0, max.1, step.0, step.1)
+                write!(
+                    f,
+                    "{}x{} to {}x{} step {}x{}",
+                    min.0, min.1, max.0, max.1, step.0, step.1
+                )
             }
             FrameSizes::Unknown => f.write_str("(sizes not listed)"),
         }
@@ -185,16 +202,33 @@ pub struct DeviceInfo {
 impl DeviceInfo {
     /// Whether the kiosk can decode at least one offered format.
     pub fn usable(&self) -> bool {
-        self.formats.iter().any(|f| PixelFormat::from_code(f.code).is_some())
+        self.formats
+            .iter()
+            .any(|f| PixelFormat::from_code(f.code).is_some())
     }
 }
 
 impl fmt::Display for DeviceInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{}: {} (driver {}, bus {})", self.path.display(), self.card, self.driver, self.bus)?;
+        writeln!(
+            f,
+            "{}: {} (driver {}, bus {})",
+            self.path.display(),
+            self.card,
+            self.driver,
+            self.bus
+        )?;
         for format in &self.formats {
-            let usable = if PixelFormat::from_code(format.code).is_some() { "" } else { " [not used]" };
-            writeln!(f, "  {} {}{usable}: {}", format.fourcc, format.description, format.sizes)?;
+            let usable = if PixelFormat::from_code(format.code).is_some() {
+                ""
+            } else {
+                " [not used]"
+            };
+            writeln!(
+                f,
+                "  {} {}{usable}: {}",
+                format.fourcc, format.description, format.sizes
+            )?;
         }
         Ok(())
     }
@@ -230,9 +264,16 @@ pub fn choose_format(
         FormatPreference::Mjpeg => &[MJPG, JPEG],
         FormatPreference::Yuyv => &[YUYV],
     };
-    let offered = || order.iter().filter_map(|code| formats.iter().find(|f| f.code == *code));
+    let offered = || {
+        order
+            .iter()
+            .filter_map(|code| formats.iter().find(|f| f.code == *code))
+    };
     let pick = |f: &FormatInfo, size| PixelFormat::from_code(f.code).map(|p| (p, f.code, size));
-    if let Some(hit) = offered().find(|f| f.sizes.contains(want)).and_then(|f| pick(f, want)) {
+    if let Some(hit) = offered()
+        .find(|f| f.sizes.contains(want))
+        .and_then(|f| pick(f, want))
+    {
         return Ok(hit);
     }
     if let Some(f) = offered().next() {
@@ -242,21 +283,33 @@ pub fn choose_format(
         }
     }
     let names: Vec<String> = formats.iter().map(|f| f.fourcc.clone()).collect();
-    Err(format!("offers {} but the kiosk decodes MJPEG and YUYV (asked: {preference:?})", names.join(", ")))
+    Err(format!(
+        "offers {} but the kiosk decodes MJPEG and YUYV (asked: {preference:?})",
+        names.join(", ")
+    ))
 }
 
 /// Maps a system error to the camera error kind the session reacts to.
 pub fn map_io_error(device: &str, op: &str, err: io::Error) -> CameraError {
     match err.raw_os_error() {
         Some(libc::ENODEV | libc::ENXIO | libc::EIO | libc::ENOENT | libc::ESHUTDOWN) => {
-            CameraError::Disconnected { device: device.to_string(), detail: format!("{op}: {err}") }
+            CameraError::Disconnected {
+                device: device.to_string(),
+                detail: format!("{op}: {err}"),
+            }
         }
-        Some(libc::ETIMEDOUT) => CameraError::Stalled { device: device.to_string(), waited_ms: 0 },
+        Some(libc::ETIMEDOUT) => CameraError::Stalled {
+            device: device.to_string(),
+            waited_ms: 0,
+        },
         Some(libc::ENOTTY) => CameraError::Unsupported {
             device: device.to_string(),
             detail: format!("{op}: not a V4L2 device ({err})"),
         },
-        _ => CameraError::Io { device: device.to_string(), source: io::Error::new(err.kind(), format!("{op}: {err}")) },
+        _ => CameraError::Io {
+            device: device.to_string(),
+            source: io::Error::new(err.kind(), format!("{op}: {err}")),
+        },
     }
 }
 
@@ -306,8 +359,13 @@ struct Caps {
 fn query_caps(file: &File, name: &str) -> Result<Caps, CameraError> {
     let mut cap: sys::v4l2_capability = zeroed();
     // SAFETY: VIDIOC_QUERYCAP takes a v4l2_capability.
-    unsafe { xioctl(file, vidioc::VIDIOC_QUERYCAP, &mut cap) }.map_err(|e| map_io_error(name, "VIDIOC_QUERYCAP", e))?;
-    let caps = if cap.capabilities & sys::V4L2_CAP_DEVICE_CAPS != 0 { cap.device_caps } else { cap.capabilities };
+    unsafe { xioctl(file, vidioc::VIDIOC_QUERYCAP, &mut cap) }
+        .map_err(|e| map_io_error(name, "VIDIOC_QUERYCAP", e))?;
+    let caps = if cap.capabilities & sys::V4L2_CAP_DEVICE_CAPS != 0 {
+        cap.device_caps
+    } else {
+        cap.capabilities
+    };
     Ok(Caps {
         card: c_string(&cap.card),
         driver: c_string(&cap.driver),
@@ -357,7 +415,8 @@ fn enum_sizes(file: &File, code: u32) -> FrameSizes {
                 let d = unsafe { size.__bindgen_anon_1.discrete };
                 discrete.push((d.width, d.height));
             }
-            sys::v4l2_frmsizetypes_V4L2_FRMSIZE_TYPE_STEPWISE | sys::v4l2_frmsizetypes_V4L2_FRMSIZE_TYPE_CONTINUOUS
+            sys::v4l2_frmsizetypes_V4L2_FRMSIZE_TYPE_STEPWISE
+            | sys::v4l2_frmsizetypes_V4L2_FRMSIZE_TYPE_CONTINUOUS
                 if index == 0 =>
             {
                 // SAFETY: the driver set type STEPWISE/CONTINUOUS, so the union holds `stepwise`.
@@ -384,8 +443,18 @@ pub fn query_device(path: impl AsRef<Path>) -> Result<DeviceInfo, CameraError> {
     let name = path.display().to_string();
     let file = open_node(path, &name)?;
     let caps = query_caps(&file, &name)?;
-    let formats = if caps.capture { enum_formats(&file, &name)? } else { Vec::new() };
-    Ok(DeviceInfo { path: path.to_path_buf(), card: caps.card, driver: caps.driver, bus: caps.bus, formats })
+    let formats = if caps.capture {
+        enum_formats(&file, &name)?
+    } else {
+        Vec::new()
+    };
+    Ok(DeviceInfo {
+        path: path.to_path_buf(),
+        card: caps.card,
+        driver: caps.driver,
+        bus: caps.bus,
+        formats,
+    })
 }
 
 /// Lists the V4L2 video capture devices (`/dev/video*`, in number order).
@@ -459,19 +528,35 @@ impl V4l2Builder {
     /// Checks the settings, opens the device and starts streaming.
     pub fn open(self) -> Result<V4l2Camera, CameraError> {
         let name = self.path.display().to_string();
-        let invalid = |detail: String| CameraError::Unsupported { device: name.clone(), detail };
+        let invalid = |detail: String| CameraError::Unsupported {
+            device: name.clone(),
+            detail,
+        };
         let (w, h) = self.size;
         if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-            return Err(invalid(format!("frame size {w}×{h} outside 1..={MAX_SIDE}")));
+            return Err(invalid(format!(
+                "frame size {w}×{h} outside 1..={MAX_SIDE}"
+            )));
         }
         if !(2..=32).contains(&self.buffers) {
-            return Err(invalid(format!("{} capture buffers; use 2 to 32", self.buffers)));
+            return Err(invalid(format!(
+                "{} capture buffers; use 2 to 32",
+                self.buffers
+            )));
         }
         if self.timeout.is_zero() || self.timeout > Duration::from_secs(60) {
-            return Err(invalid(format!("frame timeout {:?}; use up to 60 s", self.timeout)));
+            return Err(invalid(format!(
+                "frame timeout {:?}; use up to 60 s",
+                self.timeout
+            )));
         }
         let stream = Stream::start(&self, &name)?;
-        Ok(V4l2Camera { config: self, name, stream: Some(stream), sequence: 0 })
+        Ok(V4l2Camera {
+            config: self,
+            name,
+            stream: Some(stream),
+            sequence: 0,
+        })
     }
 }
 
@@ -507,12 +592,18 @@ impl Stream {
         if !caps.capture || !caps.streaming {
             return Err(CameraError::Unsupported {
                 device: name.to_string(),
-                detail: format!("{} ({}) is not a streaming capture device", caps.card, caps.driver),
+                detail: format!(
+                    "{} ({}) is not a streaming capture device",
+                    caps.card, caps.driver
+                ),
             });
         }
         let formats = enum_formats(&file, name)?;
         let (pixel, code, (width, height)) = choose_format(&formats, config.size, config.format)
-            .map_err(|detail| CameraError::Unsupported { device: name.to_string(), detail })?;
+            .map_err(|detail| CameraError::Unsupported {
+                device: name.to_string(),
+                detail,
+            })?;
 
         let mut fmt: sys::v4l2_format = zeroed();
         fmt.type_ = BUF_TYPE;
@@ -522,13 +613,18 @@ impl Stream {
         fmt.fmt.pix.pixelformat = code;
         fmt.fmt.pix.field = sys::v4l2_field_V4L2_FIELD_NONE;
         // SAFETY: VIDIOC_S_FMT takes a v4l2_format.
-        unsafe { xioctl(&file, vidioc::VIDIOC_S_FMT, &mut fmt) }.map_err(|e| map_io_error(name, "VIDIOC_S_FMT", e))?;
+        unsafe { xioctl(&file, vidioc::VIDIOC_S_FMT, &mut fmt) }
+            .map_err(|e| map_io_error(name, "VIDIOC_S_FMT", e))?;
         // SAFETY: for a VIDEO_CAPTURE buffer type the driver fills `pix`.
         let pix = unsafe { fmt.fmt.pix };
         if PixelFormat::from_code(pix.pixelformat) != Some(pixel) {
             return Err(CameraError::Unsupported {
                 device: name.to_string(),
-                detail: format!("asked for {}, driver set {}", fourcc_name(code), fourcc_name(pix.pixelformat)),
+                detail: format!(
+                    "asked for {}, driver set {}",
+                    fourcc_name(code),
+                    fourcc_name(pix.pixelformat)
+                ),
             });
         }
         if pix.width == 0 || pix.height == 0 || pix.width > MAX_SIDE || pix.height > MAX_SIDE {
@@ -551,10 +647,20 @@ impl Stream {
             code: pix.pixelformat,
             width: pix.width,
             height: pix.height,
-            bytes_per_line: pix.bytesperline.max(if pixel == PixelFormat::Yuyv { pix.width * 2 } else { 0 }),
+            bytes_per_line: pix.bytesperline.max(if pixel == PixelFormat::Yuyv {
+                pix.width * 2
+            } else {
+                0
+            }),
             size_image: pix.sizeimage,
         };
-        let mut stream = Stream { file, card: caps.card, format, buffers: Vec::new(), streaming: false };
+        let mut stream = Stream {
+            file,
+            card: caps.card,
+            format,
+            buffers: Vec::new(),
+            streaming: false,
+        };
         stream.map_buffers(config.buffers, name)?;
         for index in 0..stream.buffers.len() {
             stream.queue(index as u32, name)?;
@@ -617,18 +723,32 @@ impl Stream {
         buf.type_ = BUF_TYPE;
         buf.memory = MEMORY_MMAP;
         // SAFETY: VIDIOC_QBUF takes a v4l2_buffer.
-        unsafe { xioctl(&self.file, vidioc::VIDIOC_QBUF, &mut buf) }.map_err(|e| map_io_error(name, "VIDIOC_QBUF", e))
+        unsafe { xioctl(&self.file, vidioc::VIDIOC_QBUF, &mut buf) }
+            .map_err(|e| map_io_error(name, "VIDIOC_QBUF", e))
     }
 
     /// Waits for, converts and gives back one buffer.
     fn capture(&mut self, timeout: Duration, name: &str) -> Result<RgbImage, CameraError> {
         let started = Instant::now();
-        let stalled = || CameraError::Stalled { device: name.to_string(), waited_ms: started.elapsed().as_millis() as u64 };
+        let stalled = || CameraError::Stalled {
+            device: name.to_string(),
+            waited_ms: started.elapsed().as_millis() as u64,
+        };
         loop {
             let left = timeout.saturating_sub(started.elapsed());
-            let mut pfd = libc::pollfd { fd: self.file.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+            let mut pfd = libc::pollfd {
+                fd: self.file.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
             // SAFETY: one valid pollfd.
-            let ready = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as libc::c_int) };
+            let ready = unsafe {
+                libc::poll(
+                    &mut pfd,
+                    1,
+                    left.as_millis().min(i32::MAX as u128) as libc::c_int,
+                )
+            };
             if ready < 0 {
                 let err = io::Error::last_os_error();
                 if err.kind() == io::ErrorKind::Interrupted {
@@ -658,10 +778,20 @@ impl Stream {
             let Some(mapping) = self.buffers.get(buf.index as usize) else {
                 return Err(CameraError::Corrupt {
                     device: name.to_string(),
-                    detail: format!("driver returned buffer {} of {}", buf.index, self.buffers.len()),
+                    detail: format!(
+                        "driver returned buffer {} of {}",
+                        buf.index,
+                        self.buffers.len()
+                    ),
                 });
             };
-            let converted = convert_buffer(&self.format, mapping.bytes(), buf.bytesused, buf.flags, name);
+            let converted = convert_buffer(
+                &self.format,
+                mapping.bytes(),
+                buf.bytesused,
+                buf.flags,
+                name,
+            );
             self.queue(buf.index, name)?;
             return converted;
         }
@@ -696,7 +826,10 @@ pub fn convert_buffer(
     flags: u32,
     device: &str,
 ) -> Result<RgbImage, CameraError> {
-    let corrupt = |detail: String| CameraError::Corrupt { device: device.to_string(), detail };
+    let corrupt = |detail: String| CameraError::Corrupt {
+        device: device.to_string(),
+        detail,
+    };
     if flags & sys::V4L2_BUF_FLAG_ERROR != 0 {
         return Err(corrupt("driver flagged the frame as damaged".into()));
     }
@@ -705,14 +838,21 @@ pub fn convert_buffer(
         return Err(corrupt("empty buffer".into()));
     }
     if used > data.len() {
-        return Err(corrupt(format!("driver claims {used} bytes in a {}-byte buffer", data.len())));
+        return Err(corrupt(format!(
+            "driver claims {used} bytes in a {}-byte buffer",
+            data.len()
+        )));
     }
     let payload = &data[..used];
     match format.pixel {
         PixelFormat::Mjpeg => decode_jpeg(payload, Some((format.width, format.height)), device),
-        PixelFormat::Yuyv => {
-            yuyv_to_rgb(payload, format.width, format.height, format.bytes_per_line as usize, device)
-        }
+        PixelFormat::Yuyv => yuyv_to_rgb(
+            payload,
+            format.width,
+            format.height,
+            format.bytes_per_line as usize,
+            device,
+        ),
     }
 }
 
@@ -726,7 +866,10 @@ pub struct V4l2Camera {
 
 impl fmt::Debug for V4l2Camera {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("V4l2Camera").field("path", &self.config.path).field("format", &self.format()).finish()
+        f.debug_struct("V4l2Camera")
+            .field("path", &self.config.path)
+            .field("format", &self.format())
+            .finish()
     }
 }
 
@@ -762,7 +905,11 @@ impl Camera for V4l2Camera {
         match stream.capture(self.config.timeout, &self.name) {
             Ok(image) => {
                 self.sequence += 1;
-                Ok(Frame { image, sequence: self.sequence - 1, captured: Instant::now() })
+                Ok(Frame {
+                    image,
+                    sequence: self.sequence - 1,
+                    captured: Instant::now(),
+                })
             }
             Err(err) => {
                 if err.needs_reopen() {
@@ -802,7 +949,12 @@ mod tests {
     use crate::camera::decode::tests::test_jpeg;
 
     fn fmt(code: &[u8; 4], sizes: FrameSizes) -> FormatInfo {
-        FormatInfo { fourcc: fourcc_name(fourcc(code)), code: fourcc(code), description: String::new(), sizes }
+        FormatInfo {
+            fourcc: fourcc_name(fourcc(code)),
+            code: fourcc(code),
+            description: String::new(),
+            sizes,
+        }
     }
 
     #[test]
@@ -814,13 +966,28 @@ mod tests {
             choose_format(&both, (640, 480), FormatPreference::Auto),
             Ok((PixelFormat::Mjpeg, fourcc(b"MJPG"), (640, 480)))
         );
-        assert_eq!(choose_format(&both, (640, 480), FormatPreference::Yuyv).unwrap().0, PixelFormat::Yuyv);
+        assert_eq!(
+            choose_format(&both, (640, 480), FormatPreference::Yuyv)
+                .unwrap()
+                .0,
+            PixelFormat::Yuyv
+        );
         // MJPEG lacks the size but YUYV has it: the size wins.
         let mixed = [fmt(b"MJPG", small.clone()), fmt(b"YUYV", vga)];
-        assert_eq!(choose_format(&mixed, (640, 480), FormatPreference::Auto).unwrap().0, PixelFormat::Yuyv);
+        assert_eq!(
+            choose_format(&mixed, (640, 480), FormatPreference::Auto)
+                .unwrap()
+                .0,
+            PixelFormat::Yuyv
+        );
         // Nobody has it: first preferred format at its nearest size.
         let only_small = [fmt(b"MJPG", small)];
-        assert_eq!(choose_format(&only_small, (640, 480), FormatPreference::Auto).unwrap().2, (320, 240));
+        assert_eq!(
+            choose_format(&only_small, (640, 480), FormatPreference::Auto)
+                .unwrap()
+                .2,
+            (320, 240)
+        );
         // Nothing decodable on offer.
         let h264 = [fmt(b"H264", FrameSizes::Unknown)];
         let err = choose_format(&h264, (640, 480), FormatPreference::Auto).unwrap_err();
@@ -830,7 +997,11 @@ mod tests {
 
     #[test]
     fn stepwise_sizes_contain_and_snap() {
-        let s = FrameSizes::Stepwise { min: (16, 16), max: (1920, 1080), step: (16, 8) };
+        let s = FrameSizes::Stepwise {
+            min: (16, 16),
+            max: (1920, 1080),
+            step: (16, 8),
+        };
         assert!(s.contains((640, 480)));
         assert!(!s.contains((641, 480)));
         assert!(!s.contains((4000, 480)));
@@ -846,17 +1017,37 @@ mod tests {
     }
 
     fn negotiated(pixel: PixelFormat, w: u32, h: u32) -> Negotiated {
-        Negotiated { pixel, code: 0, width: w, height: h, bytes_per_line: w * 2, size_image: w * h * 2 }
+        Negotiated {
+            pixel,
+            code: 0,
+            width: w,
+            height: h,
+            bytes_per_line: w * 2,
+            size_image: w * h * 2,
+        }
     }
 
     #[test]
     fn buffers_are_validated_before_conversion() {
         let yuyv = negotiated(PixelFormat::Yuyv, 4, 2);
         let data = [128u8; 64];
-        assert_eq!(convert_buffer(&yuyv, &data, 16, 0, "t").unwrap().dimensions(), (4, 2));
-        for (used, flags, why) in [(15, 0, "short"), (0, 0, "empty"), (65, 0, "claims"), (16, 0x40, "flagged")] {
+        assert_eq!(
+            convert_buffer(&yuyv, &data, 16, 0, "t")
+                .unwrap()
+                .dimensions(),
+            (4, 2)
+        );
+        for (used, flags, why) in [
+            (15, 0, "short"),
+            (0, 0, "empty"),
+            (65, 0, "claims"),
+            (16, 0x40, "flagged"),
+        ] {
             let err = convert_buffer(&yuyv, &data, used, flags, "t").unwrap_err();
-            assert!(matches!(&err, CameraError::Corrupt { detail, .. } if detail.contains(why)), "{why}: {err}");
+            assert!(
+                matches!(&err, CameraError::Corrupt { detail, .. } if detail.contains(why)),
+                "{why}: {err}"
+            );
         }
         let jpeg = test_jpeg(32, 16);
         let mut buffer = jpeg.clone();
@@ -872,7 +1063,10 @@ mod tests {
     fn errors_map_to_the_kinds_the_session_needs() {
         let dis = |code| map_io_error("cam", "op", io::Error::from_raw_os_error(code));
         for code in [libc::ENODEV, libc::EIO, libc::ENXIO, libc::ENOENT] {
-            assert!(matches!(dis(code), CameraError::Disconnected { .. }), "{code}");
+            assert!(
+                matches!(dis(code), CameraError::Disconnected { .. }),
+                "{code}"
+            );
         }
         assert!(matches!(dis(libc::ETIMEDOUT), CameraError::Stalled { .. }));
         assert!(matches!(dis(libc::ENOTTY), CameraError::Unsupported { .. }));
@@ -881,8 +1075,14 @@ mod tests {
 
     #[test]
     fn missing_node_is_disconnected_and_non_v4l2_node_unsupported() {
-        assert!(matches!(V4l2Camera::open("/dev/video-does-not-exist"), Err(CameraError::Disconnected { .. })));
-        assert!(matches!(query_device("/dev/null"), Err(CameraError::Unsupported { .. })));
+        assert!(matches!(
+            V4l2Camera::open("/dev/video-does-not-exist"),
+            Err(CameraError::Disconnected { .. })
+        ));
+        assert!(matches!(
+            query_device("/dev/null"),
+            Err(CameraError::Unsupported { .. })
+        ));
         assert!(matches!(
             V4l2Camera::builder("/dev/null").buffers(1).open(),
             Err(CameraError::Unsupported { detail, .. }) if detail.contains("buffers")

@@ -105,14 +105,17 @@ impl Channel {
     /// Places an 8-bit value (its top `length` bits) in the pixel.
     #[inline]
     fn pack(self, value: u8) -> u32 {
-        (u32::from(value) >> (8 - self.length)) << self.offset
+        let length = self.length.clamp(1, 8);
+        (u32::from(value) >> (8 - length))
+            .checked_shl(self.offset)
+            .unwrap_or(0)
     }
 
     /// Reads the channel back as 8 bits, spreading `length` bits over 0..=255.
     #[inline]
     fn unpack(self, pixel: u32) -> u8 {
-        let max = (1u32 << self.length) - 1;
-        let v = (pixel >> self.offset) & max;
+        let max = (1u32 << self.length.clamp(1, 8)) - 1;
+        let v = pixel.checked_shr(self.offset).unwrap_or(0) & max;
         ((v * 255 + max / 2) / max) as u8
     }
 }
@@ -150,9 +153,18 @@ impl FbLayout {
             line_length: width * 2,
             xoffset: 0,
             yoffset: 0,
-            red: Channel { offset: 11, length: 5 },
-            green: Channel { offset: 5, length: 6 },
-            blue: Channel { offset: 0, length: 5 },
+            red: Channel {
+                offset: 11,
+                length: 5,
+            },
+            green: Channel {
+                offset: 5,
+                length: 6,
+            },
+            blue: Channel {
+                offset: 0,
+                length: 5,
+            },
         }
     }
 
@@ -165,9 +177,18 @@ impl FbLayout {
             line_length: width * 4,
             xoffset: 0,
             yoffset: 0,
-            red: Channel { offset: 16, length: 8 },
-            green: Channel { offset: 8, length: 8 },
-            blue: Channel { offset: 0, length: 8 },
+            red: Channel {
+                offset: 16,
+                length: 8,
+            },
+            green: Channel {
+                offset: 8,
+                length: 8,
+            },
+            blue: Channel {
+                offset: 0,
+                length: 8,
+            },
         }
     }
 
@@ -175,25 +196,40 @@ impl FbLayout {
     /// fits in `memory` bytes (`None`: do not check).
     pub fn validate(&self, memory: Option<u64>) -> Result<(), String> {
         if !(2..=4).contains(&self.bytes_per_pixel) {
-            return Err(format!("{} bits per pixel (16, 24 or 32 supported)", self.bytes_per_pixel * 8));
+            return Err(format!(
+                "{} bits per pixel (16, 24 or 32 supported)",
+                self.bytes_per_pixel * 8
+            ));
         }
         if self.width == 0 || self.height == 0 || self.width > 8192 || self.height > 8192 {
             return Err(format!("visible size {}×{}", self.width, self.height));
         }
         let bits = self.bytes_per_pixel * 8;
-        for (name, c) in [("red", self.red), ("green", self.green), ("blue", self.blue)] {
+        for (name, c) in [
+            ("red", self.red),
+            ("green", self.green),
+            ("blue", self.blue),
+        ] {
             if c.length == 0 || c.length > 8 || c.offset + c.length > bits {
-                return Err(format!("{name} bitfield {}+{} in a {bits}-bit pixel", c.offset, c.length));
+                return Err(format!(
+                    "{name} bitfield {}+{} in a {bits}-bit pixel",
+                    c.offset, c.length
+                ));
             }
         }
         let row_end = u64::from(self.xoffset + self.width) * u64::from(self.bytes_per_pixel);
         if row_end > u64::from(self.line_length) {
-            return Err(format!("rows of {row_end} bytes exceed line length {}", self.line_length));
+            return Err(format!(
+                "rows of {row_end} bytes exceed line length {}",
+                self.line_length
+            ));
         }
         if let Some(memory) = memory {
             let needed = u64::from(self.yoffset + self.height) * u64::from(self.line_length);
             if needed > memory {
-                return Err(format!("visible area needs {needed} bytes, device memory has {memory}"));
+                return Err(format!(
+                    "visible area needs {needed} bytes, device memory has {memory}"
+                ));
             }
         }
         Ok(())
@@ -208,14 +244,25 @@ impl FbLayout {
     }
 
     /// Packs a canvas into the device's bytes for the visible rows (padding zeroed).
+    /// Pixels that would fall outside `out` (a layout that fails
+    /// [`FbLayout::validate`]) are dropped rather than panicking.
     pub fn pack(&self, canvas: &Canvas, out: &mut Vec<u8>) {
         out.clear();
         out.resize(self.visible_bytes(), 0);
-        let (bpp, x0) = (self.bytes_per_pixel as usize, self.xoffset as usize);
+        let (bpp, x0) = (
+            (self.bytes_per_pixel as usize).clamp(1, 4),
+            self.xoffset as usize,
+        );
         let width = (self.width as usize).min(canvas.size().width as usize);
-        for (row, line) in canvas.pixels().chunks_exact(canvas.size().width as usize).take(self.height as usize).enumerate()
+        for (row, line) in canvas
+            .pixels()
+            .chunks_exact(canvas.size().width.max(1) as usize)
+            .take(self.height as usize)
+            .enumerate()
         {
-            let dst = &mut out[row * self.line_length as usize + x0 * bpp..];
+            let Some(dst) = out.get_mut(row * self.line_length as usize + x0 * bpp..) else {
+                break;
+            };
             for (c, px) in line[..width].iter().zip(dst.chunks_exact_mut(bpp)) {
                 let value = self.red.pack(c.r()) | self.green.pack(c.g()) | self.blue.pack(c.b());
                 px.copy_from_slice(&value.to_ne_bytes()[..bpp]);
@@ -223,9 +270,13 @@ impl FbLayout {
         }
     }
 
-    /// Unpacks the device's bytes for the visible rows into an RGB image.
+    /// Unpacks the device's bytes for the visible rows into an RGB image
+    /// (black where `bytes` is too short).
     pub fn unpack(&self, bytes: &[u8]) -> RgbImage {
-        let (bpp, x0) = (self.bytes_per_pixel as usize, self.xoffset as usize);
+        let (bpp, x0) = (
+            (self.bytes_per_pixel as usize).clamp(1, 4),
+            self.xoffset as usize,
+        );
         RgbImage::from_fn(self.width, self.height, |x, y| {
             let at = y as usize * self.line_length as usize + (x0 + x as usize) * bpp;
             let mut word = [0u8; 4];
@@ -233,7 +284,11 @@ impl FbLayout {
                 word[..bpp].copy_from_slice(src);
             }
             let value = u32::from_ne_bytes(word);
-            image::Rgb([self.red.unpack(value), self.green.unpack(value), self.blue.unpack(value)])
+            image::Rgb([
+                self.red.unpack(value),
+                self.green.unpack(value),
+                self.blue.unpack(value),
+            ])
         })
     }
 }
@@ -247,24 +302,49 @@ fn query_layout(file: &File, name: &str) -> Result<FbLayout, DisplayError> {
     let mut var = FbVarScreeninfo::default();
     let mut fix = FbFixScreeninfo::default();
     // SAFETY: FBIOGET_VSCREENINFO fills a fb_var_screeninfo, which the repr(C) struct mirrors.
-    if unsafe { libc::ioctl(file.as_raw_fd(), FBIOGET_VSCREENINFO as _, &mut var as *mut FbVarScreeninfo) } < 0 {
+    if unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            FBIOGET_VSCREENINFO as _,
+            &mut var as *mut FbVarScreeninfo,
+        )
+    } < 0
+    {
         return Err(io_err("FBIOGET_VSCREENINFO", io::Error::last_os_error()));
     }
     // SAFETY: FBIOGET_FSCREENINFO fills a fb_fix_screeninfo, which the repr(C) struct mirrors.
-    if unsafe { libc::ioctl(file.as_raw_fd(), FBIOGET_FSCREENINFO as _, &mut fix as *mut FbFixScreeninfo) } < 0 {
+    if unsafe {
+        libc::ioctl(
+            file.as_raw_fd(),
+            FBIOGET_FSCREENINFO as _,
+            &mut fix as *mut FbFixScreeninfo,
+        )
+    } < 0
+    {
         return Err(io_err("FBIOGET_FSCREENINFO", io::Error::last_os_error()));
     }
-    let unsupported = |detail: String| DisplayError::Unsupported { device: name.to_string(), detail };
-    if fix.type_ != FB_TYPE_PACKED_PIXELS || !matches!(fix.visual, FB_VISUAL_TRUECOLOR | FB_VISUAL_DIRECTCOLOR) {
+    let unsupported = |detail: String| DisplayError::Unsupported {
+        device: name.to_string(),
+        detail,
+    };
+    if fix.type_ != FB_TYPE_PACKED_PIXELS
+        || !matches!(fix.visual, FB_VISUAL_TRUECOLOR | FB_VISUAL_DIRECTCOLOR)
+    {
         return Err(unsupported(format!(
             "{} bpp, type {} visual {} (need packed true colour; set 16 or 32 bpp, e.g. `fbset -depth 32`)",
             var.bits_per_pixel, fix.type_, fix.visual
         )));
     }
     if var.bits_per_pixel % 8 != 0 {
-        return Err(unsupported(format!("{} bits per pixel", var.bits_per_pixel)));
+        return Err(unsupported(format!(
+            "{} bits per pixel",
+            var.bits_per_pixel
+        )));
     }
-    let channel = |b: FbBitfield| Channel { offset: b.offset, length: b.length };
+    let channel = |b: FbBitfield| Channel {
+        offset: b.offset,
+        length: b.length,
+    };
     let layout = FbLayout {
         width: var.xres,
         height: var.yres,
@@ -279,12 +359,13 @@ fn query_layout(file: &File, name: &str) -> Result<FbLayout, DisplayError> {
     if var.red.msb_right != 0 || var.green.msb_right != 0 || var.blue.msb_right != 0 {
         return Err(unsupported("bit-reversed colour fields".into()));
     }
-    layout.validate(Some(u64::from(fix.smem_len))).map_err(unsupported)?;
+    layout
+        .validate(Some(u64::from(fix.smem_len)))
+        .map_err(unsupported)?;
     Ok(layout)
 }
 
 /// A framebuffer device as a [`Display`].
-#[derive(Debug)]
 pub struct FramebufferDisplay {
     canvas: Canvas,
     file: File,
@@ -295,6 +376,15 @@ pub struct FramebufferDisplay {
 
 forward_draw_target!(FramebufferDisplay);
 
+impl std::fmt::Debug for FramebufferDisplay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FramebufferDisplay")
+            .field("path", &self.path)
+            .field("layout", &self.layout)
+            .finish()
+    }
+}
+
 impl FramebufferDisplay {
     /// Opens a framebuffer device (e.g. `/dev/fb0`) and reads its mode.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, DisplayError> {
@@ -304,7 +394,10 @@ impl FramebufferDisplay {
             .read(true)
             .write(true)
             .open(&path)
-            .map_err(|source| DisplayError::Io { device: name.clone(), source })?;
+            .map_err(|source| DisplayError::Io {
+                device: name.clone(),
+                source,
+            })?;
         let layout = query_layout(&file, &name)?;
         Ok(Self::with_file(file, path, layout))
     }
@@ -314,7 +407,12 @@ impl FramebufferDisplay {
     pub fn with_layout(path: impl AsRef<Path>, layout: FbLayout) -> Result<Self, DisplayError> {
         let path = path.as_ref().to_path_buf();
         let device = path.display().to_string();
-        layout.validate(None).map_err(|detail| DisplayError::Unsupported { device: device.clone(), detail })?;
+        layout
+            .validate(None)
+            .map_err(|detail| DisplayError::Unsupported {
+                device: device.clone(),
+                detail,
+            })?;
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -326,7 +424,13 @@ impl FramebufferDisplay {
     }
 
     fn with_file(file: File, path: PathBuf, layout: FbLayout) -> Self {
-        Self { canvas: Canvas::new(layout.width, layout.height), file, path, layout, scratch: Vec::new() }
+        Self {
+            canvas: Canvas::new(layout.width, layout.height),
+            file,
+            path,
+            layout,
+            scratch: Vec::new(),
+        }
     }
 
     /// The device's layout.
@@ -344,7 +448,10 @@ impl FramebufferDisplay {
         let mut bytes = vec![0u8; self.layout.visible_bytes()];
         self.file
             .read_exact_at(&mut bytes, self.layout.start_offset())
-            .map_err(|source| DisplayError::Io { device: self.path.display().to_string(), source })?;
+            .map_err(|source| DisplayError::Io {
+                device: self.path.display().to_string(),
+                source,
+            })?;
         Ok(self.layout.unpack(&bytes))
     }
 }
@@ -354,7 +461,10 @@ impl Display for FramebufferDisplay {
         self.layout.pack(&self.canvas, &mut self.scratch);
         self.file
             .write_all_at(&self.scratch, self.layout.start_offset())
-            .map_err(|source| DisplayError::Io { device: self.path.display().to_string(), source })
+            .map_err(|source| DisplayError::Io {
+                device: self.path.display().to_string(),
+                source,
+            })
     }
 
     fn describe(&self) -> String {
@@ -400,7 +510,10 @@ mod tests {
         assert_eq!(bytes.len(), 16);
         // (255,128,8) → R 31, G 32, B 1 → 0xFC01; blue → 0x001F (little-endian in memory on LE hosts).
         let word = |i: usize| u16::from_ne_bytes([bytes[2 * i], bytes[2 * i + 1]]);
-        assert_eq!([word(0), word(1), word(2), word(3)], [0x001F, 0xFC01, 0xFC01, 0x001F]);
+        assert_eq!(
+            [word(0), word(1), word(2), word(3)],
+            [0x001F, 0xFC01, 0xFC01, 0x001F]
+        );
         let back = fb.read_back().unwrap();
         assert_eq!(back.get_pixel(0, 0).0, [0, 0, 255]);
         assert_eq!(back.get_pixel(1, 0).0, [255, 130, 8]);
@@ -414,8 +527,14 @@ mod tests {
             line_length: 4 * 4 + 8, // 2 pixels of padding per row
             xoffset: 1,
             yoffset: 1, // second buffer of a double-buffered device
-            red: Channel { offset: 0, length: 8 },
-            blue: Channel { offset: 16, length: 8 },
+            red: Channel {
+                offset: 0,
+                length: 8,
+            },
+            blue: Channel {
+                offset: 16,
+                length: 8,
+            },
             ..FbLayout::xrgb8888(3, 2)
         };
         let mut fb = FramebufferDisplay::with_layout(&path, layout).unwrap();
@@ -423,7 +542,10 @@ mod tests {
         fb.flush().unwrap();
         let bytes = std::fs::read(&path).unwrap();
         assert_eq!(bytes.len(), 3 * 24, "rows 1 and 2 written after row 0");
-        assert!(bytes[..24].iter().all(|&b| b == 0), "row 0 is the other buffer");
+        assert!(
+            bytes[..24].iter().all(|&b| b == 0),
+            "row 0 is the other buffer"
+        );
         let px = |row: usize, col: usize| {
             let at = row * 24 + col * 4;
             u32::from_ne_bytes(bytes[at..at + 4].try_into().unwrap())
@@ -437,14 +559,37 @@ mod tests {
     #[test]
     fn rejects_layouts_it_cannot_draw() {
         let bad = [
-            FbLayout { bytes_per_pixel: 1, ..FbLayout::rgb565(4, 4) },
-            FbLayout { line_length: 6, ..FbLayout::rgb565(4, 4) },
-            FbLayout { red: Channel { offset: 12, length: 5 }, ..FbLayout::rgb565(4, 4) },
-            FbLayout { green: Channel { offset: 0, length: 0 }, ..FbLayout::rgb565(4, 4) },
+            FbLayout {
+                bytes_per_pixel: 1,
+                ..FbLayout::rgb565(4, 4)
+            },
+            FbLayout {
+                line_length: 6,
+                ..FbLayout::rgb565(4, 4)
+            },
+            FbLayout {
+                red: Channel {
+                    offset: 12,
+                    length: 5,
+                },
+                ..FbLayout::rgb565(4, 4)
+            },
+            FbLayout {
+                green: Channel {
+                    offset: 0,
+                    length: 0,
+                },
+                ..FbLayout::rgb565(4, 4)
+            },
             FbLayout::rgb565(0, 4),
         ];
+        let canvas = Canvas::new(4, 4);
         for layout in bad {
             assert!(layout.validate(None).is_err(), "{layout:?}");
+            // Packing with an unchecked layout drops pixels instead of panicking.
+            let mut out = Vec::new();
+            layout.pack(&canvas, &mut out);
+            let _ = layout.unpack(&out[..out.len() / 2]);
         }
         assert!(FbLayout::rgb565(4, 4).validate(Some(31)).is_err());
         assert!(FbLayout::rgb565(4, 4).validate(Some(32)).is_ok());
@@ -452,13 +597,22 @@ mod tests {
 
     #[test]
     fn non_framebuffer_devices_give_errors_not_panics() {
-        assert!(matches!(FramebufferDisplay::open("/dev/null"), Err(DisplayError::Io { .. })));
-        assert!(matches!(FramebufferDisplay::open("/dev/fb-does-not-exist"), Err(DisplayError::Io { .. })));
+        assert!(matches!(
+            FramebufferDisplay::open("/dev/null"),
+            Err(DisplayError::Io { .. })
+        ));
+        assert!(matches!(
+            FramebufferDisplay::open("/dev/fb-does-not-exist"),
+            Err(DisplayError::Io { .. })
+        ));
     }
 
     #[test]
     fn channel_unpack_spreads_to_full_range() {
-        let five = Channel { offset: 0, length: 5 };
+        let five = Channel {
+            offset: 0,
+            length: 5,
+        };
         assert_eq!((five.unpack(0), five.unpack(31)), (0, 255));
         assert_eq!(five.unpack(five.pack(200)), 206);
     }

@@ -11,10 +11,10 @@
 //!
 //! Linux's spidev refuses transfers longer than its `bufsiz` parameter
 //! (4096 bytes by default), so the transfer buffer is sized from
-//! `/sys/module/spidev/parameters/bufsiz`. The button and DC lines have no
-//! pull-up control in the GPIO v1 ABI that `gpio-cdev` speaks: wire the
-//! panel as its maker says. This module cannot be tested without the
-//! hardware; the colour conversion and the size checks are unit-tested.
+//! `/sys/module/spidev/parameters/bufsiz`. Enable the bus with
+//! `dtparam=spi=on` and do not load an fbtft overlay for the same panel.
+//! This module cannot be tested without the hardware (the VM has no SPI
+//! panel); the colour conversion and the size checks are unit-tested.
 
 use std::path::{Path, PathBuf};
 
@@ -24,7 +24,7 @@ use linux_embedded_hal::gpio_cdev::{Chip, LineRequestFlags};
 use linux_embedded_hal::spidev::{SpiModeFlags, SpidevOptions};
 use linux_embedded_hal::{CdevPin, Delay, SpidevDevice};
 use mipidsi::interface::{InterfacePixelFormat, SpiInterface};
-use mipidsi::models::{Model, ILI9341Rgb565, ILI9486Rgb666, ST7789};
+use mipidsi::models::{ILI9341Rgb565, ILI9486Rgb666, Model, ST7789};
 use mipidsi::options::{ColorInversion, ColorOrder, Orientation, Rotation};
 use mipidsi::Builder;
 
@@ -67,7 +67,9 @@ impl std::str::FromStr for PanelModel {
             "st7789" => Ok(Self::St7789),
             "ili9341" => Ok(Self::Ili9341),
             "ili9486" => Ok(Self::Ili9486),
-            other => Err(format!("unknown panel `{other}` (st7789, ili9341, ili9486)")),
+            other => Err(format!(
+                "unknown panel `{other}` (st7789, ili9341, ili9486)"
+            )),
         }
     }
 }
@@ -93,7 +95,11 @@ impl FromRgb888 for Rgb666 {
 }
 
 /// The logical (drawn) size for a rotation, and whether the requested size fits.
-pub fn logical_size(model: PanelModel, rotation_degrees: u32, size: (u32, u32)) -> Result<Rotation, String> {
+pub fn logical_size(
+    model: PanelModel,
+    rotation_degrees: u32,
+    size: (u32, u32),
+) -> Result<Rotation, String> {
     let rotation = match rotation_degrees {
         0 => Rotation::Deg0,
         90 => Rotation::Deg90,
@@ -102,10 +108,16 @@ pub fn logical_size(model: PanelModel, rotation_degrees: u32, size: (u32, u32)) 
         other => return Err(format!("rotation {other}° (0, 90, 180 or 270)")),
     };
     let (nw, nh) = model.native_size();
-    let (max_w, max_h) = if rotation.is_vertical() { (nh, nw) } else { (nw, nh) };
+    let (max_w, max_h) = if rotation.is_vertical() {
+        (nh, nw)
+    } else {
+        (nw, nh)
+    };
     let (w, h) = size;
     if w == 0 || h == 0 || w > max_w || h > max_h {
-        return Err(format!("{w}×{h} does not fit a {model:?} at {rotation_degrees}° (at most {max_w}×{max_h})"));
+        return Err(format!(
+            "{w}×{h} does not fit a {model:?} at {rotation_degrees}° (at most {max_w}×{max_h})"
+        ));
     }
     Ok(rotation)
 }
@@ -179,8 +191,12 @@ impl SpiPanelBuilder {
     /// Checks the settings, opens the bus and lines and initialises the panel.
     pub fn build(self) -> Result<SpiPanel, DisplayError> {
         let device = self.spidev.display().to_string();
-        let rotation = logical_size(self.model, self.rotation, self.size)
-            .map_err(|detail| DisplayError::Unsupported { device: device.clone(), detail })?;
+        let rotation = logical_size(self.model, self.rotation, self.size).map_err(|detail| {
+            DisplayError::Unsupported {
+                device: device.clone(),
+                detail,
+            }
+        })?;
         if !(100_000..=125_000_000).contains(&self.speed_hz) {
             return Err(DisplayError::Unsupported {
                 device,
@@ -193,9 +209,13 @@ impl SpiPanelBuilder {
         };
 
         let mut spi = SpidevDevice::open(&self.spidev).map_err(|e| bus("open spidev", &e))?;
-        let options =
-            SpidevOptions::new().bits_per_word(8).max_speed_hz(self.speed_hz).mode(SpiModeFlags::SPI_MODE_0).build();
-        spi.configure(&options).map_err(|e| bus("configure spidev", &e))?;
+        let options = SpidevOptions::new()
+            .bits_per_word(8)
+            .max_speed_hz(self.speed_hz)
+            .mode(SpiModeFlags::SPI_MODE_0)
+            .build();
+        spi.configure(&options)
+            .map_err(|e| bus("configure spidev", &e))?;
 
         let mut chip = Chip::new(&self.gpiochip).map_err(|e| bus("open GPIO chip", &e))?;
         let mut output = |line: u32, initial: u8, label: &str| -> Result<CdevPin, DisplayError> {
@@ -206,8 +226,14 @@ impl SpiPanelBuilder {
             CdevPin::new(handle).map_err(|e| bus(&format!("GPIO line {line} ({label})"), &e))
         };
         let dc = output(self.dc, 0, "kiosk-panel-dc")?;
-        let reset = self.reset.map(|line| output(line, 1, "kiosk-panel-reset")).transpose()?;
-        let backlight = self.backlight.map(|line| output(line, 0, "kiosk-panel-backlight")).transpose()?;
+        let reset = self
+            .reset
+            .map(|line| output(line, 1, "kiosk-panel-reset"))
+            .transpose()?;
+        let backlight = self
+            .backlight
+            .map(|line| output(line, 0, "kiosk-panel-backlight"))
+            .transpose()?;
 
         // mipidsi keeps a `&'static mut` transfer buffer; one small buffer per opened panel.
         let buffer: &'static mut [u8] = Box::leak(vec![0u8; spidev_bufsiz()].into_boxed_slice());
@@ -223,7 +249,10 @@ impl SpiPanelBuilder {
             PanelModel::Ili9341 => init(ILI9341Rgb565, di, reset, &settings),
             PanelModel::Ili9486 => init(ILI9486Rgb666, di, reset, &settings),
         }
-        .map_err(|detail| DisplayError::Bus { device: device.clone(), detail })?;
+        .map_err(|detail| DisplayError::Bus {
+            device: device.clone(),
+            detail,
+        })?;
 
         let mut backlight = backlight;
         if let Some(pin) = backlight.as_mut() {
@@ -234,7 +263,10 @@ impl SpiPanelBuilder {
             canvas: Canvas::new(self.size.0, self.size.1),
             driver,
             _backlight: backlight,
-            name: format!("{:?} panel on {} ({}×{}, {}°)", self.model, device, self.size.0, self.size.1, self.rotation),
+            name: format!(
+                "{:?} panel on {} ({}×{}, {}°)",
+                self.model, device, self.size.0, self.size.1, self.rotation
+            ),
             device,
         })
     }
@@ -271,32 +303,58 @@ where
 {
     fn write_frame(&mut self, canvas: &Canvas) -> Result<(), String> {
         let (w, h) = (canvas.size().width as u16, canvas.size().height as u16);
-        let pixels = canvas.pixels().iter().map(|&c| M::ColorFormat::from_rgb888(c));
-        self.set_pixels(0, 0, w - 1, h - 1, pixels).map_err(|e| format!("writing the frame: {e:?}"))
+        let pixels = canvas
+            .pixels()
+            .iter()
+            .map(|&c| M::ColorFormat::from_rgb888(c));
+        self.set_pixels(0, 0, w - 1, h - 1, pixels)
+            .map_err(|e| format!("writing the frame: {e:?}"))
     }
 }
 
-fn init<M>(model: M, di: Interface, reset: Option<CdevPin>, s: &PanelSettings) -> Result<Box<dyn PanelDriver>, String>
+fn init<M>(
+    model: M,
+    di: Interface,
+    reset: Option<CdevPin>,
+    s: &PanelSettings,
+) -> Result<Box<dyn PanelDriver>, String>
 where
     M: Model + Send + 'static,
     M::ColorFormat: InterfacePixelFormat<u8> + FromRgb888,
 {
     // mipidsi's display size is in the controller's native orientation.
     let (w, h) = (s.size.0 as u16, s.size.1 as u16);
-    let native = if s.rotation.is_vertical() { (h, w) } else { (w, h) };
+    let native = if s.rotation.is_vertical() {
+        (h, w)
+    } else {
+        (w, h)
+    };
     let builder = Builder::new(model, di)
         .display_size(native.0, native.1)
         .orientation(Orientation::new().rotate(s.rotation))
-        .invert_colors(if s.inverted { ColorInversion::Inverted } else { ColorInversion::Normal })
-        .color_order(if s.bgr { ColorOrder::Bgr } else { ColorOrder::Rgb });
+        .invert_colors(if s.inverted {
+            ColorInversion::Inverted
+        } else {
+            ColorInversion::Normal
+        })
+        .color_order(if s.bgr {
+            ColorOrder::Bgr
+        } else {
+            ColorOrder::Rgb
+        });
     let mut delay = Delay;
     match reset {
         Some(rst) => {
-            let display = builder.reset_pin(rst).init(&mut delay).map_err(|e| format!("panel init: {e:?}"))?;
+            let display = builder
+                .reset_pin(rst)
+                .init(&mut delay)
+                .map_err(|e| format!("panel init: {e:?}"))?;
             Ok(Box::new(display))
         }
         None => {
-            let display = builder.init(&mut delay).map_err(|e| format!("panel init: {e:?}"))?;
+            let display = builder
+                .init(&mut delay)
+                .map_err(|e| format!("panel init: {e:?}"))?;
             Ok(Box::new(display))
         }
     }
@@ -351,7 +409,10 @@ impl Display for SpiPanel {
     fn flush(&mut self) -> Result<(), DisplayError> {
         self.driver
             .write_frame(&self.canvas)
-            .map_err(|detail| DisplayError::Bus { device: self.device.clone(), detail })
+            .map_err(|detail| DisplayError::Bus {
+                device: self.device.clone(),
+                detail,
+            })
     }
 
     fn describe(&self) -> String {
@@ -373,7 +434,11 @@ mod tests {
         assert_eq!(raw(Rgb888::new(0, 255, 0)), 0x07E0);
         assert_eq!(raw(Rgb888::new(0, 0, 255)), 0x001F);
         assert_eq!(raw(Rgb888::new(255, 128, 8)), 0xFC01);
-        assert_eq!(raw(Rgb888::new(7, 3, 7)), 0x0000, "below one step rounds down");
+        assert_eq!(
+            raw(Rgb888::new(7, 3, 7)),
+            0x0000,
+            "below one step rounds down"
+        );
     }
 
     #[test]
@@ -384,11 +449,26 @@ mod tests {
 
     #[test]
     fn sizes_and_rotations_are_checked_against_the_controller() {
-        assert_eq!(logical_size(PanelModel::St7789, 90, (320, 240)), Ok(Rotation::Deg90));
-        assert_eq!(logical_size(PanelModel::Ili9341, 0, (240, 320)), Ok(Rotation::Deg0));
-        assert_eq!(logical_size(PanelModel::Ili9486, 270, (480, 320)), Ok(Rotation::Deg270));
-        assert!(logical_size(PanelModel::St7789, 0, (320, 240)).is_err(), "portrait is 240 wide");
-        assert!(logical_size(PanelModel::Ili9341, 90, (480, 320)).is_err(), "needs an ILI9486");
+        assert_eq!(
+            logical_size(PanelModel::St7789, 90, (320, 240)),
+            Ok(Rotation::Deg90)
+        );
+        assert_eq!(
+            logical_size(PanelModel::Ili9341, 0, (240, 320)),
+            Ok(Rotation::Deg0)
+        );
+        assert_eq!(
+            logical_size(PanelModel::Ili9486, 270, (480, 320)),
+            Ok(Rotation::Deg270)
+        );
+        assert!(
+            logical_size(PanelModel::St7789, 0, (320, 240)).is_err(),
+            "portrait is 240 wide"
+        );
+        assert!(
+            logical_size(PanelModel::Ili9341, 90, (480, 320)).is_err(),
+            "needs an ILI9486"
+        );
         assert!(logical_size(PanelModel::St7789, 45, (320, 240)).is_err());
         assert!(logical_size(PanelModel::St7789, 90, (0, 240)).is_err());
     }
@@ -405,9 +485,22 @@ mod tests {
 
     #[test]
     fn missing_bus_is_an_error_not_a_panic() {
-        let err = SpiPanel::builder(PanelModel::St7789, "/dev/spidev-none", "/dev/gpiochip-none", 24).build();
+        let err = SpiPanel::builder(
+            PanelModel::St7789,
+            "/dev/spidev-none",
+            "/dev/gpiochip-none",
+            24,
+        )
+        .build();
         assert!(matches!(err, Err(DisplayError::Bus { .. })));
-        let err = SpiPanel::builder(PanelModel::St7789, "/dev/spidev-none", "/dev/gpiochip-none", 24).size(480, 320).build();
+        let err = SpiPanel::builder(
+            PanelModel::St7789,
+            "/dev/spidev-none",
+            "/dev/gpiochip-none",
+            24,
+        )
+        .size(480, 320)
+        .build();
         assert!(matches!(err, Err(DisplayError::Unsupported { .. })));
     }
 }

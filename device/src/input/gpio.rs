@@ -64,7 +64,15 @@ pub struct Debouncer {
 impl Debouncer {
     /// A debouncer that starts released at `now`.
     pub fn new(debounce: Duration, long_press: Duration, now: Instant) -> Self {
-        Self { debounce, long_press, raw: false, raw_since: now, stable: false, pressed_at: None, long_fired: false }
+        Self {
+            debounce,
+            long_press,
+            raw: false,
+            raw_since: now,
+            stable: false,
+            pressed_at: None,
+            long_fired: false,
+        }
     }
 
     /// Treats the button as already pressed and spent: a button held at
@@ -85,7 +93,8 @@ impl Debouncer {
             self.raw = pressed;
             self.raw_since = now;
         }
-        if self.raw != self.stable && now.saturating_duration_since(self.raw_since) >= self.debounce {
+        if self.raw != self.stable && now.saturating_duration_since(self.raw_since) >= self.debounce
+        {
             self.stable = self.raw;
             if self.stable {
                 self.pressed_at = Some(self.raw_since);
@@ -156,7 +165,10 @@ impl GpioButtonBuilder {
     /// Checks the settings, requests the line and starts the reader thread.
     pub fn open(self) -> Result<GpioButton, GpioError> {
         if self.debounce < Duration::from_millis(1) || self.debounce > Duration::from_millis(500) {
-            return Err(GpioError::Settings(format!("debounce {:?} outside 1–500 ms", self.debounce)));
+            return Err(GpioError::Settings(format!(
+                "debounce {:?} outside 1–500 ms",
+                self.debounce
+            )));
         }
         if self.long_press <= self.debounce * 2 {
             return Err(GpioError::Settings(format!(
@@ -165,9 +177,15 @@ impl GpioButtonBuilder {
             )));
         }
         let chip_name = self.chip.display().to_string();
-        let line_err = |detail: String| GpioError::Line { chip: chip_name.clone(), line: self.line, detail };
+        let line_err = |detail: String| GpioError::Line {
+            chip: chip_name.clone(),
+            line: self.line,
+            detail,
+        };
         let mut chip = Chip::new(&self.chip).map_err(|e| line_err(e.to_string()))?;
-        let line = chip.get_line(self.line).map_err(|e| line_err(e.to_string()))?;
+        let line = chip
+            .get_line(self.line)
+            .map_err(|e| line_err(e.to_string()))?;
         let mut flags = LineRequestFlags::INPUT;
         if self.active_low {
             flags |= LineRequestFlags::ACTIVE_LOW;
@@ -183,9 +201,23 @@ impl GpioButtonBuilder {
         let name = format!("{chip_name} line {}", self.line);
         let thread = std::thread::Builder::new()
             .name("gpio-button".into())
-            .spawn(move || read_loop(events, initial, self.debounce, self.long_press, tx, thread_stop))
+            .spawn(move || {
+                read_loop(
+                    events,
+                    initial,
+                    self.debounce,
+                    self.long_press,
+                    tx,
+                    thread_stop,
+                )
+            })
             .map_err(|e| line_err(format!("reader thread: {e}")))?;
-        Ok(GpioButton { rx, stop, thread: Some(thread), name })
+        Ok(GpioButton {
+            rx,
+            stop,
+            thread: Some(thread),
+            name,
+        })
     }
 }
 
@@ -206,15 +238,24 @@ fn read_loop(
     }
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
-        let wait = debouncer.deadline().map_or(IDLE_WAKE, |d| d.saturating_duration_since(now).min(IDLE_WAKE));
-        let mut pfd = libc::pollfd { fd: events.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let wait = debouncer.deadline().map_or(IDLE_WAKE, |d| {
+            d.saturating_duration_since(now).min(IDLE_WAKE)
+        });
+        let mut pfd = libc::pollfd {
+            fd: events.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
         // SAFETY: one valid pollfd for the line's event file.
         let ready = unsafe { libc::poll(&mut pfd, 1, wait.as_millis().max(1) as libc::c_int) };
         if ready < 0 {
             if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                 continue;
             }
-            tracing::warn!("GPIO button: poll failed, button disabled: {}", std::io::Error::last_os_error());
+            tracing::warn!(
+                "GPIO button: poll failed, button disabled: {}",
+                std::io::Error::last_os_error()
+            );
             return;
         }
         if ready > 0 {
@@ -301,30 +342,76 @@ mod tests {
     fn run(samples: &[(u64, bool)]) -> Vec<(u64, InputEvent)> {
         let t0 = Instant::now();
         let mut d = Debouncer::new(30 * MS, 2000 * MS, t0);
-        samples.iter().filter_map(|&(ms, level)| d.update(t0 + Duration::from_millis(ms), level).map(|e| (ms, e))).collect()
+        samples
+            .iter()
+            .filter_map(|&(ms, level)| {
+                d.update(t0 + Duration::from_millis(ms), level)
+                    .map(|e| (ms, e))
+            })
+            .collect()
     }
 
     #[test]
     fn short_press_starts_on_release() {
-        assert_eq!(run(&[(0, true), (40, true), (200, false), (240, false)]), vec![(240, InputEvent::Start)]);
+        assert_eq!(
+            run(&[(0, true), (40, true), (200, false), (240, false)]),
+            vec![(240, InputEvent::Start)]
+        );
     }
 
     #[test]
     fn bounce_shorter_than_debounce_is_ignored() {
-        let bouncy = [(0, true), (5, false), (9, true), (12, false), (20, false), (60, false), (100, false)];
+        let bouncy = [
+            (0, true),
+            (5, false),
+            (9, true),
+            (12, false),
+            (20, false),
+            (60, false),
+            (100, false),
+        ];
         assert!(run(&bouncy).is_empty());
         // A bouncing press that then holds still counts once.
-        let press = [(0, true), (3, false), (6, true), (50, true), (300, false), (302, true), (304, false), (340, false)];
+        let press = [
+            (0, true),
+            (3, false),
+            (6, true),
+            (50, true),
+            (300, false),
+            (302, true),
+            (304, false),
+            (340, false),
+        ];
         assert_eq!(run(&press), vec![(340, InputEvent::Start)]);
     }
 
     #[test]
     fn long_press_cancels_while_held_and_release_is_silent() {
-        let hold = [(0, true), (40, true), (1999, true), (2000, true), (2500, true), (3000, false), (3100, false)];
+        let hold = [
+            (0, true),
+            (40, true),
+            (1999, true),
+            (2000, true),
+            (2500, true),
+            (3000, false),
+            (3100, false),
+        ];
         assert_eq!(run(&hold), vec![(2000, InputEvent::Cancel)]);
         // The next short press is a start again.
-        let then = [(0, true), (2100, true), (2200, false), (2300, false), (2400, true), (2450, true), (2500, false), (2550, false)];
-        assert_eq!(run(&then), vec![(2100, InputEvent::Cancel), (2550, InputEvent::Start)]);
+        let then = [
+            (0, true),
+            (2100, true),
+            (2200, false),
+            (2300, false),
+            (2400, true),
+            (2450, true),
+            (2500, false),
+            (2550, false),
+        ];
+        assert_eq!(
+            run(&then),
+            vec![(2100, InputEvent::Cancel), (2550, InputEvent::Start)]
+        );
     }
 
     #[test]
@@ -356,8 +443,14 @@ mod tests {
     #[test]
     fn bad_settings_and_missing_chip_are_errors() {
         let b = GpioButton::builder("/dev/gpiochip-none", 17);
-        assert!(matches!(b.clone().debounce(Duration::ZERO).open(), Err(GpioError::Settings(_))));
-        assert!(matches!(b.clone().long_press(40 * MS).open(), Err(GpioError::Settings(_))));
+        assert!(matches!(
+            b.clone().debounce(Duration::ZERO).open(),
+            Err(GpioError::Settings(_))
+        ));
+        assert!(matches!(
+            b.clone().long_press(40 * MS).open(),
+            Err(GpioError::Settings(_))
+        ));
         assert!(matches!(b.open(), Err(GpioError::Line { .. })));
     }
 }

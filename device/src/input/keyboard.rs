@@ -35,7 +35,10 @@ pub fn parse_line(line: &str) -> Option<InputEvent> {
     let clean = clean.trim();
     if clean.is_empty() {
         // Enter alone; a line of nothing but control characters is not text either.
-        return if line.chars().all(|c| c == '\r' || c == '\n' || c.is_whitespace()) {
+        return if line
+            .chars()
+            .all(|c| c == '\r' || c == '\n' || c.is_whitespace())
+        {
             Some(InputEvent::Start)
         } else {
             None
@@ -59,28 +62,30 @@ impl Keyboard {
     /// Reads any byte stream (a serial port, a pipe, a test buffer).
     pub fn from_reader(reader: impl Read + Send + 'static) -> Self {
         let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new().name("keyboard".into()).spawn(move || {
-            let mut reader = BufReader::new(reader);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match read_bounded_line(&mut reader, &mut line) {
-                    Ok(0) => return, // end of input: no more events
-                    Ok(_) => {
-                        let text = String::from_utf8_lossy(&line);
-                        if let Some(event) = parse_line(&text) {
-                            if tx.send(event).is_err() {
-                                return;
+        let spawned = std::thread::Builder::new()
+            .name("keyboard".into())
+            .spawn(move || {
+                let mut reader = BufReader::new(reader);
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    match read_bounded_line(&mut reader, &mut line) {
+                        Ok(0) => return, // end of input: no more events
+                        Ok(_) => {
+                            let text = String::from_utf8_lossy(&line);
+                            if let Some(event) = parse_line(&text) {
+                                if tx.send(event).is_err() {
+                                    return;
+                                }
                             }
                         }
-                    }
-                    Err(e) => {
-                        tracing::warn!("keyboard input stopped: {e}");
-                        return;
+                        Err(e) => {
+                            tracing::warn!("keyboard input stopped: {e}");
+                            return;
+                        }
                     }
                 }
-            }
-        });
+            });
         if let Err(e) = spawned {
             tracing::warn!("keyboard input unavailable: {e}");
         }
@@ -106,7 +111,11 @@ fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>) -> std::io::
             None => (chunk.len(), false),
         };
         let room = MAX_LINE.saturating_sub(line.len());
-        let payload = if done { &chunk[..take - 1] } else { &chunk[..take] };
+        let payload = if done {
+            &chunk[..take - 1]
+        } else {
+            &chunk[..take]
+        };
         line.extend_from_slice(&payload[..payload.len().min(room)]);
         reader.consume(take);
         consumed += take;
@@ -134,18 +143,35 @@ mod tests {
         assert_eq!(parse_line(" C "), Some(InputEvent::Cancel));
         assert_eq!(parse_line("\u{1b}"), Some(InputEvent::Cancel));
         assert_eq!(parse_line("r"), Some(InputEvent::Retake));
-        assert_eq!(parse_line("PAT-0042"), Some(InputEvent::Text("PAT-0042".into())));
+        assert_eq!(
+            parse_line("PAT-0042"),
+            Some(InputEvent::Text("PAT-0042".into()))
+        );
     }
 
     #[test]
     fn control_characters_are_stripped_from_scanned_text() {
         // STX prefix, group separator, tab, ETX suffix, CR from a CRLF scanner.
         let scanned = "\u{2}PAT\u{1d}00\t42\u{3}\r";
-        assert_eq!(parse_line(scanned), Some(InputEvent::Text("PAT0042".into())));
-        assert_eq!(parse_line("\u{7}\u{8}\u{1b}[A"), Some(InputEvent::Cancel), "arrow key after Esc");
-        assert_eq!(parse_line("\u{0}\u{7}"), None, "only control characters: neither text nor Enter");
+        assert_eq!(
+            parse_line(scanned),
+            Some(InputEvent::Text("PAT0042".into()))
+        );
+        assert_eq!(
+            parse_line("\u{7}\u{8}\u{1b}[A"),
+            Some(InputEvent::Cancel),
+            "arrow key after Esc"
+        );
+        assert_eq!(
+            parse_line("\u{0}\u{7}"),
+            None,
+            "only control characters: neither text nor Enter"
+        );
         let long = "x".repeat(500);
-        assert_eq!(parse_line(&long), Some(InputEvent::Text("x".repeat(MAX_TEXT))));
+        assert_eq!(
+            parse_line(&long),
+            Some(InputEvent::Text("x".repeat(MAX_TEXT)))
+        );
         assert_eq!(parse_line("Ærø-7"), Some(InputEvent::Text("Ærø-7".into())));
     }
 
@@ -179,7 +205,10 @@ mod tests {
         input.extend_from_slice(b"\nnext\n");
         let mut reader = BufReader::with_capacity(100, std::io::Cursor::new(input));
         let mut line = Vec::new();
-        assert_eq!(read_bounded_line(&mut reader, &mut line).unwrap(), MAX_LINE * 3 + 1);
+        assert_eq!(
+            read_bounded_line(&mut reader, &mut line).unwrap(),
+            MAX_LINE * 3 + 1
+        );
         assert_eq!(line.len(), MAX_LINE);
         line.clear();
         read_bounded_line(&mut reader, &mut line).unwrap();

@@ -59,7 +59,12 @@ impl IntoResponse for ApiError {
             }
             other => format!("{other}\n"),
         };
-        (self.status(), [("content-type", "text/plain; charset=utf-8")], body).into_response()
+        (
+            self.status(),
+            [("content-type", "text/plain; charset=utf-8")],
+            body,
+        )
+            .into_response()
     }
 }
 

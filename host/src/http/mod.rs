@@ -28,7 +28,10 @@ pub struct AppState {
 impl AppState {
     /// State over `store`, signing with `host_key`.
     pub fn new(store: Store, host_key: SigningKey) -> Self {
-        AppState { store: Arc::new(Mutex::new(store)), host_key: Arc::new(host_key) }
+        AppState {
+            store: Arc::new(Mutex::new(store)),
+            host_key: Arc::new(host_key),
+        }
     }
 }
 
@@ -43,7 +46,9 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// A server on its own thread and runtime (tests, tools); stops when dropped.
@@ -56,8 +61,12 @@ pub struct BackgroundServer {
 impl BackgroundServer {
     /// Binds `bind` (port 0 picks a free one) and serves `state` in the background.
     pub fn start(bind: SocketAddr, state: AppState) -> Result<Self> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let listener = runtime.block_on(tokio::net::TcpListener::bind(bind)).with_context(|| format!("binding {bind}"))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(bind))
+            .with_context(|| format!("binding {bind}"))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -65,7 +74,11 @@ impl BackgroundServer {
                 let _ = stopped.await;
             }))
         });
-        Ok(BackgroundServer { addr, stop: Some(stop), thread: Some(thread) })
+        Ok(BackgroundServer {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     /// Where it listens.

@@ -14,7 +14,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use ed25519_dalek::SigningKey;
-use screening::record::wire::{Hello, SyncBatch, SyncResponse, HELLO_PATH, MAX_BATCH_BYTES, SYNC_PATH};
+use screening::record::wire::{
+    Hello, SyncBatch, SyncResponse, HELLO_PATH, MAX_BATCH_BYTES, SYNC_PATH,
+};
 use tracing::warn;
 
 use super::error::ApiError;
@@ -31,7 +33,11 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Verifies and stores one encoded [`SyncBatch`]; returns the encoded [`SyncResponse`].
-pub fn handle_batch(store: &mut Store, host_key: &SigningKey, body: &[u8]) -> Result<Vec<u8>, ApiError> {
+pub fn handle_batch(
+    store: &mut Store,
+    host_key: &SigningKey,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
     let batch = SyncBatch::decode(body).map_err(|e| {
         warn!(bytes = body.len(), error = %e, "refused a malformed sync body");
         ApiError::BadRequest(format!("malformed sync batch: {e}"))
@@ -71,7 +77,10 @@ async fn sync(State(state): State<AppState>, body: Result<Bytes, BytesRejection>
         Err(rejection) => return rejection.into_response(),
     };
     let result = tokio::task::spawn_blocking(move || {
-        let mut store = state.store.lock().map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
+        let mut store = state
+            .store
+            .lock()
+            .map_err(|_| ApiError::Internal("store lock poisoned".into()))?;
         handle_batch(&mut store, &state.host_key, &body)
     })
     .await

@@ -66,6 +66,20 @@ impl Measures {
         let finite = [l, r, fissure_ratio, commissure_height_diff].iter().all(|v| v.is_finite());
         finite.then_some(m)
     }
+
+    /// These measures with the palpebral fissures replaced (e.g. by the
+    /// refined eyelid contour) and the ratio and narrower eye recomputed.
+    #[must_use]
+    pub fn with_fissures(mut self, fissures: PerSide<f32>) -> Measures {
+        let (l, r) = (fissures.left.max(0.0), fissures.right.max(0.0));
+        if !(l.is_finite() && r.is_finite()) {
+            return self;
+        }
+        self.palpebral_fissure = PerSide::new(l, r);
+        self.fissure_ratio = if l.max(r) > 0.0 { l.min(r) / l.max(r) } else { 1.0 };
+        self.narrower_eye = if r < l { Side::Right } else { Side::Left };
+        self
+    }
 }
 
 #[cfg(test)]

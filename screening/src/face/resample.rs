@@ -161,8 +161,21 @@ pub fn resize(
 
 /// Letterboxes `frame` into a square of `size` pixels: the resized content at
 /// `letterbox`'s place, black (0) padding around it.
+///
+/// A frame more than twice the input's size is first box-shrunk by the
+/// integer part of the ratio (cheap: each byte is read once), and the
+/// triangle filter only does the last, less-than-2× step. The returned
+/// mapping already accounts for both steps.
 pub fn letterbox(frame: &RgbImage, size: u32, mut put: impl FnMut(u32, u32, [f32; 3])) -> Letterbox {
-    let lb = Letterbox::fit(frame.width(), frame.height(), size);
+    let m = (frame.width().max(frame.height()) / size.max(1)).max(1);
+    let shrunk;
+    let src = if m >= 2 {
+        shrunk = box_shrink(frame, m);
+        &shrunk
+    } else {
+        frame
+    };
+    let mut lb = Letterbox::fit(src.width(), src.height(), size);
     for y in 0..size {
         for x in 0..size {
             let inside = (lb.offset_x..lb.offset_x + lb.content_width).contains(&x)
@@ -172,9 +185,11 @@ pub fn letterbox(frame: &RgbImage, size: u32, mut put: impl FnMut(u32, u32, [f32
             }
         }
     }
-    resize(frame, lb.content_width, lb.content_height, |x, y, rgb| {
+    resize(src, lb.content_width, lb.content_height, |x, y, rgb| {
         put(x + lb.offset_x, y + lb.offset_y, rgb)
     });
+    lb.frame_per_input_x *= m as f32;
+    lb.frame_per_input_y *= m as f32;
     lb
 }
 
@@ -277,70 +292,77 @@ fn sample(src: &RgbImage, t: &Similarity, out_w: u32, out_h: u32, mut put: impl 
     }
 }
 
-/// Box-shrinks the frame region `[x0, x1) × [y0, y1)` by `m`.
+/// Box-shrinks the frame region `[x0, x1) × [y0, y1)` by `m`: each output
+/// pixel is the mean of an m×m block (a trailing partial block is dropped; a
+/// region narrower than `m` gives one pixel averaging all of it).
 fn box_shrink_region(frame: &RgbImage, x0: usize, y0: usize, x1: usize, y1: usize, m: u32) -> RgbImage {
-    let m = m as usize;
-    let (pw, ph) = ((x1 - x0) / m, (y1 - y0) / m);
-    let fw = frame.width() as usize;
-    let raw = frame.as_raw();
-    let mut out = vec![0u8; pw * ph * 3];
-    let mut acc = vec![0u32; pw * 3];
-    let n = (m * m) as u32;
-    for py in 0..ph {
-        acc.iter_mut().for_each(|a| *a = 0);
-        for y in y0 + py * m..y0 + (py + 1) * m {
-            let row = &raw[(y * fw + x0) * 3..(y * fw + x0 + pw * m) * 3];
-            for (px, a) in acc.chunks_exact_mut(3).enumerate() {
-                for px_in in row[px * m * 3..(px + 1) * m * 3].chunks_exact(3) {
-                    a[0] += px_in[0] as u32;
-                    a[1] += px_in[1] as u32;
-                    a[2] += px_in[2] as u32;
+    let m = m.max(1) as usize;
+    let (rw, rh) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+    if rw == 0 || rh == 0 {
+        return RgbImage::new(0, 0);
+    }
+    let block = Block { x0, y0, bw: m.min(rw), bh: m.min(rh), pw: rw / m.min(rw), ph: rh / m.min(rh) };
+    // u16 sums are twice as wide per SIMD register; they hold 257 rows of 255.
+    let out = if block.bh <= 257 {
+        block.shrink::<u16>(frame)
+    } else {
+        block.shrink::<u32>(frame)
+    };
+    RgbImage::from_raw(block.pw as u32, block.ph as u32, out).unwrap_or_default()
+}
+
+/// The blocks of a box shrink: region origin, block size, output size.
+struct Block {
+    x0: usize,
+    y0: usize,
+    bw: usize,
+    bh: usize,
+    pw: usize,
+    ph: usize,
+}
+
+impl Block {
+    fn shrink<T>(&self, frame: &RgbImage) -> Vec<u8>
+    where
+        T: Copy + Default + From<u8> + std::ops::AddAssign + Into<u32>,
+    {
+        let fw = frame.width() as usize;
+        let raw = frame.as_raw();
+        let span = self.pw * self.bw * 3;
+        let mut out = vec![0u8; self.pw * self.ph * 3];
+        // Sum bh rows first (one long, vectorisable loop per row), then the
+        // blocks of that sum: each frame byte is read once.
+        let mut acc = vec![T::default(); span];
+        let n = (self.bw * self.bh) as u32;
+        for (py, row_out) in out.chunks_exact_mut(self.pw * 3).enumerate() {
+            acc.iter_mut().for_each(|a| *a = T::default());
+            for y in self.y0 + py * self.bh..self.y0 + (py + 1) * self.bh {
+                let start = (y * fw + self.x0) * 3;
+                for (a, &v) in acc.iter_mut().zip(&raw[start..start + span]) {
+                    *a += T::from(v);
+                }
+            }
+            for (o, block) in row_out.chunks_exact_mut(3).zip(acc.chunks_exact(self.bw * 3)) {
+                let mut sum = [0u32; 3];
+                for k in block.chunks_exact(3) {
+                    sum[0] += k[0].into();
+                    sum[1] += k[1].into();
+                    sum[2] += k[2].into();
+                }
+                for (o, s) in o.iter_mut().zip(sum) {
+                    *o = ((s + n / 2) / n) as u8;
                 }
             }
         }
-        for (o, a) in out[py * pw * 3..(py + 1) * pw * 3].iter_mut().zip(&acc) {
-            *o = ((a + n / 2) / n) as u8;
-        }
+        out
     }
-    RgbImage::from_raw(pw as u32, ph as u32, out).unwrap_or_default()
 }
 
 /// Shrinks `frame` by an integer `factor` by averaging factor×factor blocks
-/// (a trailing partial block is dropped, so frame = working × factor exactly).
+/// (a trailing partial block is dropped, so frame = result × factor exactly;
+/// a side shorter than `factor` becomes one pixel).
 pub fn box_shrink(frame: &RgbImage, factor: u32) -> RgbImage {
-    let factor = factor.max(1);
-    let (w, h) = ((frame.width() / factor).max(1), (frame.height() / factor).max(1));
-    let f = factor as usize;
-    let (fw, fh) = (frame.width() as usize, frame.height() as usize);
-    let raw = frame.as_raw();
-    let mut out = RgbImage::new(w, h);
-    let mut acc = vec![0u32; w as usize * 3];
-    for oy in 0..h as usize {
-        acc.iter_mut().for_each(|a| *a = 0);
-        let mut rows = 0u32;
-        for y in (oy * f..(oy + 1) * f).take_while(|&y| y < fh) {
-            rows += 1;
-            let row = &raw[y * fw * 3..(y + 1) * fw * 3];
-            for (ox, a) in acc.chunks_exact_mut(3).enumerate() {
-                for x in (ox * f..(ox + 1) * f).take_while(|&x| x < fw) {
-                    a[0] += row[x * 3] as u32;
-                    a[1] += row[x * 3 + 1] as u32;
-                    a[2] += row[x * 3 + 2] as u32;
-                }
-            }
-        }
-        let cols = (f as u32).min(fw as u32);
-        let n = (rows * cols).max(1);
-        for (ox, a) in acc.chunks_exact(3).enumerate() {
-            let px = [
-                ((a[0] + n / 2) / n) as u8,
-                ((a[1] + n / 2) / n) as u8,
-                ((a[2] + n / 2) / n) as u8,
-            ];
-            out.put_pixel(ox as u32, oy as u32, image::Rgb(px));
-        }
-    }
-    out
+    box_shrink_region(frame, 0, 0, frame.width() as usize, frame.height() as usize, factor)
 }
 
 #[cfg(test)]
@@ -397,5 +419,23 @@ mod tests {
         let s = box_shrink(&img, 2);
         assert_eq!(s.dimensions(), (2, 1));
         assert_eq!(s.get_pixel(0, 0)[0], 100);
+        // A side shorter than the factor still gives a pixel.
+        assert_eq!(box_shrink(&RgbImage::new(100, 3), 6).dimensions(), (16, 1));
+        assert_eq!(box_shrink(&RgbImage::new(1, 1), 6).dimensions(), (1, 1));
+    }
+
+    #[test]
+    fn letterbox_of_a_large_frame_maps_back_to_its_pixels() {
+        let img = RgbImage::from_fn(1280, 960, |x, y| image::Rgb([(x / 10) as u8, (y / 10) as u8, 0]));
+        let mut centre = [0.0; 3];
+        let lb = letterbox(&img, 128, |x, y, rgb| {
+            if (x, y) == (64, 64) {
+                centre = rgb;
+            }
+        });
+        let p = lb.to_frame(Point::new(64.5, 64.5));
+        assert!((p.x - 645.0).abs() < 1e-3 && (p.y - 485.0).abs() < 1e-3, "{p:?}");
+        // Input pixel (64, 64) averages frame block x 640..650, y 480..490.
+        assert!((centre[0] - 64.0).abs() < 0.6 && (centre[1] - 48.0).abs() < 0.6, "{centre:?}");
     }
 }

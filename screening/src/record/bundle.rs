@@ -68,7 +68,11 @@ pub struct BundleFile {
 impl BundleFile {
     /// The entry describing `bytes` stored as `name`.
     pub fn describe(name: &str, bytes: &[u8]) -> Self {
-        BundleFile { name: name.to_string(), sha256: Sha256::digest(bytes).into(), bytes: bytes.len() as u64 }
+        BundleFile {
+            name: name.to_string(),
+            sha256: Sha256::digest(bytes).into(),
+            bytes: bytes.len() as u64,
+        }
     }
 
     /// Whether `bytes` are what this entry describes.
@@ -109,7 +113,10 @@ impl SignedManifest {
     /// Signs `manifest` with the kiosk key.
     pub fn sign(manifest: Manifest, key: &SigningKey) -> Self {
         let bytes = postcard::to_allocvec(&manifest).expect("encoding a manifest cannot fail");
-        SignedManifest { signature: Signature::create(key, MANIFEST_DOMAIN, &bytes), manifest }
+        SignedManifest {
+            signature: Signature::create(key, MANIFEST_DOMAIN, &bytes),
+            manifest,
+        }
     }
 
     /// Checks version and signature against the device's key.
@@ -118,7 +125,9 @@ impl SignedManifest {
             return Err(BundleError::UnsupportedVersion(self.manifest.version));
         }
         let bytes = postcard::to_allocvec(&self.manifest).expect("encoding a manifest cannot fail");
-        if !self.signature.check(key, MANIFEST_DOMAIN, &bytes) || DeviceId::of(key) != self.manifest.device {
+        if !self.signature.check(key, MANIFEST_DOMAIN, &bytes)
+            || DeviceId::of(key) != self.manifest.device
+        {
             return Err(BundleError::BadManifestSignature(self.manifest.device));
         }
         Ok(&self.manifest)
@@ -128,7 +137,9 @@ impl SignedManifest {
     pub fn records_file(&self) -> Result<&BundleFile, BundleError> {
         match self.manifest.files.as_slice() {
             [f] if f.name == RECORDS_FILE => Ok(f),
-            files => Err(BundleError::UnexpectedFiles(files.iter().map(|f| f.name.clone()).collect())),
+            files => Err(BundleError::UnexpectedFiles(
+                files.iter().map(|f| f.name.clone()).collect(),
+            )),
         }
     }
 }
@@ -155,10 +166,9 @@ pub fn decode_records(mut bytes: &[u8]) -> Result<Vec<SignedRecord>, BundleError
         let frame = bytes
             .get(4..4 + n)
             .ok_or_else(|| BundleError::Malformed(format!("record {} is truncated", out.len())))?;
-        out.push(
-            SignedRecord::from_bytes(frame)
-                .map_err(|e: FormatError| BundleError::Malformed(format!("record {}: {e}", out.len())))?,
-        );
+        out.push(SignedRecord::from_bytes(frame).map_err(|e: FormatError| {
+            BundleError::Malformed(format!("record {}: {e}", out.len()))
+        })?);
         bytes = &bytes[4 + n..];
     }
     Ok(out)
@@ -173,7 +183,15 @@ mod tests {
     fn manifest_signature_and_file_hash() {
         let k = SigningKey::from_bytes(&[3; 32]);
         let device = DeviceId::of(&k.verifying_key());
-        let r = Record::new(device, 0, RecordHash::GENESIS, 1, 1, 1, RecordBody::example());
+        let r = Record::new(
+            device,
+            0,
+            RecordHash::GENESIS,
+            1,
+            1,
+            1,
+            RecordBody::example(),
+        );
         let records = vec![SignedRecord::sign(&r, &k).unwrap()];
         let file = encode_records(&records);
         let m = Manifest {
@@ -186,14 +204,17 @@ mod tests {
             files: vec![BundleFile::describe(RECORDS_FILE, &file)],
         };
         let signed: SignedManifest =
-            serde_json::from_str(&serde_json::to_string(&SignedManifest::sign(m, &k)).unwrap()).unwrap();
+            serde_json::from_str(&serde_json::to_string(&SignedManifest::sign(m, &k)).unwrap())
+                .unwrap();
         assert!(signed.verify(&k.verifying_key()).is_ok());
         assert!(signed.records_file().unwrap().matches(&file));
         assert_eq!(decode_records(&file).unwrap(), records);
         let mut other = file.clone();
         other[20] ^= 1;
         assert!(!signed.records_file().unwrap().matches(&other));
-        assert!(signed.verify(&SigningKey::from_bytes(&[4; 32]).verifying_key()).is_err());
+        assert!(signed
+            .verify(&SigningKey::from_bytes(&[4; 32]).verifying_key())
+            .is_err());
         assert!(decode_records(&file[..file.len() - 1]).is_err());
     }
 }

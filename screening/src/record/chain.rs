@@ -86,7 +86,12 @@ impl ChainVerifier {
     /// A verifier that already holds records up to `next_sequence - 1`, the
     /// last of which hashes to `last_hash`.
     pub fn resume(key: VerifyingKey, next_sequence: u64, last_hash: RecordHash) -> Self {
-        ChainVerifier { device: DeviceId::of(&key), key, next_sequence, last_hash }
+        ChainVerifier {
+            device: DeviceId::of(&key),
+            key,
+            next_sequence,
+            last_hash,
+        }
     }
 
     /// The device this verifier checks.
@@ -110,15 +115,29 @@ impl ChainVerifier {
         let device = self.device;
         if record.sequence < self.next_sequence {
             if record.sequence + 1 == self.next_sequence && signed.hash() != self.last_hash {
-                return Err(VerifyError::Fork { device, sequence: record.sequence });
+                return Err(VerifyError::Fork {
+                    device,
+                    sequence: record.sequence,
+                });
             }
-            return Err(VerifyError::Replay { device, sequence: record.sequence, next: self.next_sequence });
+            return Err(VerifyError::Replay {
+                device,
+                sequence: record.sequence,
+                next: self.next_sequence,
+            });
         }
         if record.sequence > self.next_sequence {
-            return Err(VerifyError::Gap { device, expected: self.next_sequence, got: record.sequence });
+            return Err(VerifyError::Gap {
+                device,
+                expected: self.next_sequence,
+                got: record.sequence,
+            });
         }
         if record.prev_hash != self.last_hash {
-            return Err(VerifyError::Fork { device, sequence: record.sequence });
+            return Err(VerifyError::Fork {
+                device,
+                sequence: record.sequence,
+            });
         }
         Ok(record)
     }
@@ -143,7 +162,15 @@ mod tests {
         let mut prev = RecordHash::GENESIS;
         (0..n)
             .map(|seq| {
-                let r = Record::new(device, seq, prev, 1000 + seq as i64, 1, seq, RecordBody::example());
+                let r = Record::new(
+                    device,
+                    seq,
+                    prev,
+                    1000 + seq as i64,
+                    1,
+                    seq,
+                    RecordBody::example(),
+                );
                 let s = SignedRecord::sign(&r, key).unwrap();
                 prev = s.hash();
                 s
@@ -168,22 +195,48 @@ mod tests {
         let mut v = ChainVerifier::new(k.verifying_key());
         v.push(&c[0]).unwrap();
         v.push(&c[1]).unwrap();
-        assert!(matches!(v.check(&c[3]), Err(VerifyError::Gap { expected: 2, got: 3, .. })));
-        assert!(matches!(v.check(&c[0]), Err(VerifyError::Replay { sequence: 0, next: 2, .. })));
-        assert!(matches!(v.check(&c[1]), Err(VerifyError::Replay { sequence: 1, .. })));
+        assert!(matches!(
+            v.check(&c[3]),
+            Err(VerifyError::Gap {
+                expected: 2,
+                got: 3,
+                ..
+            })
+        ));
+        assert!(matches!(
+            v.check(&c[0]),
+            Err(VerifyError::Replay {
+                sequence: 0,
+                next: 2,
+                ..
+            })
+        ));
+        assert!(matches!(
+            v.check(&c[1]),
+            Err(VerifyError::Replay { sequence: 1, .. })
+        ));
 
         // A different record 2 that links to a different record 1: a fork.
         let device = DeviceId::of(&k.verifying_key());
         let mut other_body = RecordBody::example();
         other_body.decision.threshold = 0.9;
         let r = Record::new(device, 2, RecordHash([7; 32]), 1, 1, 1, other_body.clone());
-        assert!(matches!(v.check(&SignedRecord::sign(&r, &k).unwrap()), Err(VerifyError::Fork { sequence: 2, .. })));
+        assert!(matches!(
+            v.check(&SignedRecord::sign(&r, &k).unwrap()),
+            Err(VerifyError::Fork { sequence: 2, .. })
+        ));
         // A different record 1 (the last accepted position): a fork too.
         let r = Record::new(device, 1, c[0].hash(), 1, 1, 1, other_body);
-        assert!(matches!(v.check(&SignedRecord::sign(&r, &k).unwrap()), Err(VerifyError::Fork { sequence: 1, .. })));
+        assert!(matches!(
+            v.check(&SignedRecord::sign(&r, &k).unwrap()),
+            Err(VerifyError::Fork { sequence: 1, .. })
+        ));
 
         let stranger = SigningKey::from_bytes(&[2; 32]);
-        assert!(matches!(v.check(&chain(&stranger, 3)[2]), Err(VerifyError::UnknownDevice { .. })));
+        assert!(matches!(
+            v.check(&chain(&stranger, 3)[2]),
+            Err(VerifyError::UnknownDevice { .. })
+        ));
         v.push(&c[2]).unwrap();
     }
 }

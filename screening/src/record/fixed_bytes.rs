@@ -45,7 +45,9 @@ impl<'de, const N: usize> Visitor<'de> for ArrayVisitor<N> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut out = [0u8; N];
         for (i, slot) in out.iter_mut().enumerate() {
-            *slot = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
+            *slot = seq
+                .next_element()?
+                .ok_or_else(|| A::Error::invalid_length(i, &self))?;
         }
         Ok(out)
     }

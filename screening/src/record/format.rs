@@ -147,12 +147,18 @@ impl PatientRef {
     /// Checks and wraps a reference.
     pub fn new(text: impl Into<String>) -> Result<Self, FormatError> {
         let text = text.into();
-        let bad = |reason: &str| FormatError::InvalidField { field: "patient", reason: reason.into() };
+        let bad = |reason: &str| FormatError::InvalidField {
+            field: "patient",
+            reason: reason.into(),
+        };
         if text.is_empty() {
             return Err(bad("empty"));
         }
         if text.len() > MAX_PATIENT_REF_LEN {
-            return Err(bad(&format!("{} bytes, at most {MAX_PATIENT_REF_LEN}", text.len())));
+            return Err(bad(&format!(
+                "{} bytes, at most {MAX_PATIENT_REF_LEN}",
+                text.len()
+            )));
         }
         if text.chars().any(char::is_control) {
             return Err(bad("contains control characters"));
@@ -211,7 +217,10 @@ pub struct Figure {
 impl Figure {
     /// A named figure.
     pub fn new(name: impl Into<String>, value: f32) -> Self {
-        Figure { name: name.into(), value }
+        Figure {
+            name: name.into(),
+            value,
+        }
     }
 }
 
@@ -294,12 +303,18 @@ impl RecordBody {
         let expression = |name: &str, p: Option<f32>, ratio: f32| ExpressionRecord {
             expression: name.into(),
             probability: p,
-            quality: vec![Figure::new("face_height", 0.42), Figure::new("sharpness", 0.8)],
+            quality: vec![
+                Figure::new("face_height", 0.42),
+                Figure::new("sharpness", 0.8),
+            ],
             ratios: vec![Figure::new("palpebral_fissure_ratio", ratio)],
         };
         RecordBody {
             patient: Some(PatientRef::new("P-0001").expect("valid reference")),
-            model: ModelRef { name: "synkinesis-cnn".into(), sha256: [0xab; 32] },
+            model: ModelRef {
+                name: "synkinesis-cnn".into(),
+                sha256: [0xab; 32],
+            },
             expressions: vec![
                 expression("rest", None, 1.0),
                 expression("big_smile", None, 0.62),
@@ -349,7 +364,16 @@ impl Record {
         uptime_ms: u64,
         body: RecordBody,
     ) -> Self {
-        Record { version: FORMAT_VERSION, device, sequence, prev_hash, wall_time_ms, boot_counter, uptime_ms, body }
+        Record {
+            version: FORMAT_VERSION,
+            device,
+            sequence,
+            prev_hash,
+            wall_time_ms,
+            boot_counter,
+            uptime_ms,
+            body,
+        }
     }
 
     /// `postcard` bytes (after [`Record::validate`]).
@@ -368,13 +392,13 @@ impl Record {
             return Err(FormatError::TooLarge(bytes.len()));
         }
         // The version comes first so that a future format is named, not misread.
-        let (version, _) =
-            postcard::take_from_bytes::<u16>(bytes).map_err(|e| FormatError::Decode(e.to_string()))?;
+        let (version, _) = postcard::take_from_bytes::<u16>(bytes)
+            .map_err(|e| FormatError::Decode(e.to_string()))?;
         if version != FORMAT_VERSION {
             return Err(FormatError::UnsupportedVersion(version));
         }
-        let (record, rest) =
-            postcard::take_from_bytes::<Record>(bytes).map_err(|e| FormatError::Decode(e.to_string()))?;
+        let (record, rest) = postcard::take_from_bytes::<Record>(bytes)
+            .map_err(|e| FormatError::Decode(e.to_string()))?;
         if !rest.is_empty() {
             return Err(FormatError::TrailingBytes(rest.len()));
         }
@@ -384,12 +408,16 @@ impl Record {
 
     /// Checks lengths, counts, ranges and the genesis rule.
     pub fn validate(&self) -> Result<(), FormatError> {
-        let bad = |field: &'static str, reason: String| Err(FormatError::InvalidField { field, reason });
+        let bad =
+            |field: &'static str, reason: String| Err(FormatError::InvalidField { field, reason });
         if self.version != FORMAT_VERSION {
             return Err(FormatError::UnsupportedVersion(self.version));
         }
         if (self.sequence == 0) != (self.prev_hash == RecordHash::GENESIS) {
-            return bad("prev_hash", "only the first record (sequence 0) has the genesis hash".into());
+            return bad(
+                "prev_hash",
+                "only the first record (sequence 0) has the genesis hash".into(),
+            );
         }
         let b = &self.body;
         if let Some(p) = &b.patient {
@@ -397,7 +425,10 @@ impl Record {
         }
         check_name("model.name", &b.model.name)?;
         if b.expressions.len() > MAX_EXPRESSIONS {
-            return bad("expressions", format!("{} entries, at most {MAX_EXPRESSIONS}", b.expressions.len()));
+            return bad(
+                "expressions",
+                format!("{} entries, at most {MAX_EXPRESSIONS}", b.expressions.len()),
+            );
         }
         for e in &b.expressions {
             check_name("expression", &e.expression)?;
@@ -408,7 +439,10 @@ impl Record {
             }
             for (field, figures) in [("quality", &e.quality), ("ratios", &e.ratios)] {
                 if figures.len() > MAX_FIGURES {
-                    return bad(field, format!("{} entries, at most {MAX_FIGURES}", figures.len()));
+                    return bad(
+                        field,
+                        format!("{} entries, at most {MAX_FIGURES}", figures.len()),
+                    );
                 }
                 for f in figures {
                     check_name(field, &f.name)?;
@@ -424,7 +458,10 @@ impl Record {
             return bad("decision", "score and threshold must be finite".into());
         }
         if !b.attachments.is_empty() {
-            return bad("attachments", "version 1 records carry no attachments".into());
+            return bad(
+                "attachments",
+                "version 1 records carry no attachments".into(),
+            );
         }
         Ok(())
     }
@@ -448,7 +485,15 @@ mod tests {
     use super::*;
 
     fn record() -> Record {
-        Record::new(DeviceId([1; 32]), 3, RecordHash([9; 32]), 1_700_000_000_000, 4, 1234, RecordBody::example())
+        Record::new(
+            DeviceId([1; 32]),
+            3,
+            RecordHash([9; 32]),
+            1_700_000_000_000,
+            4,
+            1234,
+            RecordBody::example(),
+        )
     }
 
     #[test]
@@ -470,13 +515,24 @@ mod tests {
         let mut r = record();
         r.version = 2;
         let bytes = postcard::to_allocvec(&r).unwrap();
-        assert_eq!(Record::decode(&bytes), Err(FormatError::UnsupportedVersion(2)));
+        assert_eq!(
+            Record::decode(&bytes),
+            Err(FormatError::UnsupportedVersion(2))
+        );
     }
 
     #[test]
     fn patient_ref_rules() {
         assert!(PatientRef::new("P-0001 ü").is_ok());
-        for bad in ["", " P1", "P1 ", "P\u{7}1", "a\nb", "tab\there", "del\u{7f}"] {
+        for bad in [
+            "",
+            " P1",
+            "P1 ",
+            "P\u{7}1",
+            "a\nb",
+            "tab\there",
+            "del\u{7f}",
+        ] {
             assert!(PatientRef::new(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(PatientRef::new("x".repeat(MAX_PATIENT_REF_LEN)).is_ok());
@@ -488,7 +544,10 @@ mod tests {
         let mut r = record();
         r.body.patient = Some(PatientRef("evil\u{1b}[2J".into()));
         let bytes = postcard::to_allocvec(&r).unwrap();
-        assert!(matches!(Record::decode(&bytes), Err(FormatError::Decode(_) | FormatError::InvalidField { .. })));
+        assert!(matches!(
+            Record::decode(&bytes),
+            Err(FormatError::Decode(_) | FormatError::InvalidField { .. })
+        ));
     }
 
     #[test]
@@ -500,7 +559,10 @@ mod tests {
         r.body.expressions[0].ratios[0].value = f32::NAN;
         assert!(r.encode().is_err());
         let mut r = record();
-        r.body.attachments.push(Attachment { kind: "x".into(), data: vec![1] });
+        r.body.attachments.push(Attachment {
+            kind: "x".into(),
+            data: vec![1],
+        });
         assert!(r.encode().is_err());
         let mut r = record();
         r.sequence = 0;

@@ -49,8 +49,14 @@ pub enum KeyFileError {
 /// (unix): temp file, fsync, rename, fsync of the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     let dir = parent_dir(path);
-    let name = path.file_name().ok_or_else(|| io::Error::other("path has no file name"))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other("path has no file name"))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     match fs::remove_file(&tmp) {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
@@ -90,7 +96,10 @@ pub fn parent_dir(path: &Path) -> &Path {
 
 /// Loads the key at `path`, refusing loose permissions and wrong lengths.
 pub fn load(path: &Path) -> Result<SigningKey, KeyFileError> {
-    let io_err = |source| KeyFileError::Io { path: path.to_path_buf(), source };
+    let io_err = |source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut f = File::open(path).map_err(io_err)?;
     let meta = f.metadata().map_err(io_err)?;
     #[cfg(unix)]
@@ -98,11 +107,17 @@ pub fn load(path: &Path) -> Result<SigningKey, KeyFileError> {
         use std::os::unix::fs::PermissionsExt;
         let mode = meta.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
-            return Err(KeyFileError::LoosePermissions { path: path.to_path_buf(), mode });
+            return Err(KeyFileError::LoosePermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
         }
     }
     if meta.len() != 32 {
-        return Err(KeyFileError::WrongLength { path: path.to_path_buf(), len: meta.len() });
+        return Err(KeyFileError::WrongLength {
+            path: path.to_path_buf(),
+            len: meta.len(),
+        });
     }
     let mut secret = [0u8; 32];
     f.read_exact(&mut secret).map_err(io_err)?;
@@ -116,7 +131,10 @@ pub fn load_or_generate(path: &Path) -> Result<(SigningKey, bool), KeyFileError>
         Err(KeyFileError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {}
         other => return other.map(|k| (k, false)),
     }
-    let io_err = |source| KeyFileError::Io { path: path.to_path_buf(), source };
+    let io_err = |source| KeyFileError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     fs::create_dir_all(parent_dir(path)).map_err(io_err)?;
     let mut secret = [0u8; 32];
     rand::RngCore::try_fill_bytes(&mut rand::rngs::OsRng, &mut secret)
@@ -142,9 +160,16 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+            assert_eq!(
+                fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+                0o600
+            );
         }
-        assert_eq!(fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "no temp file left");
+        assert_eq!(
+            fs::read_dir(path.parent().unwrap()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[cfg(unix)]
@@ -156,10 +181,16 @@ mod tests {
         load_or_generate(&path).unwrap();
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
         let err = load_or_generate(&path).unwrap_err();
-        assert!(matches!(err, KeyFileError::LoosePermissions { mode: 0o644, .. }), "{err}");
+        assert!(
+            matches!(err, KeyFileError::LoosePermissions { mode: 0o644, .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("chmod 600"));
 
         write_atomic(&path, &[1; 31], 0o600).unwrap();
-        assert!(matches!(load(&path), Err(KeyFileError::WrongLength { len: 31, .. })));
+        assert!(matches!(
+            load(&path),
+            Err(KeyFileError::WrongLength { len: 31, .. })
+        ));
     }
 }

@@ -59,12 +59,20 @@ impl SignedRecord {
         let record_bytes = record.encode()?;
         let hash = RecordHash::of(&record_bytes);
         let signature = Signature::create(key, SIGNATURE_DOMAIN, &hash.0);
-        Ok(SignedRecord { record_bytes, hash, signature })
+        Ok(SignedRecord {
+            record_bytes,
+            hash,
+            signature,
+        })
     }
 
     /// Assembles an envelope from parts without checking them (for tools and tests).
     pub fn from_parts(record_bytes: Vec<u8>, hash: RecordHash, signature: Signature) -> Self {
-        SignedRecord { record_bytes, hash, signature }
+        SignedRecord {
+            record_bytes,
+            hash,
+            signature,
+        }
     }
 
     /// Parses the envelope (magic, lengths); checks nothing cryptographic.
@@ -73,7 +81,10 @@ impl SignedRecord {
             if !MAGIC.starts_with(&bytes[..bytes.len().min(4)]) {
                 return Err(FormatError::BadMagic);
             }
-            return Err(FormatError::Truncated { got: bytes.len(), expected: HEADER_LEN + TRAILER_LEN });
+            return Err(FormatError::Truncated {
+                got: bytes.len(),
+                expected: HEADER_LEN + TRAILER_LEN,
+            });
         }
         if bytes[..4] != MAGIC {
             return Err(FormatError::BadMagic);
@@ -84,15 +95,26 @@ impl SignedRecord {
         }
         let expected = HEADER_LEN + n + TRAILER_LEN;
         if bytes.len() < expected {
-            return Err(FormatError::Truncated { got: bytes.len(), expected });
+            return Err(FormatError::Truncated {
+                got: bytes.len(),
+                expected,
+            });
         }
         if bytes.len() > expected {
             return Err(FormatError::TrailingBytes(bytes.len() - expected));
         }
         let record_bytes = bytes[HEADER_LEN..HEADER_LEN + n].to_vec();
-        let hash = RecordHash(bytes[HEADER_LEN + n..HEADER_LEN + n + 32].try_into().expect("32 bytes"));
+        let hash = RecordHash(
+            bytes[HEADER_LEN + n..HEADER_LEN + n + 32]
+                .try_into()
+                .expect("32 bytes"),
+        );
         let signature = Signature(bytes[HEADER_LEN + n + 32..].try_into().expect("64 bytes"));
-        Ok(SignedRecord { record_bytes, hash, signature })
+        Ok(SignedRecord {
+            record_bytes,
+            hash,
+            signature,
+        })
     }
 
     /// The envelope's bytes.
@@ -135,7 +157,12 @@ impl SignedRecord {
 
 impl fmt::Debug for SignedRecord {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "SignedRecord({} bytes, hash {})", self.record_bytes.len(), self.hash)
+        write!(
+            f,
+            "SignedRecord({} bytes, hash {})",
+            self.record_bytes.len(),
+            self.hash
+        )
     }
 }
 
@@ -144,15 +171,26 @@ impl fmt::Debug for SignedRecord {
 pub fn verify(signed: &SignedRecord, key: &VerifyingKey) -> Result<Record, VerifyError> {
     let actual = RecordHash::of(&signed.record_bytes);
     if actual != signed.hash {
-        return Err(VerifyError::AlteredBytes { claimed: signed.hash, actual });
+        return Err(VerifyError::AlteredBytes {
+            claimed: signed.hash,
+            actual,
+        });
     }
     let record = Record::decode(&signed.record_bytes)?;
     let expected = DeviceId::of(key);
     if record.device != expected {
-        return Err(VerifyError::UnknownDevice { device: record.device });
+        return Err(VerifyError::UnknownDevice {
+            device: record.device,
+        });
     }
-    if !signed.signature.check(key, SIGNATURE_DOMAIN, &signed.hash.0) {
-        return Err(VerifyError::ForgedSignature { device: record.device, sequence: record.sequence });
+    if !signed
+        .signature
+        .check(key, SIGNATURE_DOMAIN, &signed.hash.0)
+    {
+        return Err(VerifyError::ForgedSignature {
+            device: record.device,
+            sequence: record.sequence,
+        });
     }
     Ok(record)
 }
@@ -214,8 +252,20 @@ mod tests {
 
     fn signed(seed: u8, sequence: u64) -> (Record, SignedRecord) {
         let k = key(seed);
-        let prev = if sequence == 0 { RecordHash::GENESIS } else { RecordHash([5; 32]) };
-        let r = Record::new(DeviceId::of(&k.verifying_key()), sequence, prev, 1, 1, 1, RecordBody::example());
+        let prev = if sequence == 0 {
+            RecordHash::GENESIS
+        } else {
+            RecordHash([5; 32])
+        };
+        let r = Record::new(
+            DeviceId::of(&k.verifying_key()),
+            sequence,
+            prev,
+            1,
+            1,
+            1,
+            RecordBody::example(),
+        );
         let s = SignedRecord::sign(&r, &k).unwrap();
         (r, s)
     }
@@ -226,14 +276,18 @@ mod tests {
         let back = SignedRecord::from_bytes(&s.to_bytes()).unwrap();
         assert_eq!(back, s);
         assert_eq!(verify(&back, &key(1).verifying_key()).unwrap(), r);
-        let via_postcard: SignedRecord = postcard::from_bytes(&postcard::to_allocvec(&s).unwrap()).unwrap();
+        let via_postcard: SignedRecord =
+            postcard::from_bytes(&postcard::to_allocvec(&s).unwrap()).unwrap();
         assert_eq!(via_postcard, s);
     }
 
     #[test]
     fn other_key_is_unknown_device() {
         let (_, s) = signed(1, 0);
-        assert!(matches!(verify(&s, &key(2).verifying_key()), Err(VerifyError::UnknownDevice { .. })));
+        assert!(matches!(
+            verify(&s, &key(2).verifying_key()),
+            Err(VerifyError::UnknownDevice { .. })
+        ));
     }
 
     #[test]
@@ -241,7 +295,10 @@ mod tests {
         let (r, _) = signed(1, 0);
         // Claims device 1 but is signed with key 2.
         let s = SignedRecord::sign(&r, &key(2)).unwrap();
-        assert!(matches!(verify(&s, &key(1).verifying_key()), Err(VerifyError::ForgedSignature { .. })));
+        assert!(matches!(
+            verify(&s, &key(1).verifying_key()),
+            Err(VerifyError::ForgedSignature { .. })
+        ));
     }
 
     #[test]
@@ -249,8 +306,12 @@ mod tests {
         let (mut r, s) = signed(1, 4);
         r.sequence = 40;
         let bytes = r.encode().unwrap();
-        let replayed = SignedRecord::from_parts(bytes.clone(), RecordHash::of(&bytes), s.signature());
-        assert!(matches!(verify(&replayed, &key(1).verifying_key()), Err(VerifyError::ForgedSignature { .. })));
+        let replayed =
+            SignedRecord::from_parts(bytes.clone(), RecordHash::of(&bytes), s.signature());
+        assert!(matches!(
+            verify(&replayed, &key(1).verifying_key()),
+            Err(VerifyError::ForgedSignature { .. })
+        ));
     }
 
     #[test]

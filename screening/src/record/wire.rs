@@ -61,9 +61,13 @@ fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, WireError> {
     if bytes.len() > MAX_BATCH_BYTES {
         return Err(WireError::TooLarge(bytes.len()));
     }
-    let (value, rest) = postcard::take_from_bytes(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
+    let (value, rest) =
+        postcard::take_from_bytes(bytes).map_err(|e| WireError::Malformed(e.to_string()))?;
     if !rest.is_empty() {
-        return Err(WireError::Malformed(format!("{} unexpected trailing bytes", rest.len())));
+        return Err(WireError::Malformed(format!(
+            "{} unexpected trailing bytes",
+            rest.len()
+        )));
     }
     Ok(value)
 }
@@ -86,7 +90,11 @@ pub struct SyncBatch {
 impl SyncBatch {
     /// A batch of `records` from `device`.
     pub fn new(device: DeviceId, records: Vec<SignedRecord>) -> Self {
-        SyncBatch { version: WIRE_VERSION, device, records }
+        SyncBatch {
+            version: WIRE_VERSION,
+            device,
+            records,
+        }
     }
 
     /// `postcard` bytes.
@@ -134,19 +142,28 @@ pub struct SignedAck {
 impl SignedAck {
     /// Signs `ack` with the host key.
     pub fn sign(ack: Ack, host_key: &SigningKey) -> Self {
-        SignedAck { ack, signature: Signature::create(host_key, ACK_DOMAIN, &encode(&ack)) }
+        SignedAck {
+            ack,
+            signature: Signature::create(host_key, ACK_DOMAIN, &encode(&ack)),
+        }
     }
 
     /// Checks the signature against the pinned host key and the device.
     pub fn verify(&self, host_key: &VerifyingKey, device: DeviceId) -> Result<&Ack, WireError> {
-        if !self.signature.check(host_key, ACK_DOMAIN, &encode(&self.ack)) {
+        if !self
+            .signature
+            .check(host_key, ACK_DOMAIN, &encode(&self.ack))
+        {
             return Err(WireError::BadHostSignature);
         }
         if self.ack.version != WIRE_VERSION {
             return Err(WireError::UnsupportedVersion(self.ack.version));
         }
         if self.ack.device != device {
-            return Err(WireError::WrongDevice { expected: device, got: self.ack.device });
+            return Err(WireError::WrongDevice {
+                expected: device,
+                got: self.ack.device,
+            });
         }
         Ok(&self.ack)
     }
@@ -238,7 +255,9 @@ impl HelloAnswer {
 
     /// Checks that the answer comes from `pinned` and signs `hello`'s nonce.
     pub fn verify(&self, hello: &Hello, pinned: &VerifyingKey) -> Result<(), WireError> {
-        if self.host_key != pinned.to_bytes() || !self.signature.check(pinned, HELLO_DOMAIN, &hello.nonce) {
+        if self.host_key != pinned.to_bytes()
+            || !self.signature.check(pinned, HELLO_DOMAIN, &hello.nonce)
+        {
             return Err(WireError::BadHostSignature);
         }
         Ok(())
@@ -254,16 +273,33 @@ mod tests {
     fn batch_round_trip_and_limits() {
         let k = SigningKey::from_bytes(&[4; 32]);
         let device = DeviceId::of(&k.verifying_key());
-        let r = Record::new(device, 0, RecordHash::GENESIS, 1, 1, 1, RecordBody::example());
+        let r = Record::new(
+            device,
+            0,
+            RecordHash::GENESIS,
+            1,
+            1,
+            1,
+            RecordBody::example(),
+        );
         let s = SignedRecord::sign(&r, &k).unwrap();
         let batch = SyncBatch::new(device, vec![s.clone(), s]);
         let bytes = batch.encode();
         assert_eq!(SyncBatch::decode(&bytes).unwrap(), batch);
-        assert!(matches!(SyncBatch::decode(&bytes[..bytes.len() - 3]), Err(WireError::Malformed(_))));
+        assert!(matches!(
+            SyncBatch::decode(&bytes[..bytes.len() - 3]),
+            Err(WireError::Malformed(_))
+        ));
         let mut long = bytes.clone();
         long.push(0);
-        assert!(matches!(SyncBatch::decode(&long), Err(WireError::Malformed(_))));
-        assert!(matches!(SyncBatch::decode(&vec![0; MAX_BATCH_BYTES + 1]), Err(WireError::TooLarge(_))));
+        assert!(matches!(
+            SyncBatch::decode(&long),
+            Err(WireError::Malformed(_))
+        ));
+        assert!(matches!(
+            SyncBatch::decode(&vec![0; MAX_BATCH_BYTES + 1]),
+            Err(WireError::TooLarge(_))
+        ));
         assert!(SyncBatch::decode(b"GET / HTTP/1.1").is_err());
     }
 
@@ -272,19 +308,43 @@ mod tests {
         let host = SigningKey::from_bytes(&[8; 32]);
         let rogue = SigningKey::from_bytes(&[9; 32]);
         let device = DeviceId([1; 32]);
-        let ack = Ack { version: WIRE_VERSION, device, stored_through: Some(4), stored_hash: RecordHash([2; 32]), issued_ms: 5 };
+        let ack = Ack {
+            version: WIRE_VERSION,
+            device,
+            stored_through: Some(4),
+            stored_hash: RecordHash([2; 32]),
+            issued_ms: 5,
+        };
         let signed = SignedAck::decode(&SignedAck::sign(ack, &host).encode()).unwrap();
         assert_eq!(signed.verify(&host.verifying_key(), device).unwrap(), &ack);
-        assert_eq!(signed.verify(&rogue.verifying_key(), device), Err(WireError::BadHostSignature));
-        assert!(matches!(signed.verify(&host.verifying_key(), DeviceId([3; 32])), Err(WireError::WrongDevice { .. })));
+        assert_eq!(
+            signed.verify(&rogue.verifying_key(), device),
+            Err(WireError::BadHostSignature)
+        );
+        assert!(matches!(
+            signed.verify(&host.verifying_key(), DeviceId([3; 32])),
+            Err(WireError::WrongDevice { .. })
+        ));
         let mut tampered = signed;
         tampered.ack.stored_through = Some(400);
-        assert_eq!(tampered.verify(&host.verifying_key(), device), Err(WireError::BadHostSignature));
+        assert_eq!(
+            tampered.verify(&host.verifying_key(), device),
+            Err(WireError::BadHostSignature)
+        );
 
         let hello = Hello { nonce: [6; 32] };
-        assert!(hello.answer(&host).verify(&hello, &host.verifying_key()).is_ok());
-        assert!(hello.answer(&rogue).verify(&hello, &host.verifying_key()).is_err());
+        assert!(hello
+            .answer(&host)
+            .verify(&hello, &host.verifying_key())
+            .is_ok());
+        assert!(hello
+            .answer(&rogue)
+            .verify(&hello, &host.verifying_key())
+            .is_err());
         let other = Hello { nonce: [7; 32] };
-        assert!(hello.answer(&host).verify(&other, &host.verifying_key()).is_err());
+        assert!(hello
+            .answer(&host)
+            .verify(&other, &host.verifying_key())
+            .is_err());
     }
 }

@@ -102,6 +102,8 @@ struct Palsy {
     excursion: f32,
     /// Resting droop, 0..1.
     droop: f32,
+    /// Fraction of a full lid closure the weak side reaches.
+    closure: f32,
     /// Rest aperture factor of the weak side.
     rest_aperture: f32,
     /// Depth of the weak side's nasolabial fold.
@@ -121,6 +123,8 @@ fn palsy(patient: &Patient) -> Option<Palsy> {
                 side,
                 excursion: 0.15 + 0.3 * a,
                 droop,
+                // Lagophthalmos: the lid cannot close over the eye.
+                closure: 0.3 + 0.35 * c,
                 // A paralysed orbicularis lets the lids gape a little.
                 rest_aperture: 1.0 + 0.15 * droop,
                 fold: 1.0 - 0.65 * droop,
@@ -133,6 +137,8 @@ fn palsy(patient: &Patient) -> Option<Palsy> {
                 side,
                 excursion: severity.excursion() * (0.95 + 0.1 * a),
                 droop,
+                // Regenerated orbicularis closes the eye nearly fully.
+                closure: 0.9 + 0.1 * c,
                 rest_aperture: 1.0 + 0.05 * (c - 0.5),
                 fold: 1.0 - 0.3 * droop,
                 synkinesis: (
@@ -188,7 +194,7 @@ impl Activation {
                 a.pucker *= e;
                 a.lip_depress *= e;
                 a.lip_raise *= e;
-                closure *= e;
+                closure *= p.closure;
                 a.brow_droop = p.droop;
                 a.corner_droop = p.droop;
                 a.fold = p.fold;

@@ -100,9 +100,9 @@ impl Brow {
             let (c, h) = self.centre(i as f32 / n as f32);
             outline.push(head.image_at(cam, c[0], c[1] + h * 0.85));
         }
-        canvas::fill(albedo, canvas::smooth(&outline, true).as_ref(), &canvas::solid(mix(skin, colour, 0.8), 0.38), None);
+        canvas::fill(albedo, canvas::smooth(&outline, true).as_ref(), &canvas::solid(mix(skin, colour, 0.85), 0.5), None);
 
-        let count = (70.0 + 60.0 * self.thickness) as usize;
+        let count = (90.0 + 90.0 * self.thickness) as usize;
         for _ in 0..count {
             let t: f32 = rng.gen_range(0.0f32..1.0).powf(0.9);
             let v: f32 = rng.gen_range(-1.0f32..1.0);
@@ -119,7 +119,7 @@ impl Brow {
             let mid = [root[0] + 0.5 * len * dir[0], root[1] + 0.5 * len * dir[1] - 0.25];
             let pts = [head.image_at(cam, root[0], root[1]), head.image_at(cam, mid[0], mid[1]), head.image_at(cam, tip[0], tip[1])];
             let shade = rng.gen_range(0.7..1.15);
-            let paint = canvas::solid(scale(colour, shade), rng.gen_range(0.45..0.85));
+            let paint = canvas::solid(scale(colour, shade), rng.gen_range(0.55..0.95));
             canvas::stroke(albedo, canvas::smooth(&pts, false).as_ref(), &paint, rng.gen_range(0.22..0.36) * px, None);
         }
     }

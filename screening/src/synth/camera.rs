@@ -88,10 +88,10 @@ impl Light {
     /// surface facing a frontal light.
     pub fn diffuse(&self, n: V3, shadow: f32, occlusion: f32) -> f32 {
         // Wrapped Lambert: skin scatters light past the terminator.
-        let wrap = 0.3;
+        let wrap = 0.45;
         let d = ((dot(n, self.dir) + wrap) / (1.0 + wrap)).max(0.0);
         // Sky-like fill: surfaces facing up and towards the camera get more.
-        let sky = 0.62 + 0.22 * (-n[1]) + 0.16 * n[2];
+        let sky = 0.72 + 0.16 * (-n[1]) + 0.12 * n[2];
         1.12 * ((1.0 - self.ambient) * d * shadow + self.ambient * sky * occlusion)
     }
 

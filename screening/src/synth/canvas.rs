@@ -63,6 +63,22 @@ pub(crate) fn radial(centre: Point, rx: f32, ry: f32, angle: f32, s: &[(f32, Rgb
 
 /// A closed or open path through `pts` with Catmull-Rom smoothing.
 pub(crate) fn smooth(pts: &[Point], closed: bool) -> Option<Path> {
+    let mut pb = smooth_builder(pts, closed)?;
+    if closed {
+        pb.close();
+    }
+    pb.finish()
+}
+
+/// A smooth curve through `pts`, closed by a straight line from the last
+/// point back to the first (a smooth closed path would bulge there).
+pub(crate) fn smooth_capped(pts: &[Point]) -> Option<Path> {
+    let mut pb = smooth_builder(pts, false)?;
+    pb.close();
+    pb.finish()
+}
+
+fn smooth_builder(pts: &[Point], closed: bool) -> Option<PathBuilder> {
     let n = pts.len();
     if n < 2 {
         return None;
@@ -83,10 +99,7 @@ pub(crate) fn smooth(pts: &[Point], closed: bool) -> Option<Path> {
         let c2 = Point::new(p2.x - (p3.x - p1.x) / 6.0, p2.y - (p3.y - p1.y) / 6.0);
         pb.cubic_to(c1.x, c1.y, c2.x, c2.y, p2.x, p2.y);
     }
-    if closed {
-        pb.close();
-    }
-    pb.finish()
+    Some(pb)
 }
 
 /// A polygon (or polyline) through `pts`.

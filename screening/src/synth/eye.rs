@@ -320,7 +320,7 @@ mod tests {
 
     #[test]
     fn lids_meet_when_closed_and_open_at_rest() {
-        let p = Patient::random(11);
+        let p = Patient::with_condition(11, crate::synth::Condition::Healthy);
         let rest = Activation::new(&p, &FaceState::full(Expression::Rest));
         let shut = Activation::new(&p, &FaceState::full(Expression::TightEyeClosure));
         let open = Eye::new(&p.identity, &rest, Side::Left);

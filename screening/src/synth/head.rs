@@ -175,6 +175,10 @@ pub(crate) struct Head {
     pub age: f32,
     width: Profile,
     front: Profile,
+    /// Jaw angle height and the jaw's and chin's half-widths.
+    gonion: f32,
+    jaw: f32,
+    chin: f32,
     cranium_depth: f32,
     bumps: Vec<Bump>,
     pub folds: PerSide<Fold>,
@@ -190,6 +194,9 @@ pub(crate) struct Head {
     pub nose: Nose,
 }
 
+/// Where the skull's rounding starts above the brows (head frame y).
+const CRANIUM_Y: f32 = -20.0;
+
 /// How far behind the face front the ear plane lies.
 const HEAD_CENTRE_Z: f32 = -80.0;
 
@@ -200,19 +207,18 @@ impl Head {
         let chin = id.face_length;
         let top = -(id.forehead_height + 46.0);
         let age = ((id.age - 35.0) / 45.0).clamp(0.0, 1.0);
-        let wc = w * 1.06;
+        let wc = w * 1.01;
         let jaw = w * id.jaw_width;
         let cw = w * id.chin_width;
+        let gonion = chin - 33.0;
         let width = Profile::new(vec![
             (-35.0, wc),
-            (-10.0, 0.975 * w),
+            (-12.0, 0.965 * w),
             (14.0, w),
-            (chin - 46.0, jaw + 0.35 * (w - jaw)),
-            (chin - 30.0, jaw),
-            (chin - 16.0, 0.5 * (jaw + cw) + 2.0),
-            (chin - 7.0, cw),
+            (gonion - 16.0, jaw + 0.4 * (w - jaw)),
+            (gonion, jaw),
         ]);
-        let front = Profile::new(vec![(-35.0, 12.0), (0.0, 9.5), (40.0, 8.0), (chin - 7.0, 5.0)]);
+        let front = Profile::new(vec![(CRANIUM_Y, 13.0), (0.0, 10.5), (40.0, 8.0), (chin - 10.0, 5.0), (chin, 3.0)]);
 
         let nose = Nose::new(id);
         let mouth = Mouth::new(id, act, &nose);
@@ -222,7 +228,7 @@ impl Head {
         let mut bumps = Vec::with_capacity(48);
         let male = if id.sex == Sex::Male { 1.0 } else { 0.0 };
         // Forehead, glabella, nasion.
-        bumps.push(Bump::new(0.0, -10.0, 9.0, 6.0, 2.5 + 1.5 * male));
+        bumps.push(Bump::new(0.0, -10.0, 10.0, 6.0, 1.6 + 1.0 * male));
         bumps.push(Bump::new(0.0, -1.0, 8.0, 5.0, -3.0));
         let bl = 0.5 * (act.side.left.brow_lower + act.side.right.brow_lower);
         bumps.push(Bump::new(0.0, -9.0, 5.0, 4.0, 1.5 * bl));
@@ -231,10 +237,10 @@ impl Head {
             let a = act.side.get(side);
             let e = eyes.get(side);
             let ex = e.centre[0];
-            bumps.push(Bump::new(s * 22.0, -45.0, 18.0, 15.0, 2.5));
+            bumps.push(Bump::new(s * 22.0, -38.0, 18.0, 18.0, 1.5));
             bumps.push(Bump::new(s * 0.9 * w, -18.0, 9.0, 12.0, -4.0));
             // Brow ridge, eye socket and the eyeball inside it.
-            bumps.push(Bump::new(ex - s * 2.0, -14.0, 15.0, 5.0, 3.5 + 1.5 * male));
+            bumps.push(Bump::new(ex - s * 2.0, -14.0, 15.0, 5.5, 3.0 + 1.5 * male));
             bumps.push(Bump::new(ex, -1.0, 12.0, 10.0, -6.0));
             bumps.push(Bump::new(ex - s * 12.0, 1.0, 5.0, 5.0, -2.0));
             bumps.push(Bump::new(ex, e.centre[1] - 0.5, e.width * 0.3, 6.0, 6.5));
@@ -247,10 +253,10 @@ impl Head {
             bumps.push(Bump::new(s * 0.66 * w, 14.0, 14.0, 9.0, 5.0));
             bumps.push(Bump::new(
                 s * 0.47 * w,
-                31.0 - 8.0 * a.cheek_raise,
+                31.0 - 9.0 * a.cheek_raise,
                 13.0,
                 10.0,
-                2.5 + 3.5 * a.cheek_raise + 1.0 * a.squeeze,
+                2.5 + 5.0 * a.cheek_raise + 1.0 * a.squeeze,
             ));
             bumps.push(Bump::new(s * 0.62 * w, 44.0, 10.0, 10.0, -1.0 - 2.0 * age));
             bumps.push(Bump::new(s * jaw * 0.92, chin - 32.0, 10.0, 10.0, 2.0));
@@ -274,7 +280,10 @@ impl Head {
             age,
             width,
             front,
-            cranium_depth: 12.0 - HEAD_CENTRE_Z,
+            gonion,
+            jaw,
+            chin: cw,
+            cranium_depth: 13.0 - HEAD_CENTRE_Z,
             bumps,
             folds,
             act: *act,
@@ -291,10 +300,11 @@ impl Head {
             let u = ((y + 35.0) / (self.top_y + 35.0)).clamp(0.0, 1.0);
             return self.width.at(-35.0) * (1.0 - u * u).max(0.0).sqrt();
         }
-        let cap = self.chin_y - 7.0;
-        if y >= cap {
-            let u = ((y - cap) / 7.0).clamp(0.0, 1.0);
-            return self.width.at(cap) * (1.0 - u * u).max(0.0).sqrt();
+        if y >= self.gonion {
+            // Jaw line: nearly straight from the jaw angle towards the chin,
+            // rounding off at the menton.
+            let v = ((y - self.gonion) / (self.chin_y - self.gonion)).clamp(0.0, 1.0);
+            return (self.jaw + (self.chin - self.jaw) * v.powf(1.15)) * (1.0 - v.powi(8)).max(0.0).sqrt();
         }
         self.width.at(y)
     }
@@ -302,22 +312,23 @@ impl Head {
     /// Distance from the ear plane to the face's front on the midline,
     /// before features.
     fn half_depth(&self, y: f32) -> f32 {
-        if y <= -35.0 {
-            let u = ((y + 35.0) / (self.top_y + 35.0)).clamp(0.0, 1.0);
+        // The forehead leans back from the brow ridge and rounds into the
+        // skull: an ellipse from the brow line to the vertex.
+        if y <= CRANIUM_Y {
+            let u = ((y - CRANIUM_Y) / (self.top_y - CRANIUM_Y)).clamp(0.0, 1.0);
             return self.cranium_depth * (1.0 - u * u).max(0.0).sqrt();
         }
-        let cap = self.chin_y - 7.0;
-        let d = self.front.at(y.min(cap)) - self.z_c;
-        if y >= cap {
-            let u = ((y - cap) / 7.0).clamp(0.0, 1.0);
-            return d * (1.0 - u * u).max(0.0).sqrt();
+        let d = self.front.at(y) - self.z_c;
+        if y >= self.gonion {
+            let v = ((y - self.gonion) / (self.chin_y - self.gonion)).clamp(0.0, 1.0);
+            return d * (1.0 - v.powi(10)).max(0.0).sqrt();
         }
         d
     }
 
     /// Superellipse exponent of the cross-section: flatter faces, rounder skull.
     fn exponent(&self, y: f32) -> f32 {
-        2.2 + 0.4 * smoothstep(self.top_y, -30.0, y) - 0.25 * smoothstep(40.0, self.chin_y, y)
+        2.05 + 0.15 * smoothstep(self.top_y, -30.0, y) - 0.1 * smoothstep(40.0, self.chin_y, y)
     }
 
     /// The displacement of all features at `(x, y)`.
@@ -383,7 +394,7 @@ impl Fold {
         Fold {
             a: [s * (nose.half_width + 2.5), nose.subnasale - 7.0],
             b: [c[0] + s * 5.5, c[1] + 9.0],
-            height: a.fold * (1.0 + 3.5 * a.smile + 1.0 * a.cheek_raise + 1.8 * age),
+            height: a.fold * (1.0 + 5.0 * a.smile + 1.0 * a.cheek_raise + 1.8 * age),
             side: s,
         }
     }

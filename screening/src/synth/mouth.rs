@@ -69,8 +69,8 @@ impl Mouth {
             let s = sign(side);
             let a = act.side.get(side);
             let asym = id.asymmetry.get(side);
-            let x = s * (7.0 * a.smile - 0.42 * half * a.pucker + 1.5 * a.lip_depress - 0.8 * a.corner_droop);
-            let y = 1.0 + 3.0 * a.corner_droop - asym.mouth_corner_mm - 6.5 * a.smile - 0.5 * a.pucker
+            let x = s * (8.5 * a.smile - 0.5 * half * a.pucker + 1.5 * a.lip_depress - 0.8 * a.corner_droop);
+            let y = 1.0 + 3.0 * a.corner_droop - asym.mouth_corner_mm - 9.0 * a.smile - 0.5 * a.pucker
                 + 2.5 * a.lip_depress
                 - 0.8 * a.lip_raise
                 + 1.5 * jaw;
@@ -82,10 +82,10 @@ impl Mouth {
         let pucker = 0.5 * (act.side.left.pucker + act.side.right.pucker);
         let full = id.lip_fullness;
         let lips = act.side.map(|a| Lips {
-            hu: 5.8 * full * (1.0 - 0.3 * a.smile) * (1.0 + 0.25 * a.pucker),
-            hl: 8.0 * full * (1.0 - 0.25 * a.smile) * (1.0 + 0.2 * a.pucker),
-            open_u: 3.8 * a.lip_raise + 1.5 * jaw,
-            open_l: 3.5 * a.lip_depress + 6.0 * jaw,
+            hu: 5.8 * full * (1.0 - 0.3 * a.smile) * (1.0 + 0.4 * a.pucker),
+            hl: 8.0 * full * (1.0 - 0.3 * a.smile) * (1.0 + 0.3 * a.pucker),
+            open_u: 4.5 * a.lip_raise + 1.5 * jaw,
+            open_l: 4.0 * a.lip_depress + 8.0 * jaw,
         });
         Mouth {
             centre_x: 0.35 * (dx.left + dx.right),
@@ -228,7 +228,7 @@ impl Mouth {
             let tooth: Rgb = [0.94, 0.91, 0.84];
             let arch = |x: f32| (x / (self.half_rest + 6.0)).powi(2);
             let upper_edge = |x: f32| self.stomion + 1.3 - 2.5 * arch(x);
-            let lower_edge = |x: f32| self.stomion + 2.3 + 6.0 * self.jaw - 1.5 * arch(x);
+            let lower_edge = |x: f32| self.stomion + 2.3 + 8.0 * self.jaw - 1.5 * arch(x);
             let span = self.half_rest + 8.0;
             let gum: Vec<Point> = [(-span, -20.0), (span, -20.0), (span, -8.5), (-span, -8.5)]
                 .iter()
@@ -321,7 +321,7 @@ impl Mouth {
                 canvas::stroke(albedo, canvas::smooth(&pts, false).as_ref(), &canvas::solid(dark_skin, m), 0.7 * px, None);
             }
         }
-        let perioral = 0.35 * self.pucker + 0.2 * head.age;
+        let perioral = 0.5 * self.pucker + 0.2 * head.age;
         if perioral > 0.03 {
             for i in 0..7 {
                 let t = (i as f32 - 3.0) / 3.5;

@@ -56,7 +56,7 @@ impl Nose {
         let u = ((y - self.nasion_y) / (self.tip_y - self.nasion_y)).clamp(0.0, 1.0);
         let (ridge, sigma) = if y <= self.tip_y {
             let start = smoothstep(self.nasion_y - 12.0, self.nasion_y + 2.0, y);
-            (self.projection * (0.22 + 0.78 * u.powf(1.7)) * start, 4.0 + 3.6 * u)
+            (self.projection * (0.16 + 0.84 * u.powf(1.6)) * start, 5.8 + 1.8 * u)
         } else {
             let d = (y - self.tip_y) / 3.6;
             (self.projection * (-d * d).exp(), 7.6)
@@ -68,7 +68,7 @@ impl Nose {
     /// Paints nostrils, alar creases and the columella shadow into the albedo.
     pub fn draw(&self, head: &Head, cam: &Camera, albedo: &mut Pixmap, skin: Rgb) {
         let px = cam.ppmm;
-        let dark = mix(scale(skin, 0.25), [0.18, 0.06, 0.05], 0.3);
+        let dark = mix(scale(skin, 0.3), [0.18, 0.06, 0.05], 0.3);
         let crease = scale(skin, 0.55);
         for side in Side::BOTH {
             let s = super::head::sign(side);
@@ -77,17 +77,17 @@ impl Nose {
             // Nostril: a dark teardrop under the tip, seen from the front as a
             // crescent between the columella and the wing.
             let nostril: Vec<Point> = [
-                (0.16, -1.6),
-                (0.38, -3.0),
-                (0.62, -2.9),
-                (0.74, -1.7),
-                (0.6, -0.7),
-                (0.3, -0.6),
+                (0.24, -1.6),
+                (0.37, -2.3),
+                (0.54, -2.3),
+                (0.62, -1.7),
+                (0.53, -1.1),
+                (0.34, -1.0),
             ]
             .iter()
             .map(|&(fx, dy)| cam.project(head.surface(s * fx * hw, sn + dy)))
             .collect();
-            let paint = canvas::solid(dark, 0.85);
+            let paint = canvas::solid(dark, 0.5);
             canvas::fill(albedo, canvas::smooth(&nostril, true).as_ref(), &paint, None);
             // Alar crease: where the wing meets the cheek.
             let wing: Vec<Point> = [(0.62, -9.5), (0.92, -7.5), (1.04, -4.5), (0.98, -1.8), (0.8, -0.6)]

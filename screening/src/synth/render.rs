@@ -4,7 +4,7 @@
 //! ground truth from the same geometry and projection.
 
 use image::RgbImage;
-use tiny_skia::{Color, Pixmap};
+use tiny_skia::Pixmap;
 
 use super::activation::Activation;
 use super::camera::Camera;
@@ -73,7 +73,7 @@ fn paint(patient: &Patient, head: &Head, cam: &Camera, scene: &Scene, width: u32
         head.eyes.get(side).draw(head, cam, &mut albedo, id, &mut detail_rng(patient, detail::EYES + k));
     }
     head.mouth.draw(head, cam, &mut albedo, id);
-    composite(&mut out, &albedo, &shading);
+    composite(&mut out, &albedo, &shading, cam.ppmm, patient.seed);
 
     for side in Side::BOTH {
         if let Some((c, r)) = head.eyes.get(side).highlight(head, cam) {
@@ -86,11 +86,37 @@ fn paint(patient: &Patient, head: &Head, cam: &Camera, scene: &Scene, width: u32
     Some(out)
 }
 
-/// `out = mix(out, albedo × light + specular, coverage)` over the head.
-fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading) {
+/// Hash of a lattice point to 0..1, for value noise.
+fn lattice(x: i32, y: i32, seed: u32) -> f32 {
+    let mut h = (x as u32).wrapping_mul(0x8DA6_B343) ^ (y as u32).wrapping_mul(0xD816_3841) ^ seed.wrapping_mul(0xCB1A_B31F);
+    h ^= h >> 13;
+    h = h.wrapping_mul(0x5BD1_E995);
+    h ^= h >> 15;
+    (h & 0xFFFF) as f32 / 65535.0
+}
+
+/// Smooth value noise at `(x, y)` with lattice spacing `cell` pixels.
+fn value_noise(x: f32, y: f32, cell: f32, seed: u32) -> f32 {
+    let (fx, fy) = (x / cell, y / cell);
+    let (ix, iy) = (fx.floor(), fy.floor());
+    let (tx, ty) = (fx - ix, fy - iy);
+    let (tx, ty) = (tx * tx * (3.0 - 2.0 * tx), ty * ty * (3.0 - 2.0 * ty));
+    let (ix, iy) = (ix as i32, iy as i32);
+    let a = lattice(ix, iy, seed) + (lattice(ix + 1, iy, seed) - lattice(ix, iy, seed)) * tx;
+    let b = lattice(ix, iy + 1, seed) + (lattice(ix + 1, iy + 1, seed) - lattice(ix, iy + 1, seed)) * tx;
+    a + (b - a) * ty
+}
+
+/// `out = mix(out, albedo × light × texture + specular, coverage)` over the
+/// head. The texture is skin's blotchiness and pores, at their real sizes.
+fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading, ppmm: f32, seed: u64) {
     let width = out.width() as usize;
     let src = albedo.data();
     let dst = out.data_mut();
+    let seed = (seed ^ (seed >> 32)) as u32;
+    let blotch = (4.0 * ppmm).max(2.0);
+    let pore = (0.6 * ppmm).max(1.0);
+    let pore_amp = 0.05 * (ppmm / 2.5).min(1.0);
     for y in 0..shading.height {
         for x in 0..shading.width {
             let k = y * shading.width + x;
@@ -99,16 +125,17 @@ fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading) {
                 continue;
             }
             let l = shading.light[k];
+            let (px, py) = ((shading.x0 + x) as f32, (shading.y0 + y) as f32);
+            let tex = 1.0 + 0.045 * (value_noise(px, py, blotch, seed) - 0.5) + pore_amp * (value_noise(px, py, pore, seed ^ 0xA5A5) - 0.5);
             let o = ((shading.y0 + y) * width + shading.x0 + x) * 4;
             for c in 0..3 {
-                let lit = f32::from(src[o + c]) * l[c] + 255.0 * l[3];
+                let lit = f32::from(src[o + c]) * l[c] * tex + 255.0 * l[3];
                 let v = f32::from(dst[o + c]) * (1.0 - a) + lit * a;
                 dst[o + c] = v.round().clamp(0.0, 255.0) as u8;
             }
             dst[o + 3] = 255;
         }
     }
-    let _ = Color::BLACK;
 }
 
 fn truth(patient: &Patient, state: &FaceState, scene: &Scene, head: &Head, cam: &Camera) -> GroundTruth {
@@ -162,5 +189,199 @@ fn truth(patient: &Patient, state: &FaceState, scene: &Scene, head: &Head, cam: 
         yaw_deg: scene.yaw_deg,
         pitch_deg: scene.pitch_deg,
         roll_deg: scene.roll_deg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::condition::{Condition, Pattern, Severity};
+    use super::super::expression::Expression;
+    use super::*;
+
+    fn studio(p: &Patient, e: Expression) -> Rendered {
+        render(p, &FaceState::full(e), &Scene::studio(), 320, 240)
+    }
+
+    #[test]
+    fn same_inputs_give_identical_bytes() {
+        for seed in [1u64, 2, 3] {
+            let p = Patient::random(seed);
+            let scene = Scene::random(seed + 100);
+            let state = FaceState { expression: Expression::BigSmile, intensity: 0.7, blink: 0.2 };
+            let a = render(&p, &state, &scene, 200, 160);
+            let b = render(&p, &state, &scene, 200, 160);
+            assert_eq!(a.image.as_raw(), b.image.as_raw());
+            assert_eq!(a.truth, b.truth);
+        }
+        let p = Patient::random(1);
+        let a = studio(&p, Expression::Rest);
+        let b = studio(&Patient::random(2), Expression::Rest);
+        assert_ne!(a.image.as_raw(), b.image.as_raw());
+    }
+
+    #[test]
+    fn patients_left_eye_is_on_the_images_right() {
+        for seed in 0..10 {
+            let t = studio(&Patient::random(seed), Expression::Rest).truth;
+            assert!(t.eye_centre.left.x > t.eye_centre.right.x + 20.0, "{t:?}");
+            assert!(t.mouth_corners.left.x > t.mouth_corners.right.x);
+            let (inner, outer) = t.eye_corners.left;
+            assert!(outer.x > inner.x, "left eye's lateral canthus is further right");
+            let (inner, outer) = t.eye_corners.right;
+            assert!(outer.x < inner.x);
+            for p in [t.eye_centre.left, t.eye_centre.right, t.mouth_corners.left, t.mouth_corners.right] {
+                assert!(t.face_box.contains(p), "{p:?} outside {:?}", t.face_box);
+            }
+            assert!(t.eye_centre.left.y < t.mouth_corners.left.y);
+            let frac = t.face_box.height / 240.0;
+            assert!((0.4..0.62).contains(&frac), "face height fraction {frac}");
+        }
+    }
+
+    #[test]
+    fn eye_closure_closes_the_apertures() {
+        for seed in 0..6 {
+            let p = Patient::with_condition(seed, Condition::Healthy);
+            let rest = studio(&p, Expression::Rest).truth.eyelid_aperture;
+            assert!(rest.left > 3.0 && rest.right > 3.0, "{rest:?}");
+            for e in [Expression::GentleEyeClosure, Expression::TightEyeClosure] {
+                let shut = studio(&p, e).truth.eyelid_aperture;
+                assert!(shut.left < 0.05 * rest.left && shut.right < 0.05 * rest.right, "{e}: {shut:?}");
+            }
+            let blink = render(&p, &FaceState { expression: Expression::Rest, intensity: 1.0, blink: 0.5 }, &Scene::studio(), 320, 240);
+            let half = blink.truth.eyelid_aperture.left / rest.left;
+            assert!((0.4..0.6).contains(&half), "{half}");
+        }
+    }
+
+    fn big_smile_ratio(c: Condition, seed: u64) -> f32 {
+        let p = Patient::with_condition(seed, c);
+        let side = c.side().unwrap_or(Side::Left);
+        let t = studio(&p, Expression::BigSmile).truth;
+        t.aperture_ratio(side).unwrap_or(f32::NAN)
+    }
+
+    #[test]
+    fn synkinesis_narrows_the_affected_eye_in_a_big_smile() {
+        for seed in 0..8 {
+            let side = if seed % 2 == 0 { Side::Left } else { Side::Right };
+            let severe = Condition::Synkinetic { side, severity: Severity::Severe, pattern: Pattern::OralOcular };
+            let r = big_smile_ratio(severe, seed);
+            assert!(r < 0.6, "seed {seed}: severe ratio {r}");
+            let healthy = big_smile_ratio(Condition::Healthy, seed);
+            assert!((0.9..1.1).contains(&healthy), "seed {seed}: healthy ratio {healthy}");
+            let flaccid = big_smile_ratio(Condition::Flaccid { side }, seed);
+            assert!(flaccid >= 0.85, "seed {seed}: flaccid ratio {flaccid}");
+            // Ocular-oral only: the eye is spared.
+            let oo = Condition::Synkinetic { side, severity: Severity::Severe, pattern: Pattern::OcularOral };
+            assert!(big_smile_ratio(oo, seed) > 0.85);
+        }
+    }
+
+    #[test]
+    fn ocular_oral_synkinesis_lifts_the_affected_corner_during_eye_closure() {
+        let side = Side::Right;
+        let c = Condition::Synkinetic { side, severity: Severity::Severe, pattern: Pattern::OcularOral };
+        let p = Patient::with_condition(4, c);
+        let rest = studio(&p, Expression::Rest).truth;
+        let shut = studio(&p, Expression::TightEyeClosure).truth;
+        let lift = |t: &GroundTruth, s: Side| rest.mouth_corners.get(s).y - t.mouth_corners.get(s).y;
+        assert!(lift(&shut, side) > lift(&shut, side.opposite()) + 3.0, "{rest:?} {shut:?}");
+    }
+
+    #[test]
+    fn pose_moves_the_landmarks_and_is_reported() {
+        let p = Patient::random(9);
+        let mut scene = Scene::studio();
+        let front = render(&p, &FaceState::rest(), &scene, 320, 240).truth;
+        scene.yaw_deg = 15.0;
+        scene.roll_deg = -10.0;
+        let turned = render(&p, &FaceState::rest(), &scene, 320, 240).truth;
+        assert_eq!((turned.yaw_deg, turned.roll_deg), (15.0, -10.0));
+        // Turning towards the patient's left moves the face to the image's right
+        // and foreshortens the interocular distance.
+        assert!(turned.eye_centre.left.x > front.eye_centre.left.x);
+        assert!(turned.interocular() < front.interocular());
+        // Negative roll (anticlockwise) raises the image-right (patient's left) eye.
+        assert!(turned.eye_centre.left.y < turned.eye_centre.right.y);
+    }
+
+    #[test]
+    fn expressions_change_the_pixels_where_they_should() {
+        let p = Patient::with_condition(21, Condition::Healthy);
+        let rest = studio(&p, Expression::Rest);
+        let shut = studio(&p, Expression::TightEyeClosure);
+        let region_diff = |a: &RgbImage, b: &RgbImage, c: Point, r: i32| -> f32 {
+            let mut sum = 0.0;
+            let mut n = 0.0;
+            for dy in -r..=r {
+                for dx in -r..=r {
+                    let (x, y) = ((c.x as i32 + dx) as u32, (c.y as i32 + dy) as u32);
+                    let (pa, pb) = (a.get_pixel(x, y), b.get_pixel(x, y));
+                    sum += (0..3).map(|k| (f32::from(pa[k]) - f32::from(pb[k])).abs()).sum::<f32>();
+                    n += 3.0;
+                }
+            }
+            sum / n
+        };
+        let eye = rest.truth.eye_centre.left;
+        assert!(region_diff(&rest.image, &shut.image, eye, 4) > 15.0);
+        // The open eye is darker in its centre (iris, pupil) than the skin of
+        // the closed lid.
+        let lum = |img: &RgbImage, c: Point| {
+            let p = img.get_pixel(c.x as u32, c.y as u32);
+            f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])
+        };
+        assert!(lum(&rest.image, eye) + 60.0 < lum(&shut.image, eye));
+    }
+}
+#[cfg(test)]
+mod debug_tmp {
+    use super::*;
+    #[test]
+    fn dump_ear() {
+        let p = Patient::random(12);
+        let act = Activation::new(&p, &FaceState::rest());
+        let head = Head::new(&p.identity, &act);
+        let cam = Camera::new(&Scene::studio(), 640, 480, head.chin_y);
+        let mut px = Pixmap::new(640, 480).unwrap();
+        px.fill(canvas::colour([1.0, 1.0, 1.0], 1.0));
+        ear::draw(&head, &cam, &mut px, &p.identity);
+        let n: usize = px.data().chunks(4).filter(|c| c[0] < 250).count();
+        eprintln!("ear pixels {n} ppmm {}", cam.ppmm);
+        for y in [-17.0f32, 0.0, 30.0] { eprintln!("{y}: {:?} {:?}", cam.project([head.half_width(y), y, head.z_c]), head.half_width(y)); }
+    }
+    #[test]
+    fn dump_profile() {
+        let p = Patient::random(7);
+        let act = Activation::new(&p, &FaceState::rest());
+        let head = Head::new(&p.identity, &act);
+        let mut y = head.top_y;
+        while y < head.chin_y {
+            eprintln!("y {y:6.1} w {:5.1} z0 {:6.1} z30 {:6.1}", head.half_width(y), head.front_z(0.0, y), head.front_z(30.0, y));
+            y += 4.0;
+        }
+    }
+    #[test]
+    fn dump_shading() {
+        for (k, (seed, e, yaw)) in [(7u64, super::super::expression::Expression::Rest, 0.0f32), (8, super::super::expression::Expression::BigSmile, 12.0)].into_iter().enumerate() {
+            let p = Patient::random(seed);
+            let act = Activation::new(&p, &FaceState::full(e));
+            let head = Head::new(&p.identity, &act);
+            let mut scene = Scene::studio();
+            scene.yaw_deg = yaw;
+            scene.light_azimuth_deg = 30.0;
+            let cam = Camera::new(&scene, 640, 480, head.chin_y);
+            let sh = raster::shade(&head, &cam, 640, 480);
+            let mut img = RgbImage::new(640, 480);
+            for y in 0..sh.height {
+                for x in 0..sh.width {
+                    let i = y * sh.width + x;
+                    let v = ((0.7 * sh.light[i][1] + sh.light[i][3]) * 255.0 * sh.alpha[i]).clamp(0.0, 255.0) as u8;
+                    img.put_pixel((x + sh.x0) as u32, (y + sh.y0) as u32, image::Rgb([v, v, v]));
+                }
+            }
+            img.save(format!("/tmp/shading{k}.png")).unwrap();
+        }
     }
 }

@@ -66,7 +66,8 @@ pub struct Scene {
     pub offset: Point,
     /// Sensor noise standard deviation, in 8-bit levels.
     pub noise_sigma: f32,
-    /// Gaussian blur standard deviation (focus, motion), in pixels.
+    /// Gaussian blur standard deviation (focus, motion), in pixels of a
+    /// 480-line frame (scaled with the output height).
     pub blur_sigma: f32,
     /// When set, the frame goes through a JPEG round trip at this quality.
     pub jpeg_quality: Option<u8>,
@@ -93,8 +94,8 @@ impl Scene {
         Scene {
             background: Background::Plain { colour: [196, 198, 200] },
             light_azimuth_deg: 0.0,
-            light_elevation_deg: 20.0,
-            ambient: 0.45,
+            light_elevation_deg: 25.0,
+            ambient: 0.35,
             light_temperature_k: 5500.0,
             exposure: 1.0,
             face_height: 0.5,

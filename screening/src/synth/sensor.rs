@@ -80,8 +80,11 @@ pub(crate) fn develop(pixmap: &Pixmap, scene: &Scene) -> RgbImage {
             buf.push(f32::from(px[c]) * gain[c]);
         }
     }
-    if scene.blur_sigma > 0.05 {
-        blur(&mut buf, w, h, scene.blur_sigma.min(6.0));
+    // Blur is specified for a 480-line frame so a scene looks the same at
+    // any output size.
+    let sigma_px = scene.blur_sigma * h as f32 / 480.0;
+    if sigma_px > 0.1 {
+        blur(&mut buf, w, h, sigma_px.min(8.0));
     }
     let sigma = scene.noise_sigma.max(0.0);
     let mut out = Vec::with_capacity(w * h * 3);

@@ -42,14 +42,14 @@ pub(crate) fn draw_tone(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Ide
     blotch(albedo, chin, 16.0 * px, 10.0 * px, red, 0.05 + 0.08 * fair, roll);
 
     // Freckles on fair skin, a few moles on anyone.
-    let freckles = if id.fitzpatrick <= 2 && rng.gen_bool(0.35) { rng.gen_range(30..90) } else { 0 };
+    let freckles = if id.fitzpatrick <= 2 && rng.gen_bool(0.25) { rng.gen_range(25..70) } else { 0 };
     let spot = mix(skin, [0.45, 0.25, 0.15], 0.35);
     for _ in 0..freckles {
         let x = rng.gen_range(-45.0..45.0);
         let y = rng.gen_range(5.0..40.0) - 10.0 * (1.0 - (x / 45.0f32).abs());
         let c = head.image_at(cam, x, y);
-        let r = rng.gen_range(0.4..1.0) * px;
-        canvas::fill(albedo, canvas::ellipse(c, r, r).as_ref(), &canvas::solid(spot, rng.gen_range(0.2..0.45)), None);
+        let r = rng.gen_range(0.35..0.8) * px;
+        canvas::fill(albedo, canvas::ellipse(c, r, r).as_ref(), &canvas::solid(spot, rng.gen_range(0.1..0.3)), None);
     }
     for _ in 0..rng.gen_range(0..4) {
         let x: f32 = rng.gen_range(-55.0..55.0);
@@ -110,7 +110,7 @@ pub(crate) fn draw_lines(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Id
         crease(albedo, &pts, skin, frown, 0.7 * px, below(0.0));
         // Nasolabial crease: the edge of the fold's cheek mass.
         let f = head.folds.get(side);
-        let depth = (0.1 + 0.3 * a.smile + 0.12 * head.age + 0.1 * a.cheek_raise) * a.fold.clamp(0.0, 1.2);
+        let depth = (0.06 + 0.22 * a.smile + 0.1 * head.age + 0.08 * a.cheek_raise) * a.fold.clamp(0.0, 1.2);
         let pts: Vec<Point> = (0..=6)
             .map(|i| {
                 let t = -0.05 + 1.15 * i as f32 / 6.0;
@@ -122,6 +122,6 @@ pub(crate) fn draw_lines(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Id
         let side_light = cam.project([s * 1.0, 0.0, 0.0]);
         let o = cam.project([0.0, 0.0, 0.0]);
         let lateral = Point::new((side_light.x - o.x) * 0.9, (side_light.y - o.y) * 0.9);
-        crease(albedo, &pts, skin, depth, 1.0 * px, lateral);
+        crease(albedo, &pts, skin, depth, 1.8 * px, lateral);
     }
 }
