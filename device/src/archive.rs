@@ -3,7 +3,9 @@
 //! (which knows chains and signatures).
 
 use screening::decision::{Decision, Outcome as DecisionOutcome};
-use screening::record::{DecisionRecord, ExpressionRecord, Figure, ModelRef, Outcome, PatientRef, RecordBody};
+use screening::record::{
+    DecisionRecord, ExpressionRecord, Figure, ModelRef, Outcome, PatientRef, RecordBody,
+};
 
 use crate::record_store::RecordStore;
 use crate::session::{ResultStore, Screening};
@@ -11,7 +13,9 @@ use crate::session::{ResultStore, Screening};
 /// The record body of `screening`, naming `model` as what produced the evidence.
 pub fn record_body(screening: &Screening, model: &ModelRef) -> Result<RecordBody, String> {
     let patient = match &screening.patient_reference {
-        Some(r) => Some(PatientRef::new(r.clone()).map_err(|e| format!("patient reference refused: {e}"))?),
+        Some(r) => Some(
+            PatientRef::new(r.clone()).map_err(|e| format!("patient reference refused: {e}"))?,
+        ),
         None => None,
     };
     let mut expressions: Vec<ExpressionRecord> = screening
@@ -23,7 +27,10 @@ pub fn record_body(screening: &Screening, model: &ModelRef) -> Result<RecordBody
             ExpressionRecord {
                 expression: e.expression.name().to_string(),
                 probability: e.probability,
-                quality: vec![Figure::new("sharpness", c.sharpness), Figure::new("frames_seen", c.frames_seen as f32)],
+                quality: vec![
+                    Figure::new("sharpness", c.sharpness),
+                    Figure::new("frames_seen", c.frames_seen as f32),
+                ],
                 ratios: vec![
                     Figure::new("palpebral_fissure_left", e.fissure_left),
                     Figure::new("palpebral_fissure_right", e.fissure_right),
@@ -74,6 +81,10 @@ impl ResultStore for SignedArchive<'_> {
         let body = record_body(screening, &self.model)?;
         let record = self.store.append(body).map_err(|e| e.to_string())?;
         let r = record.decode_unverified().map_err(|e| e.to_string())?;
-        Ok(format!("record {} of kiosk {}", r.sequence, r.device.short()))
+        Ok(format!(
+            "record {} of kiosk {}",
+            r.sequence,
+            r.device.short()
+        ))
     }
 }

@@ -78,7 +78,10 @@ pub enum CameraError {
 impl CameraError {
     /// Whether a fresh open of the device may help (as opposed to skipping one frame).
     pub fn needs_reopen(&self) -> bool {
-        matches!(self, CameraError::Disconnected { .. } | CameraError::Stalled { .. } | CameraError::Io { .. })
+        matches!(
+            self,
+            CameraError::Disconnected { .. } | CameraError::Stalled { .. } | CameraError::Io { .. }
+        )
     }
 }
 

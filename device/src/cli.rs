@@ -27,6 +27,13 @@ pub struct Cli {
 /// What `kiosk` can do.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the kiosk: screenings one after another on the configured camera,
+    /// display and input, until stopped.
+    Run {
+        /// Stop after this many completed screenings (default: never).
+        #[arg(long)]
+        screenings: Option<usize>,
+    },
     /// One full screening of a virtual patient on the embedded default:
     /// every screen written to PNG, a summary on the terminal.
     Demo {
@@ -111,21 +118,45 @@ pub fn run() -> Result<()> {
         None => crate::config::Config::default(),
     };
     match cli.command {
-        Command::Demo { condition, seed, out } => {
-            let report = demo::run(&config, &DemoOptions { condition, seed, out: out.clone() })
-                .with_context(|| format!("running the demo into {}", out.display()))?;
+        Command::Run { screenings } => crate::kiosk::run(&config, screenings),
+        Command::Demo {
+            condition,
+            seed,
+            out,
+        } => {
+            let report = demo::run(
+                &config,
+                &DemoOptions {
+                    condition,
+                    seed,
+                    out: out.clone(),
+                },
+            )
+            .with_context(|| format!("running the demo into {}", out.display()))?;
             println!("{report}");
             Ok(())
         }
         Command::Identity { data } => print(admin::identity(&data_dir(data, &config))),
-        Command::Pair { data, host_key, url } => print(admin::pair(&data_dir(data, &config), &host_key, url)),
+        Command::Pair {
+            data,
+            host_key,
+            url,
+        } => print(admin::pair(&data_dir(data, &config), &host_key, url)),
         Command::Export { data, dir } => print(admin::export(&data_dir(data, &config), &dir)),
-        Command::Sync { data, url, timeout } => {
-            print(admin::sync(&data_dir(data, &config), url, std::time::Duration::from_secs(timeout)))
-        }
-        Command::RecordLogTorture { data, count, split_pause_us } => {
-            crate::crash_drill::run(&data, count, split_pause_us.map(std::time::Duration::from_micros))
-        }
+        Command::Sync { data, url, timeout } => print(admin::sync(
+            &data_dir(data, &config),
+            url,
+            std::time::Duration::from_secs(timeout),
+        )),
+        Command::RecordLogTorture {
+            data,
+            count,
+            split_pause_us,
+        } => crate::crash_drill::run(
+            &data,
+            count,
+            split_pause_us.map(std::time::Duration::from_micros),
+        ),
         Command::Cameras => crate::bringup::cmd_cameras(),
         Command::Capture(args) => crate::bringup::cmd_capture(&args),
         Command::Screen(args) => crate::bringup::cmd_screen(&args),
@@ -145,5 +176,8 @@ fn print(text: Result<String>) -> Result<()> {
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

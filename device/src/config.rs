@@ -111,7 +111,12 @@ pub enum CameraConfig {
 
 impl Default for CameraConfig {
     fn default() -> Self {
-        CameraConfig::Virtual { condition: default_condition(), seed: default_seed(), width: default_width(), height: default_height() }
+        CameraConfig::Virtual {
+            condition: default_condition(),
+            seed: default_seed(),
+            width: default_width(),
+            height: default_height(),
+        }
     }
 }
 
@@ -171,7 +176,11 @@ pub enum DisplayConfig {
 
 impl Default for DisplayConfig {
     fn default() -> Self {
-        DisplayConfig::Png { dir: default_screens_dir(), width: default_screen_width(), height: default_screen_height() }
+        DisplayConfig::Png {
+            dir: default_screens_dir(),
+            width: default_screen_width(),
+            height: default_screen_height(),
+        }
     }
 }
 
@@ -179,7 +188,7 @@ impl Default for DisplayConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpiPanelConfig {
-    /// `st7789` or `ili9341`.
+    /// `st7789`, `ili9341` (320×240) or `ili9486` (480×320).
     #[serde(default = "default_controller")]
     pub controller: String,
     /// spidev node.
@@ -203,14 +212,17 @@ pub struct SpiPanelConfig {
     /// Panel height in the chosen rotation.
     #[serde(default = "default_screen_height")]
     pub height: u32,
-    /// Rotation in degrees: 0, 90, 180 or 270.
-    #[serde(default)]
+    /// Rotation in degrees: 0, 90, 180 or 270 (90: landscape).
+    #[serde(default = "default_rotation")]
     pub rotation: u16,
     /// SPI clock in Hz.
     #[serde(default = "default_spi_hz")]
     pub speed_hz: u32,
 }
 
+fn default_rotation() -> u16 {
+    90
+}
 fn default_screens_dir() -> PathBuf {
     PathBuf::from("kiosk-screens")
 }
@@ -290,7 +302,12 @@ pub struct ProtocolConfig {
 impl Default for ProtocolConfig {
     fn default() -> Self {
         Self {
-            expressions: vec![Expression::Rest, Expression::BigSmile, Expression::Pucker, Expression::TightEyeClosure],
+            expressions: vec![
+                Expression::Rest,
+                Expression::BigSmile,
+                Expression::Pucker,
+                Expression::TightEyeClosure,
+            ],
             hold_frames: 5,
             settle_ms: 1500,
             step_timeout_s: 60,
@@ -310,7 +327,11 @@ pub struct DecisionConfig {
 
 impl Default for DecisionConfig {
     fn default() -> Self {
-        Self { rule: Rule::EyeNarrowing { threshold: DEFAULT_EYE_NARROWING_THRESHOLD } }
+        Self {
+            rule: Rule::EyeNarrowing {
+                threshold: DEFAULT_EYE_NARROWING_THRESHOLD,
+            },
+        }
     }
 }
 
@@ -329,27 +350,36 @@ pub struct StorageConfig {
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        Self { data_dir: PathBuf::from("kiosk-data") }
+        Self {
+            data_dir: PathBuf::from("kiosk-data"),
+        }
     }
 }
 
 impl Config {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.into(),
+            source,
+        })?;
         Config::parse(&text, path)
     }
 
     /// Parses and checks configuration text; `path` is only for messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        let config: Config =
-            toml::from_str(text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?;
-        config.validate().map_err(|(key, reason)| ConfigError::Invalid {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.into(),
-            line: line_of(text, &key),
-            key,
-            reason,
+            message: e.to_string(),
         })?;
+        config
+            .validate()
+            .map_err(|(key, reason)| ConfigError::Invalid {
+                path: path.into(),
+                line: line_of(text, &key),
+                key,
+                reason,
+            })?;
         Ok(config)
     }
 
@@ -358,54 +388,94 @@ impl Config {
         let bad = |k: &str, r: String| Err((k.to_string(), r));
         let p = &self.protocol;
         if p.expressions.is_empty() {
-            return bad("protocol.expressions", "at least one expression is needed".into());
+            return bad(
+                "protocol.expressions",
+                "at least one expression is needed".into(),
+            );
         }
-        if let Some(e) = p.expressions.iter().enumerate().find(|(i, e)| p.expressions[..*i].contains(e)) {
+        if let Some(e) = p
+            .expressions
+            .iter()
+            .enumerate()
+            .find(|(i, e)| p.expressions[..*i].contains(e))
+        {
             return bad("protocol.expressions", format!("{} is listed twice", e.1));
         }
         if !(1..=300).contains(&p.hold_frames) {
-            return bad("protocol.hold_frames", format!("{} is outside 1..=300", p.hold_frames));
+            return bad(
+                "protocol.hold_frames",
+                format!("{} is outside 1..=300", p.hold_frames),
+            );
         }
         if p.settle_ms > 10_000 {
-            return bad("protocol.settle_ms", format!("{} ms is more than 10 s", p.settle_ms));
+            return bad(
+                "protocol.settle_ms",
+                format!("{} ms is more than 10 s", p.settle_ms),
+            );
         }
         if !(5..=3600).contains(&p.step_timeout_s) {
-            return bad("protocol.step_timeout_s", format!("{} s is outside 5..=3600", p.step_timeout_s));
+            return bad(
+                "protocol.step_timeout_s",
+                format!("{} s is outside 5..=3600", p.step_timeout_s),
+            );
         }
         if !(1..=3600).contains(&p.result_timeout_s) {
-            return bad("protocol.result_timeout_s", format!("{} s is outside 1..=3600", p.result_timeout_s));
+            return bad(
+                "protocol.result_timeout_s",
+                format!("{} s is outside 1..=3600", p.result_timeout_s),
+            );
         }
         let threshold = match self.decision.rule {
             Rule::Classifier { threshold } | Rule::EyeNarrowing { threshold } => threshold,
         };
         if !(threshold > 0.0 && threshold < 1.0) {
-            return bad("decision.rule.threshold", format!("{threshold} is not strictly between 0 and 1"));
+            return bad(
+                "decision.rule.threshold",
+                format!("{threshold} is not strictly between 0 and 1"),
+            );
         }
         let frame = match &self.camera {
-            CameraConfig::Virtual { width, height, .. } | CameraConfig::V4l2 { width, height, .. } => Some((*width, *height)),
+            CameraConfig::Virtual { width, height, .. }
+            | CameraConfig::V4l2 { width, height, .. } => Some((*width, *height)),
             CameraConfig::Replay { .. } => None,
         };
         if let Some((w, h)) = frame {
             if !(64..=4096).contains(&w) || !(64..=4096).contains(&h) {
-                return bad("camera.width", format!("{w}×{h} is outside 64..=4096 pixels a side"));
+                return bad(
+                    "camera.width",
+                    format!("{w}×{h} is outside 64..=4096 pixels a side"),
+                );
             }
         }
         let screen = match &self.display {
-            DisplayConfig::Png { width, height, .. } | DisplayConfig::Terminal { width, height, .. } => Some((*width, *height)),
+            DisplayConfig::Png { width, height, .. }
+            | DisplayConfig::Terminal { width, height, .. } => Some((*width, *height)),
             DisplayConfig::Spi(s) => Some((s.width, s.height)),
             DisplayConfig::Framebuffer { .. } => None,
         };
         if let Some((w, h)) = screen {
             if !(160..=3840).contains(&w) || !(120..=2160).contains(&h) {
-                return bad("display.width", format!("{w}×{h} is outside 160×120 to 3840×2160"));
+                return bad(
+                    "display.width",
+                    format!("{w}×{h} is outside 160×120 to 3840×2160"),
+                );
             }
         }
         if let DisplayConfig::Spi(s) = &self.display {
-            if !matches!(s.controller.as_str(), "st7789" | "ili9341") {
-                return bad("display.controller", format!("{:?} is not st7789 or ili9341", s.controller));
+            if !matches!(
+                s.controller.to_ascii_lowercase().as_str(),
+                "st7789" | "ili9341" | "ili9486"
+            ) {
+                return bad(
+                    "display.controller",
+                    format!("{:?} is not st7789, ili9341 or ili9486", s.controller),
+                );
             }
             if ![0, 90, 180, 270].contains(&s.rotation) {
-                return bad("display.rotation", format!("{} is not 0, 90, 180 or 270", s.rotation));
+                return bad(
+                    "display.rotation",
+                    format!("{} is not 0, 90, 180 or 270", s.rotation),
+                );
             }
         }
         Ok(())
@@ -481,7 +551,9 @@ mod tests {
 
     #[test]
     fn invalid_value_names_line_and_reason() {
-        let err = parse("[protocol]\n\nhold_frames = 0\n").unwrap_err().to_string();
+        let err = parse("[protocol]\n\nhold_frames = 0\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("protocol.hold_frames"), "{err}");
         assert!(err.contains("outside"), "{err}");
@@ -489,23 +561,33 @@ mod tests {
 
     #[test]
     fn unknown_key_and_bad_type_are_refused_with_position() {
-        let err = parse("[camera]\nsource = \"virtual\"\ncolour = 3\n").unwrap_err().to_string();
+        let err = parse("[camera]\nsource = \"virtual\"\ncolour = 3\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("colour"), "{err}");
-        let err = parse("[protocol]\nhold_frames = \"five\"\n").unwrap_err().to_string();
+        let err = parse("[protocol]\nhold_frames = \"five\"\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("line 2"), "{err}");
-        let err = parse("[protocol]\nexpressions = [\"rest\", \"wink\"]\n").unwrap_err().to_string();
+        let err = parse("[protocol]\nexpressions = [\"rest\", \"wink\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("wink"), "{err}");
     }
 
     #[test]
     fn duplicate_expression_is_refused() {
-        let err = parse("[protocol]\nexpressions = [\"rest\", \"rest\"]\n").unwrap_err().to_string();
+        let err = parse("[protocol]\nexpressions = [\"rest\", \"rest\"]\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("twice"), "{err}");
     }
 
     #[test]
     fn unreadable_file_says_so() {
-        let err = Config::load(Path::new("/nonexistent/kiosk.toml")).unwrap_err().to_string();
+        let err = Config::load(Path::new("/nonexistent/kiosk.toml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("cannot read"), "{err}");
     }
 }

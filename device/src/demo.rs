@@ -18,7 +18,7 @@ use crate::config::{Config, DisplayConfig};
 use crate::display::png::PngDisplay;
 use crate::input::{InputEvent, Scripted};
 use crate::record_store::RecordStore;
-use crate::session::{Session, SessionEnd, SessionOptions};
+use crate::session::{Session, SessionEnd};
 
 /// What `kiosk demo` was asked for.
 #[derive(Debug, Clone)]
@@ -50,41 +50,60 @@ pub fn landmark_model_ref(stage_models: &std::path::Path) -> Result<ModelRef> {
     let manifest = screening::model::Manifest::load(stage_models)?;
     let entry = manifest.entry("face_landmarks")?;
     let mut sha256 = [0u8; 32];
-    hex::decode_to_slice(&entry.sha256, &mut sha256).context("manifest sha256 of face_landmarks is not 64 hex digits")?;
-    Ok(ModelRef { name: "face_landmarks".into(), sha256 })
+    hex::decode_to_slice(&entry.sha256, &mut sha256)
+        .context("manifest sha256 of face_landmarks is not 64 hex digits")?;
+    Ok(ModelRef {
+        name: "face_landmarks".into(),
+        sha256,
+    })
 }
 
 /// Runs one screening of a virtual patient.
 pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
-    let models = config.models.clone().unwrap_or_else(screening::model::default_models_dir);
+    let models = config
+        .models
+        .clone()
+        .unwrap_or_else(screening::model::default_models_dir);
     let stage = FaceStage::load(&models)
         .with_context(|| format!("loading the face models from {}", models.display()))?
         .with_gate(config.gate.clone());
     let patient = Patient::with_kind(opts.seed, opts.condition);
     let description = describe_patient(&patient);
-    let mut camera = VirtualPatientCamera::new(patient, Scene::studio().jittered(opts.seed), 640, 480);
+    let mut camera =
+        VirtualPatientCamera::new(patient, Scene::studio().jittered(opts.seed), 640, 480);
     let (w, h) = match config.display {
         DisplayConfig::Png { width, height, .. } => (width, height),
         _ => (480, 320),
     };
     let mut display = PngDisplay::new(opts.out.join("screens"), w, h)?;
     let mut input = Scripted::new([InputEvent::Start]);
-    let mut store = RecordStore::open(&opts.out.join("data")).context("opening the kiosk's record store")?;
-    let mut archive = SignedArchive { model: landmark_model_ref(&models)?, store: &mut store };
-    let session_opts = SessionOptions {
-        protocol: config.protocol.expressions.clone(),
-        hold_frames: config.protocol.hold_frames,
-        settle: Duration::from_millis(config.protocol.settle_ms.into()),
-        step_timeout: Duration::from_secs(config.protocol.step_timeout_s.into()),
-        result_timeout: Duration::from_secs(config.protocol.result_timeout_s.into()),
-        ask_patient_reference: false,
-        rule: config.decision.rule,
-        reopen_backoff: Duration::from_millis(250),
-        device_name: "demo kiosk (virtual patient)".into(),
+    let mut store =
+        RecordStore::open(&opts.out.join("data")).context("opening the kiosk's record store")?;
+    let mut archive = SignedArchive {
+        model: landmark_model_ref(&models)?,
+        store: &mut store,
     };
+    let mut session_opts =
+        crate::kiosk::session_options(config, "demo kiosk (virtual patient)".into());
+    session_opts.ask_patient_reference = false;
+    session_opts.reopen_backoff = Duration::from_millis(250);
     let started = Instant::now();
-    let end = Session::new(&mut camera, &mut display, &mut input, &stage, &mut archive, session_opts).run()?;
-    Ok(DemoReport { patient: description, end, screens: display.files().to_vec(), wall: started.elapsed() })
+    let end = Session::new(
+        &mut camera,
+        &mut display,
+        &mut input,
+        &stage,
+        &mut archive,
+        session_opts,
+    )
+    .run()?;
+    display.finish()?;
+    Ok(DemoReport {
+        patient: description,
+        end,
+        screens: display.files().to_vec(),
+        wall: started.elapsed(),
+    })
 }
 
 fn describe_patient(p: &Patient) -> String {
@@ -108,7 +127,10 @@ impl fmt::Display for DemoReport {
         match &self.end {
             SessionEnd::Cancelled => writeln!(f, "Screening cancelled.")?,
             SessionEnd::Completed { screening, saved } => {
-                let rest = screening.captures.iter().find(|c| c.evidence.expression == screening::synth::Expression::Rest);
+                let rest = screening
+                    .captures
+                    .iter()
+                    .find(|c| c.evidence.expression == screening::synth::Expression::Rest);
                 for c in &screening.captures {
                     let e = &c.evidence;
                     let rel = relative_fissure_ratio(e, rest.map(|r| &r.evidence));
@@ -132,7 +154,8 @@ impl fmt::Display for DemoReport {
                     d.score.map_or("-".into(), |s| format!("{s:.3}")),
                     d.threshold,
                     d.rule.name(),
-                    d.deciding.map_or(String::new(), |e| format!(", decided by {}", e.name()))
+                    d.deciding
+                        .map_or(String::new(), |e| format!(", decided by {}", e.name()))
                 )?;
                 match saved {
                     Ok(where_) => writeln!(f, "  saved: {where_}")?,
@@ -141,7 +164,12 @@ impl fmt::Display for DemoReport {
             }
         }
         if let Some(dir) = self.screens.first().and_then(|p| p.parent()) {
-            writeln!(f, "Screens: {} PNG files in {}", self.screens.len(), dir.display())?;
+            writeln!(
+                f,
+                "Screens: {} PNG files in {}",
+                self.screens.len(),
+                dir.display()
+            )?;
         }
         writeln!(f, "Wall time: {:.1} s", self.wall.as_secs_f32())?;
         write!(f, "{DISCLAIMER}")

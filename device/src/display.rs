@@ -69,7 +69,10 @@ pub struct Canvas {
 impl Canvas {
     /// A black canvas of `width` × `height` pixels.
     pub fn new(width: u32, height: u32) -> Self {
-        Self { size: Size::new(width, height), pixels: vec![Rgb888::BLACK; (width as usize) * (height as usize)] }
+        Self {
+            size: Size::new(width, height),
+            pixels: vec![Rgb888::BLACK; (width as usize) * (height as usize)],
+        }
     }
 
     /// The pixels, row by row.
@@ -79,7 +82,8 @@ impl Canvas {
 
     /// The colour at `(x, y)`, or `None` outside the canvas.
     pub fn pixel(&self, x: u32, y: u32) -> Option<Rgb888> {
-        (x < self.size.width && y < self.size.height).then(|| self.pixels[(y * self.size.width + x) as usize])
+        (x < self.size.width && y < self.size.height)
+            .then(|| self.pixels[(y * self.size.width + x) as usize])
     }
 
     /// The canvas as an 8-bit RGB image.

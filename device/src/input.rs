@@ -36,7 +36,9 @@ pub struct Scripted {
 impl Scripted {
     /// Input that yields `events` in order, then nothing.
     pub fn new(events: impl IntoIterator<Item = InputEvent>) -> Self {
-        Self { events: events.into_iter().collect() }
+        Self {
+            events: events.into_iter().collect(),
+        }
     }
 }
 

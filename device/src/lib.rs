@@ -5,20 +5,21 @@
 //! [`display::Display`], [`input::Input`]); the real implementation lives
 //! beside the simulated one and configuration picks which runs.
 
+pub mod admin;
 pub mod archive;
 pub mod bringup;
 pub mod camera;
 pub mod cli;
 pub mod config;
+pub mod crash_drill;
 pub mod demo;
 pub mod display;
-pub mod input;
-pub mod screens;
-pub mod session;
-pub mod admin;
-pub mod crash_drill;
 pub mod export;
 pub mod identity;
+pub mod input;
+pub mod kiosk;
 pub mod record_log;
 pub mod record_store;
+pub mod screens;
+pub mod session;
 pub mod sync;

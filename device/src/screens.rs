@@ -97,7 +97,9 @@ impl Screen<'_> {
         match self {
             Screen::Welcome { .. } => "welcome".into(),
             Screen::PatientReference { .. } => "patient-reference".into(),
-            Screen::Prompt { step, expression, .. } => format!("step{}-{}", step + 1, expression.name()),
+            Screen::Prompt {
+                step, expression, ..
+            } => format!("step{}-{}", step + 1, expression.name()),
             Screen::Result { .. } => "result".into(),
             Screen::Error { .. } => "error".into(),
         }
@@ -113,37 +115,140 @@ where
     match screen {
         Screen::Welcome { device } => welcome(target, area, device),
         Screen::PatientReference { typed } => patient_reference(target, area, typed),
-        Screen::Prompt { step, steps, expression, preview, face, hint, hold } => {
-            prompt(target, area, (*step, *steps), *expression, *preview, *face, *hint, *hold)
-        }
-        Screen::Result { decision, face, saved } => result(target, area, decision, *face, *saved),
+        Screen::Prompt {
+            step,
+            steps,
+            expression,
+            preview,
+            face,
+            hint,
+            hold,
+        } => prompt(
+            target,
+            area,
+            (*step, *steps),
+            *expression,
+            *preview,
+            *face,
+            *hint,
+            *hold,
+        ),
+        Screen::Result {
+            decision,
+            face,
+            saved,
+        } => result(target, area, decision, *face, *saved),
         Screen::Error { title, detail } => error(target, area, title, detail),
     }
 }
 
-fn welcome<D: DrawTarget<Color = Rgb888>>(t: &mut D, area: Rectangle, device: &str) -> Result<(), D::Error> {
+fn welcome<D: DrawTarget<Color = Rgb888>>(
+    t: &mut D,
+    area: Rectangle,
+    device: &str,
+) -> Result<(), D::Error> {
     t.clear(INK)?;
     let w = area.size.width as i32;
     let h = area.size.height as i32;
     let big = big_scale(area);
-    paragraph(t, "Facial palsy screening", Point::new(w / 2, h / 5), w - 20, &FONT_10X20, big, PAPER)?;
-    paragraph(t, "Sit facing the screen.", Point::new(w / 2, h / 2 - 10), w - 20, &FONT_10X20, 1, PAPER)?;
-    paragraph(t, "Press the button to start.", Point::new(w / 2, h / 2 + 20), w - 20, &FONT_10X20, 1, CAUTION)?;
-    paragraph(t, "A screening aid, not a diagnosis.", Point::new(w / 2, h - 40), w - 20, &FONT_6X10, 1, PAPER)?;
-    paragraph(t, device, Point::new(w / 2, h - 20), w - 20, &FONT_6X10, 1, PAPER).map(|_| ())
+    paragraph(
+        t,
+        "Facial palsy screening",
+        Point::new(w / 2, h / 5),
+        w - 20,
+        &FONT_10X20,
+        big,
+        PAPER,
+    )?;
+    paragraph(
+        t,
+        "Sit facing the screen.",
+        Point::new(w / 2, h / 2 - 10),
+        w - 20,
+        &FONT_10X20,
+        1,
+        PAPER,
+    )?;
+    paragraph(
+        t,
+        "Press the button to start.",
+        Point::new(w / 2, h / 2 + 20),
+        w - 20,
+        &FONT_10X20,
+        1,
+        CAUTION,
+    )?;
+    paragraph(
+        t,
+        "A screening aid, not a diagnosis.",
+        Point::new(w / 2, h - 40),
+        w - 20,
+        &FONT_6X10,
+        1,
+        PAPER,
+    )?;
+    paragraph(
+        t,
+        device,
+        Point::new(w / 2, h - 20),
+        w - 20,
+        &FONT_6X10,
+        1,
+        PAPER,
+    )
+    .map(|_| ())
 }
 
-fn patient_reference<D: DrawTarget<Color = Rgb888>>(t: &mut D, area: Rectangle, typed: &str) -> Result<(), D::Error> {
+fn patient_reference<D: DrawTarget<Color = Rgb888>>(
+    t: &mut D,
+    area: Rectangle,
+    typed: &str,
+) -> Result<(), D::Error> {
     t.clear(INK)?;
     let w = area.size.width as i32;
     let h = area.size.height as i32;
-    paragraph(t, "Patient reference", Point::new(w / 2, h / 6), w - 20, &FONT_10X20, big_scale(area), PAPER)?;
-    paragraph(t, "Scan or type it, then press Enter.", Point::new(w / 2, h / 3 + 10), w - 20, &FONT_10X20, 1, PAPER)?;
+    paragraph(
+        t,
+        "Patient reference",
+        Point::new(w / 2, h / 6),
+        w - 20,
+        &FONT_10X20,
+        big_scale(area),
+        PAPER,
+    )?;
+    paragraph(
+        t,
+        "Scan or type it, then press Enter.",
+        Point::new(w / 2, h / 3 + 10),
+        w - 20,
+        &FONT_10X20,
+        1,
+        PAPER,
+    )?;
     let field = Rectangle::new(Point::new(20, h / 2), Size::new((w - 40) as u32, 40));
-    field.into_styled(PrimitiveStyleBuilder::new().fill_color(PAPER).build()).draw(t)?;
+    field
+        .into_styled(PrimitiveStyleBuilder::new().fill_color(PAPER).build())
+        .draw(t)?;
     let shown = if typed.is_empty() { "(none)" } else { typed };
-    paragraph(t, shown, field.center() - Point::new(0, 10), w - 50, &FONT_10X20, 1, INK)?;
-    paragraph(t, "Press the button to skip.", Point::new(w / 2, h - 40), w - 20, &FONT_10X20, 1, CAUTION).map(|_| ())
+    paragraph(
+        t,
+        shown,
+        field.center() - Point::new(0, 10),
+        w - 50,
+        &FONT_10X20,
+        1,
+        INK,
+    )?;
+    paragraph(
+        t,
+        "Press the button to skip.",
+        Point::new(w / 2, h - 40),
+        w - 20,
+        &FONT_10X20,
+        1,
+        CAUTION,
+    )
+    .map(|_| ())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -162,14 +267,30 @@ fn prompt<D: DrawTarget<Color = Rgb888>>(
     let h = area.size.height as i32;
     // Instruction on top, live picture below it, hint at the bottom.
     let title = format!("{} of {}", step + 1, steps);
-    Text::with_baseline(&title, Point::new(8, 6), MonoTextStyle::new(&FONT_9X15_BOLD, CAUTION), Baseline::Top)
-        .draw(t)?;
+    Text::with_baseline(
+        &title,
+        Point::new(8, 6),
+        MonoTextStyle::new(&FONT_9X15_BOLD, CAUTION),
+        Baseline::Top,
+    )
+    .draw(t)?;
     progress_dots(t, Point::new(w - 8, 12), step, steps)?;
-    let header = paragraph(t, expression.prompt(), Point::new(w / 2, 26), w - 16, &FONT_10X20, 1, PAPER)?;
+    let header = paragraph(
+        t,
+        expression.prompt(),
+        Point::new(w / 2, 26),
+        w - 16,
+        &FONT_10X20,
+        1,
+        PAPER,
+    )?;
     let top = 26 + header;
     let bottom = h - 34;
     if let Some(img) = preview {
-        let slot = Rectangle::new(Point::new(8, top + 4), Size::new((w - 16) as u32, (bottom - top - 8).max(1) as u32));
+        let slot = Rectangle::new(
+            Point::new(8, top + 4),
+            Size::new((w - 16) as u32, (bottom - top - 8).max(1) as u32),
+        );
         let (placed, scale) = blit_fit(t, img, slot)?;
         if let Some(face) = face {
             let colour = if hint.is_none() { GATE_OK } else { CAUTION };
@@ -177,17 +298,31 @@ fn prompt<D: DrawTarget<Color = Rgb888>>(
                 placed.top_left + Point::new((face.x * scale) as i32, (face.y * scale) as i32),
                 Size::new((face.width * scale) as u32, (face.height * scale) as u32),
             );
-            r.into_styled(PrimitiveStyle::with_stroke(colour, 3)).draw(t)?;
+            r.into_styled(PrimitiveStyle::with_stroke(colour, 3))
+                .draw(t)?;
         }
     }
     // The hold bar fills while the gate holds, so the patient sees why to keep still.
-    let bar = Rectangle::new(Point::new(0, h - 6), Size::new((w as f32 * hold.clamp(0.0, 1.0)) as u32, 6));
-    bar.into_styled(PrimitiveStyle::with_fill(GATE_OK)).draw(t)?;
+    let bar = Rectangle::new(
+        Point::new(0, h - 6),
+        Size::new((w as f32 * hold.clamp(0.0, 1.0)) as u32, 6),
+    );
+    bar.into_styled(PrimitiveStyle::with_fill(GATE_OK))
+        .draw(t)?;
     let (text, colour) = match hint {
         Some(h) => (h, CAUTION),
         None => ("Hold still...", GATE_OK),
     };
-    paragraph(t, text, Point::new(w / 2, h - 30), w - 16, &FONT_10X20, 1, colour).map(|_| ())
+    paragraph(
+        t,
+        text,
+        Point::new(w / 2, h - 30),
+        w - 16,
+        &FONT_10X20,
+        1,
+        colour,
+    )
+    .map(|_| ())
 }
 
 fn result<D: DrawTarget<Color = Rgb888>>(
@@ -205,19 +340,51 @@ fn result<D: DrawTarget<Color = Rgb888>>(
     t.clear(field)?;
     let w = area.size.width as i32;
     let h = area.size.height as i32;
-    let face_w = if face.is_some() { (h / 2).min(w / 3) } else { 0 };
+    let face_w = if face.is_some() {
+        (h / 2).min(w / 3)
+    } else {
+        0
+    };
     let text_w = w - face_w - 24;
     let text_x = face_w + 16 + text_w / 2;
-    let used = paragraph(t, decision.outcome.headline(), Point::new(text_x, 12), text_w, &FONT_10X20, big_scale(area), ink)?;
+    let used = paragraph(
+        t,
+        decision.outcome.headline(),
+        Point::new(text_x, 12),
+        text_w,
+        &FONT_10X20,
+        big_scale(area),
+        ink,
+    )?;
     let mut y = 12 + used + 8;
     let score = match decision.score {
         Some(s) => format!("Score {:.2}, threshold {:.2}", s, decision.threshold),
         None => "No score".to_string(),
     };
-    y += paragraph(t, &score, Point::new(text_x, y), text_w, &FONT_10X20, 1, ink)?;
+    y += paragraph(
+        t,
+        &score,
+        Point::new(text_x, y),
+        text_w,
+        &FONT_10X20,
+        1,
+        ink,
+    )?;
     if !decision.missing.is_empty() {
-        let names: Vec<_> = decision.missing.iter().map(|e| e.name().replace('_', " ")).collect();
-        y += paragraph(t, &format!("Missing: {}", names.join(", ")), Point::new(text_x, y + 4), text_w, &FONT_10X20, 1, ink)?;
+        let names: Vec<_> = decision
+            .missing
+            .iter()
+            .map(|e| e.name().replace('_', " "))
+            .collect();
+        y += paragraph(
+            t,
+            &format!("Missing: {}", names.join(", ")),
+            Point::new(text_x, y + 4),
+            text_w,
+            &FONT_10X20,
+            1,
+            ink,
+        )?;
     }
     let _ = y;
     if let Some(img) = face {
@@ -229,18 +396,57 @@ fn result<D: DrawTarget<Color = Rgb888>>(
         SaveState::Saved => ("Record saved.", ink),
         SaveState::Failed => ("NOT SAVED: write this result down.", CAUTION),
     };
-    paragraph(t, saved_text, Point::new(w / 2, h - 52), w - 16, &FONT_10X20, 1, saved_ink)?;
+    paragraph(
+        t,
+        saved_text,
+        Point::new(w / 2, h - 52),
+        w - 16,
+        &FONT_10X20,
+        1,
+        saved_ink,
+    )?;
     // The disclaimer sits on its own dark band so it stays legible on every result colour.
     let band = Rectangle::new(Point::new(0, h - 28), Size::new(w as u32, 28));
     band.into_styled(PrimitiveStyle::with_fill(INK)).draw(t)?;
-    paragraph(t, DISCLAIMER, Point::new(w / 2, h - 26), w - 8, &FONT_6X10, 1, PAPER).map(|_| ())
+    paragraph(
+        t,
+        DISCLAIMER,
+        Point::new(w / 2, h - 26),
+        w - 8,
+        &FONT_6X10,
+        1,
+        PAPER,
+    )
+    .map(|_| ())
 }
 
-fn error<D: DrawTarget<Color = Rgb888>>(t: &mut D, area: Rectangle, title: &str, detail: &str) -> Result<(), D::Error> {
+fn error<D: DrawTarget<Color = Rgb888>>(
+    t: &mut D,
+    area: Rectangle,
+    title: &str,
+    detail: &str,
+) -> Result<(), D::Error> {
     t.clear(CAUTION)?;
     let w = area.size.width as i32;
-    let used = paragraph(t, title, Point::new(w / 2, 16), w - 16, &FONT_10X20, big_scale(area), INK)?;
-    paragraph(t, detail, Point::new(w / 2, 16 + used + 12), w - 16, &FONT_10X20, 1, INK).map(|_| ())
+    let used = paragraph(
+        t,
+        title,
+        Point::new(w / 2, 16),
+        w - 16,
+        &FONT_10X20,
+        big_scale(area),
+        INK,
+    )?;
+    paragraph(
+        t,
+        detail,
+        Point::new(w / 2, 16 + used + 12),
+        w - 16,
+        &FONT_10X20,
+        1,
+        INK,
+    )
+    .map(|_| ())
 }
 
 /// Headlines are drawn at twice the font size on screens wide enough for it.
@@ -252,7 +458,12 @@ fn big_scale(area: Rectangle) -> u32 {
     }
 }
 
-fn progress_dots<D: DrawTarget<Color = Rgb888>>(t: &mut D, right: Point, step: usize, steps: usize) -> Result<(), D::Error> {
+fn progress_dots<D: DrawTarget<Color = Rgb888>>(
+    t: &mut D,
+    right: Point,
+    step: usize,
+    steps: usize,
+) -> Result<(), D::Error> {
     for i in 0..steps {
         let x = right.x - ((steps - 1 - i) as i32) * 14;
         let colour = if i < step {
@@ -271,15 +482,26 @@ fn progress_dots<D: DrawTarget<Color = Rgb888>>(t: &mut D, right: Point, step: u
 
 /// Draws `img` scaled to fit `slot` (aspect kept, centred). Returns where it
 /// landed and the scale, so overlays can be placed on it.
-fn blit_fit<D: DrawTarget<Color = Rgb888>>(t: &mut D, img: &RgbImage, slot: Rectangle) -> Result<(Rectangle, f32), D::Error> {
+fn blit_fit<D: DrawTarget<Color = Rgb888>>(
+    t: &mut D,
+    img: &RgbImage,
+    slot: Rectangle,
+) -> Result<(Rectangle, f32), D::Error> {
     let (iw, ih) = img.dimensions();
     if iw == 0 || ih == 0 || slot.size.width == 0 || slot.size.height == 0 {
         return Ok((slot, 1.0));
     }
     let scale = (slot.size.width as f32 / iw as f32).min(slot.size.height as f32 / ih as f32);
-    let (w, h) = (((iw as f32 * scale) as u32).max(1), ((ih as f32 * scale) as u32).max(1));
+    let (w, h) = (
+        ((iw as f32 * scale) as u32).max(1),
+        ((ih as f32 * scale) as u32).max(1),
+    );
     let placed = Rectangle::new(
-        slot.top_left + Point::new(((slot.size.width - w) / 2) as i32, ((slot.size.height - h) / 2) as i32),
+        slot.top_left
+            + Point::new(
+                ((slot.size.width - w) / 2) as i32,
+                ((slot.size.height - h) / 2) as i32,
+            ),
         Size::new(w, h),
     );
     // Nearest-neighbour sampling: cheap enough for a live preview on a Pi.
@@ -311,13 +533,20 @@ fn paragraph<D: DrawTarget<Color = Rgb888>>(
     let line_h = (font.character_size.height * scale) as i32 + 2;
     let per_line = ((width.max(1) as u32) / char_w.max(1)).max(1) as usize;
     let style = MonoTextStyle::new(font, colour);
-    let centred = TextStyleBuilder::new().alignment(Alignment::Center).baseline(Baseline::Top).build();
+    let centred = TextStyleBuilder::new()
+        .alignment(Alignment::Center)
+        .baseline(Baseline::Top)
+        .build();
     let mut y = top.y;
     for line in wrap(text, per_line) {
         if scale == 1 {
             Text::with_text_style(&line, Point::new(top.x, y), style, centred).draw(t)?;
         } else {
-            let mut big = Scaled { inner: t, scale: scale as i32, origin: Point::new(top.x, y) };
+            let mut big = Scaled {
+                inner: t,
+                scale: scale as i32,
+                origin: Point::new(top.x, y),
+            };
             Text::with_text_style(&line, Point::zero(), style, centred).draw(&mut big)?;
         }
         y += line_h;
@@ -410,19 +639,41 @@ mod tests {
 
     #[test]
     fn wrap_keeps_words_and_cuts_long_ones() {
-        assert_eq!(wrap("Smile as wide as you can", 10), vec!["Smile as", "wide as", "you can"]);
+        assert_eq!(
+            wrap("Smile as wide as you can", 10),
+            vec!["Smile as", "wide as", "you can"]
+        );
         assert_eq!(wrap("abcdefghijkl", 5), vec!["abcde", "fghij", "kl"]);
-        assert_eq!(wrap("a\u{7}b", 5), vec!["ab"], "control characters never reach the screen");
+        assert_eq!(
+            wrap("a\u{7}b", 5),
+            vec!["ab"],
+            "control characters never reach the screen"
+        );
         assert!(wrap("", 5).is_empty());
     }
 
     #[test]
     fn result_colours_follow_the_outcome_and_carry_the_disclaimer_band() {
-        for (outcome, field) in [(Outcome::Refer, REFER), (Outcome::NoSynkinesisDetected, CLEAR), (Outcome::Incomplete, CAUTION)] {
+        for (outcome, field) in [
+            (Outcome::Refer, REFER),
+            (Outcome::NoSynkinesisDetected, CLEAR),
+            (Outcome::Incomplete, CAUTION),
+        ] {
             let mut c = Canvas::new(480, 320);
             let d = decision(outcome);
-            draw(&Screen::Result { decision: &d, face: None, saved: SaveState::Saved }, &mut c).unwrap();
-            assert!(count(&c, field) > 480 * 320 / 2, "{outcome:?} field colour dominates");
+            draw(
+                &Screen::Result {
+                    decision: &d,
+                    face: None,
+                    saved: SaveState::Saved,
+                },
+                &mut c,
+            )
+            .unwrap();
+            assert!(
+                count(&c, field) > 480 * 320 / 2,
+                "{outcome:?} field colour dominates"
+            );
             // The band behind the disclaimer is drawn in INK across the bottom.
             assert_eq!(c.pixel(2, 318), Some(INK));
             assert!(count(&c, PAPER) > 200, "text is drawn");
@@ -432,7 +683,8 @@ mod tests {
     #[test]
     fn prompt_draws_preview_and_face_box() {
         let mut img = RgbImage::new(64, 48);
-        img.pixels_mut().for_each(|p| *p = image::Rgb([200, 100, 50]));
+        img.pixels_mut()
+            .for_each(|p| *p = image::Rgb([200, 100, 50]));
         let mut c = Canvas::new(320, 240);
         let screen = Screen::Prompt {
             step: 1,
@@ -444,8 +696,14 @@ mod tests {
             hold: 0.5,
         };
         draw(&screen, &mut c).unwrap();
-        assert!(count(&c, Rgb888::new(200, 100, 50)) > 1000, "preview visible");
-        assert!(count(&c, GATE_OK) > 100, "face box and hold bar in the 'ok' colour");
+        assert!(
+            count(&c, Rgb888::new(200, 100, 50)) > 1000,
+            "preview visible"
+        );
+        assert!(
+            count(&c, GATE_OK) > 100,
+            "face box and hold bar in the 'ok' colour"
+        );
         assert_eq!(screen.name(), "step2-big_smile");
     }
 
@@ -453,16 +711,29 @@ mod tests {
     fn every_screen_draws_on_small_and_large_targets() {
         let d = decision(Outcome::Refer);
         let screens = [
-            Screen::Welcome { device: "kiosk 1a2b" },
+            Screen::Welcome {
+                device: "kiosk 1a2b",
+            },
             Screen::PatientReference { typed: "MRN-0042" },
-            Screen::Result { decision: &d, face: None, saved: SaveState::Saving },
-            Screen::Error { title: "Camera lost", detail: "Check the cable. Retrying in 4 s." },
+            Screen::Result {
+                decision: &d,
+                face: None,
+                saved: SaveState::Saving,
+            },
+            Screen::Error {
+                title: "Camera lost",
+                detail: "Check the cable. Retrying in 4 s.",
+            },
         ];
         for (w, h) in [(320, 240), (480, 320), (800, 480)] {
             for s in &screens {
                 let mut c = Canvas::new(w, h);
                 draw(s, &mut c).unwrap();
-                assert!(c.pixels().iter().any(|&p| p == PAPER || p == INK), "{} drew nothing", s.name());
+                assert!(
+                    c.pixels().iter().any(|&p| p == PAPER || p == INK),
+                    "{} drew nothing",
+                    s.name()
+                );
             }
         }
     }

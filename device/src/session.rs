@@ -139,7 +139,17 @@ impl<'a, D: Display> Session<'a, D> {
         store: &'a mut dyn ResultStore,
         opts: SessionOptions,
     ) -> Self {
-        Self { camera, display, input, stage, store, opts, patient_reference: None, captures: Vec::new(), skipped: Vec::new() }
+        Self {
+            camera,
+            display,
+            input,
+            stage,
+            store,
+            opts,
+            patient_reference: None,
+            captures: Vec::new(),
+            skipped: Vec::new(),
+        }
     }
 
     /// Runs from the welcome screen until a result has been shown or the
@@ -174,12 +184,16 @@ impl<'a, D: Display> Session<'a, D> {
         loop {
             match self.input.poll(Duration::from_millis(500)) {
                 Some(InputEvent::Start) | None => break,
-                Some(InputEvent::Text(_)) | Some(InputEvent::Retake) | Some(InputEvent::Cancel) => continue,
+                Some(InputEvent::Text(_)) | Some(InputEvent::Retake) | Some(InputEvent::Cancel) => {
+                    continue
+                }
             }
         }
         info!("screening started");
         Ok(if self.opts.ask_patient_reference {
-            State::PatientReference { typed: String::new() }
+            State::PatientReference {
+                typed: String::new(),
+            }
         } else {
             State::Capturing { step: 0 }
         })
@@ -193,7 +207,10 @@ impl<'a, D: Display> Session<'a, D> {
                     Ok(clean) => typed = clean,
                     Err(why) => {
                         warn!("patient reference refused: {why}");
-                        self.show(&Screen::Error { title: "Reference not accepted", detail: &why })?;
+                        self.show(&Screen::Error {
+                            title: "Reference not accepted",
+                            detail: &why,
+                        })?;
                         typed.clear();
                     }
                 },
@@ -270,7 +287,11 @@ impl<'a, D: Display> Session<'a, D> {
             })?;
             if attempt.held >= self.opts.hold_frames {
                 if let Some(capture) = attempt.take_best(expression) {
-                    info!(expression = expression.name(), frames = capture.frames_seen, "captured");
+                    info!(
+                        expression = expression.name(),
+                        frames = capture.frames_seen,
+                        "captured"
+                    );
                     self.captures.push(capture);
                     return Ok(State::Capturing { step: step + 1 });
                 }
@@ -278,20 +299,33 @@ impl<'a, D: Display> Session<'a, D> {
             previous = Some(analysis);
         }
         warn!(expression = expression.name(), reason = %last_reason, "expression skipped after the step timeout");
-        let detail = format!("{}: skipped ({last_reason}).", expression.name().replace('_', " "));
-        self.show(&Screen::Error { title: "Could not take this picture", detail: &detail })?;
+        let detail = format!(
+            "{}: skipped ({last_reason}).",
+            expression.name().replace('_', " ")
+        );
+        self.show(&Screen::Error {
+            title: "Could not take this picture",
+            detail: &detail,
+        })?;
         self.skipped.push((expression, last_reason));
         Ok(State::Capturing { step: step + 1 })
     }
 
     /// Handles a camera error during capture. Returns whether to keep trying.
-    fn camera_trouble(&mut self, err: &CameraError, attempt: &mut StepAttempt) -> Result<bool, SessionError> {
+    fn camera_trouble(
+        &mut self,
+        err: &CameraError,
+        attempt: &mut StepAttempt,
+    ) -> Result<bool, SessionError> {
         if !err.needs_reopen() {
             attempt.corrupt += 1;
             debug!("skipping a frame: {err}");
             // A run of bad frames is worth telling the nurse about; one is not.
             if attempt.corrupt % 30 == 0 {
-                self.show(&Screen::Error { title: "Camera picture damaged", detail: "Check the camera cable." })?;
+                self.show(&Screen::Error {
+                    title: "Camera picture damaged",
+                    detail: "Check the camera cable.",
+                })?;
             }
             return Ok(attempt.corrupt < 10_000 && !matches!(err, CameraError::EndOfStream(_)));
         }
@@ -299,8 +333,14 @@ impl<'a, D: Display> Session<'a, D> {
         attempt.waited += wait;
         attempt.reopens += 1;
         warn!("camera lost ({err}); reopening in {wait:?}");
-        let detail = format!("Check the camera cable. Trying again in {:.0} s.", wait.as_secs_f32().ceil());
-        self.show(&Screen::Error { title: "Camera not available", detail: &detail })?;
+        let detail = format!(
+            "Check the camera cable. Trying again in {:.0} s.",
+            wait.as_secs_f32().ceil()
+        );
+        self.show(&Screen::Error {
+            title: "Camera not available",
+            detail: &detail,
+        })?;
         std::thread::sleep(wait);
         if let Err(e) = self.camera.reopen() {
             debug!("reopen failed: {e}");
@@ -320,7 +360,11 @@ impl<'a, D: Display> Session<'a, D> {
             decision,
         };
         let face = deciding_view(&screening).cloned();
-        self.show(&Screen::Result { decision: &screening.decision, face: face.as_ref(), saved: SaveState::Saving })?;
+        self.show(&Screen::Result {
+            decision: &screening.decision,
+            face: face.as_ref(),
+            saved: SaveState::Saving,
+        })?;
         let saved = self.store.save(&screening);
         let state = match &saved {
             Ok(where_) => {
@@ -332,15 +376,25 @@ impl<'a, D: Display> Session<'a, D> {
                 SaveState::Failed
             }
         };
-        self.show(&Screen::Result { decision: &screening.decision, face: face.as_ref(), saved: state })?;
+        self.show(&Screen::Result {
+            decision: &screening.decision,
+            face: face.as_ref(),
+            saved: state,
+        })?;
         let _ = self.input.poll(self.opts.result_timeout);
-        Ok(State::Finished(SessionEnd::Completed { screening: Box::new(screening), saved }))
+        Ok(State::Finished(SessionEnd::Completed {
+            screening: Box::new(screening),
+            saved,
+        }))
     }
 }
 
 /// The standard view of the expression that decided, else the first capture.
 pub fn deciding_view(s: &Screening) -> Option<&RgbImage> {
-    let by_decider = s.decision.deciding.and_then(|e| s.captures.iter().find(|c| c.evidence.expression == e));
+    let by_decider = s
+        .decision
+        .deciding
+        .and_then(|e| s.captures.iter().find(|c| c.evidence.expression == e));
     by_decider.or(s.captures.first()).map(|c| &c.view)
 }
 
@@ -365,28 +419,43 @@ impl StepAttempt {
 
     /// Counts a frame that passed the gate and keeps it as a candidate.
     fn hold(&mut self, analysis: &Analysis, _frame: &Frame) {
-        let (Some(aligned), Some(measures)) = (analysis.aligned.as_ref(), analysis.measures.as_ref()) else {
+        let (Some(aligned), Some(measures)) =
+            (analysis.aligned.as_ref(), analysis.measures.as_ref())
+        else {
             self.reset_hold();
             return;
         };
         self.held += 1;
-        let fissures = [measures.palpebral_fissure.left, measures.palpebral_fissure.right];
+        let fissures = [
+            measures.palpebral_fissure.left,
+            measures.palpebral_fissure.right,
+        ];
         let sharpness = analysis.figures.sharpness.unwrap_or(0.0);
-        self.candidates.push((sharpness, fissures, aligned.image.clone()));
+        self.candidates
+            .push((sharpness, fissures, aligned.image.clone()));
     }
 
     /// The sharpest frame of the hold, leaving out frames caught mid-blink
     /// (eyes much less open than in the hold's most open frame): a blink
     /// would read as eye narrowing.
     fn take_best(&mut self, expression: Expression) -> Option<Capture> {
-        let most_open = self.candidates.iter().map(|c| c.1[0] + c.1[1]).fold(0.0f32, f32::max);
+        let most_open = self
+            .candidates
+            .iter()
+            .map(|c| c.1[0] + c.1[1])
+            .fold(0.0f32, f32::max);
         let best = std::mem::take(&mut self.candidates)
             .into_iter()
             .filter(|c| c.1[0] + c.1[1] >= BLINK_FRACTION * most_open)
             .max_by(|a, b| a.0.total_cmp(&b.0))?;
         let (sharpness, [fissure_left, fissure_right], view) = best;
         Some(Capture {
-            evidence: ExpressionEvidence { expression, probability: None, fissure_left, fissure_right },
+            evidence: ExpressionEvidence {
+                expression,
+                probability: None,
+                fissure_left,
+                fissure_right,
+            },
             view,
             sharpness,
             frames_seen: self.frames,
@@ -407,7 +476,10 @@ pub const MAX_REFERENCE_LEN: usize = 64;
 pub fn clean_reference(text: &str) -> Result<String, String> {
     let t = text.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ');
     if let Some(c) = t.chars().find(|c| c.is_control()) {
-        return Err(format!("it contains a control character (U+{:04X}); scan or type it again", c as u32));
+        return Err(format!(
+            "it contains a control character (U+{:04X}); scan or type it again",
+            c as u32
+        ));
     }
     if t.chars().count() > MAX_REFERENCE_LEN {
         return Err(format!("it is longer than {MAX_REFERENCE_LEN} characters"));
@@ -422,7 +494,9 @@ mod tests {
     #[test]
     fn references_are_trimmed_and_control_characters_refused() {
         assert_eq!(clean_reference("  MRN-0042\r\n").unwrap(), "MRN-0042");
-        assert!(clean_reference("MRN\u{1b}[2J").unwrap_err().contains("U+001B"));
+        assert!(clean_reference("MRN\u{1b}[2J")
+            .unwrap_err()
+            .contains("U+001B"));
         assert!(clean_reference("MRN\t42").is_err());
         assert!(clean_reference(&"x".repeat(65)).unwrap_err().contains("64"));
         assert_eq!(clean_reference("").unwrap(), "");

@@ -128,9 +128,20 @@ pub enum Command {
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
     init_logging(&cli.log);
-    let models = cli.models.clone().unwrap_or_else(screening::model::default_models_dir);
+    let models = cli
+        .models
+        .clone()
+        .unwrap_or_else(screening::model::default_models_dir);
     match cli.command {
-        Command::Synth { patients, seed, out, width, height, threads, keep_frames } => {
+        Command::Synth {
+            patients,
+            seed,
+            out,
+            width,
+            height,
+            threads,
+            keep_frames,
+        } => {
             let opts = SynthOptions {
                 patients,
                 seed,
@@ -146,15 +157,32 @@ pub fn run() -> Result<()> {
             Ok(())
         }
         Command::Identity { data } => print(admin::identity(&data)),
-        Command::Enroll { data, key, name, site } => print(admin::enroll(&data, &key, &name, &site)),
+        Command::Enroll {
+            data,
+            key,
+            name,
+            site,
+        } => print(admin::enroll(&data, &key, &name, &site)),
         Command::Devices { data } => print(admin::devices(&data)),
-        Command::Records { data, device, outcome, limit } => {
-            print(admin::records(&data, device.as_deref(), outcome, limit))
-        }
+        Command::Records {
+            data,
+            device,
+            outcome,
+            limit,
+        } => print(admin::records(&data, device.as_deref(), outcome, limit)),
         Command::Verify { data } => print(admin::verify(&data)),
         Command::Import { data, dir } => print(admin::import(&data, &dir)),
-        Command::Export { data, csv, json: _, out } => {
-            let format = if csv { crate::export::Format::Csv } else { crate::export::Format::Json };
+        Command::Export {
+            data,
+            csv,
+            json: _,
+            out,
+        } => {
+            let format = if csv {
+                crate::export::Format::Csv
+            } else {
+                crate::export::Format::Json
+            };
             print(admin::export(&data, format, out.as_deref()))
         }
         Command::Serve { data, bind } => admin::serve(&data, bind),
@@ -167,11 +195,16 @@ fn print(text: Result<String>) -> Result<()> {
 }
 
 fn default_threads() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
 }
 
 fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use screening::face::FaceStage;
 use screening::geometry::Side;
-use screening::synth::{self, Condition, Expression, Pattern, Patient, Rendered, Severity};
+use screening::synth::{self, Condition, Expression, Patient, Pattern, Rendered, Severity};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -77,8 +77,13 @@ pub struct ImageCheck {
 
 /// Runs the face stage on one rendered image and compares with its truth.
 /// Returns the check and, when exactly one face was found, the standard view.
-pub fn check_image(stage: &FaceStage, rendered: &Rendered) -> Result<(ImageCheck, Option<image::RgbImage>)> {
-    let analysis = stage.analyse(&rendered.image, None).context("running the face stage")?;
+pub fn check_image(
+    stage: &FaceStage,
+    rendered: &Rendered,
+) -> Result<(ImageCheck, Option<image::RgbImage>)> {
+    let analysis = stage
+        .analyse(&rendered.image, None)
+        .context("running the face stage")?;
     let truth = &rendered.truth;
     let faces = analysis.detections.len();
     let gate = match &analysis.verdict {
@@ -99,7 +104,13 @@ pub fn check_image(stage: &FaceStage, rendered: &Rendered) -> Result<(ImageCheck
     let size = view.size as f32;
     let err = Side::BOTH
         .iter()
-        .map(|&s| aligned.transform.apply(*truth.eye_centre.get(s)).distance(*view.eyes().get(s)) / size)
+        .map(|&s| {
+            aligned
+                .transform
+                .apply(*truth.eye_centre.get(s))
+                .distance(*view.eyes().get(s))
+                / size
+        })
         .fold(0.0f32, f32::max);
     check.eye_error = Some(err);
     Ok((check, Some(aligned.image)))
@@ -216,7 +227,8 @@ impl Distribution {
         v.sort_by(f32::total_cmp);
         let n = v.len();
         let mean = v.iter().sum::<f32>() / n as f32;
-        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n.max(2).saturating_sub(1) as f32;
+        let var =
+            v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n.max(2).saturating_sub(1) as f32;
         Distribution {
             n,
             mean,
@@ -286,9 +298,11 @@ impl QualityReport {
                 if let Some(ratio) = row.fissure_ratio {
                     match condition {
                         Condition::Healthy => healthy.push(ratio),
-                        Condition::Synkinetic { severity: Severity::Severe, pattern, .. }
-                            if matches!(pattern, Pattern::OralOcular | Pattern::Both) =>
-                        {
+                        Condition::Synkinetic {
+                            severity: Severity::Severe,
+                            pattern,
+                            ..
+                        } if matches!(pattern, Pattern::OralOcular | Pattern::Both) => {
                             severe.push(ratio)
                         }
                         _ => {}
@@ -301,7 +315,10 @@ impl QualityReport {
         r.big_smile_healthy = Distribution::of(&healthy);
         r.big_smile_severe_oral_ocular = Distribution::of(&severe);
         r.big_smile_separation_auc = auc_below(&severe, &healthy);
-        for (_, row) in rows.iter().filter(|(_, row)| row.expression == Expression::Rest.name()) {
+        for (_, row) in rows
+            .iter()
+            .filter(|(_, row)| row.expression == Expression::Rest.name())
+        {
             let i = match row.split {
                 "train" => 0,
                 "validation" => 1,
@@ -325,7 +342,10 @@ impl QualityReport {
     /// A few lines for the terminal.
     pub fn summary(&self) -> String {
         let d = |d: &Distribution| {
-            format!("n={} mean={:.3} sd={:.3} [p5 {:.3}, p50 {:.3}, p95 {:.3}]", d.n, d.mean, d.sd, d.quantiles[0], d.quantiles[2], d.quantiles[4])
+            format!(
+                "n={} mean={:.3} sd={:.3} [p5 {:.3}, p50 {:.3}, p95 {:.3}]",
+                d.n, d.mean, d.sd, d.quantiles[0], d.quantiles[2], d.quantiles[4]
+            )
         };
         format!(
             "{images} images of {patients} virtual patients (synthetic; {generator}, seed {seed})\n\
@@ -364,15 +384,22 @@ pub fn synthesize(models: &Path, opts: &SynthOptions, progress: bool) -> Result<
         bail!("--patients must be at least 1");
     }
     prepare_out_dir(&opts.out)?;
-    let stage = FaceStage::load(models).with_context(|| format!("loading the face models from {}", models.display()))?;
+    let stage = FaceStage::load(models)
+        .with_context(|| format!("loading the face models from {}", models.display()))?;
 
     let patients: Vec<Patient> = (0..opts.patients).map(|i| patient(opts.seed, i)).collect();
-    let strata: Vec<(String, String)> =
-        patients.iter().map(|p| (p.id.clone(), p.condition.kind().name().to_string())).collect();
+    let strata: Vec<(String, String)> = patients
+        .iter()
+        .map(|p| (p.id.clone(), p.condition.kind().name().to_string()))
+        .collect();
     let splits = split::assign(&strata, opts.seed);
 
     let total = (opts.patients * Expression::ALL.len()) as u64;
-    let bar = if progress { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    let bar = if progress {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} images, {elapsed} (eta {eta})")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
@@ -380,7 +407,8 @@ pub fn synthesize(models: &Path, opts: &SynthOptions, progress: bool) -> Result<
     bar.set_message("rendering virtual patients");
 
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Vec<IndexRow>>>>> = Mutex::new((0..patients.len()).map(|_| None).collect());
+    let results: Mutex<Vec<Option<Result<Vec<IndexRow>>>>> =
+        Mutex::new((0..patients.len()).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..opts.threads.max(1) {
             scope.spawn(|| loop {
@@ -397,9 +425,13 @@ pub fn synthesize(models: &Path, opts: &SynthOptions, progress: bool) -> Result<
     bar.finish_and_clear();
 
     let mut rows = Vec::with_capacity(total as usize);
-    let results = results.into_inner().map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
+    let results = results
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("a worker thread panicked"))?;
     for (p, r) in patients.iter().zip(results) {
-        let patient_rows = r.context("a worker thread stopped early")?.with_context(|| format!("patient {}", p.id))?;
+        let patient_rows = r
+            .context("a worker thread stopped early")?
+            .with_context(|| format!("patient {}", p.id))?;
         rows.extend(patient_rows.into_iter().map(|row| (p.condition, row)));
     }
     write_index(&opts.out.join("index.csv"), rows.iter().map(|(_, r)| r))?;
@@ -411,12 +443,17 @@ pub fn synthesize(models: &Path, opts: &SynthOptions, progress: bool) -> Result<
 
 fn prepare_out_dir(out: &Path) -> Result<()> {
     if out.exists() {
-        let mut entries = std::fs::read_dir(out).with_context(|| format!("reading {}", out.display()))?;
+        let mut entries =
+            std::fs::read_dir(out).with_context(|| format!("reading {}", out.display()))?;
         if entries.next().is_some() {
-            bail!("{} is not empty: choose a new folder so an older data set is not mixed in", out.display());
+            bail!(
+                "{} is not empty: choose a new folder so an older data set is not mixed in",
+                out.display()
+            );
         }
     }
-    std::fs::create_dir_all(out.join("images")).with_context(|| format!("creating {}", out.display()))
+    std::fs::create_dir_all(out.join("images"))
+        .with_context(|| format!("creating {}", out.display()))
 }
 
 fn write_patient(
@@ -442,7 +479,10 @@ fn write_patient(
             None => String::new(),
         };
         if opts.keep_frames {
-            save_png(&rendered.image, &opts.out.join(format!("frames/{}/{}.png", p.id, expression)))?;
+            save_png(
+                &rendered.image,
+                &opts.out.join(format!("frames/{}/{}.png", p.id, expression)),
+            )?;
         }
         rows.push(IndexRow {
             patient_id: p.id.clone(),
@@ -470,15 +510,18 @@ fn save_png(img: &image::RgbImage, path: &Path) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    img.save_with_format(path, image::ImageFormat::Png).with_context(|| format!("writing {}", path.display()))
+    img.save_with_format(path, image::ImageFormat::Png)
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 fn write_index<'a>(path: &Path, rows: impl Iterator<Item = &'a IndexRow>) -> Result<()> {
-    let mut w = csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("creating {}", path.display()))?;
     for row in rows {
         w.serialize(row)?;
     }
-    w.flush().with_context(|| format!("writing {}", path.display()))?;
+    w.flush()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 

@@ -3,13 +3,13 @@
 //! For now it writes synthetic training data sets from virtual patients
 //! ([`dataset`]); enrolment, sync, storage and the web page follow.
 
-pub mod cli;
-pub mod dataset;
-pub mod split;
 pub mod admin;
 pub mod audit;
+pub mod cli;
+pub mod dataset;
 pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod split;
 pub mod store;

@@ -47,7 +47,10 @@ pub const TEST_FRACTION: f64 = 71.0 / 385.0;
 pub fn assign(patients: &[(String, String)], seed: u64) -> BTreeMap<String, Split> {
     let mut strata: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (id, stratum) in patients {
-        strata.entry(stratum.as_str()).or_default().push(id.as_str());
+        strata
+            .entry(stratum.as_str())
+            .or_default()
+            .push(id.as_str());
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_5911_7000);
     let mut out = BTreeMap::new();
@@ -78,7 +81,12 @@ mod tests {
 
     fn patients(n: usize) -> Vec<(String, String)> {
         (0..n)
-            .map(|i| (format!("vp-{i:04}"), ["healthy", "flaccid", "synkinetic"][i % 3].to_string()))
+            .map(|i| {
+                (
+                    format!("vp-{i:04}"),
+                    ["healthy", "flaccid", "synkinetic"][i % 3].to_string(),
+                )
+            })
             .collect()
     }
 
@@ -106,7 +114,11 @@ mod tests {
         let p = patients(60);
         let s = assign(&p, 1);
         for stratum in ["healthy", "flaccid", "synkinetic"] {
-            assert!(p.iter().any(|(id, st)| st == stratum && s[id] == Split::Test), "{stratum}");
+            assert!(
+                p.iter()
+                    .any(|(id, st)| st == stratum && s[id] == Split::Test),
+                "{stratum}"
+            );
         }
     }
 }

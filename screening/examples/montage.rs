@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use image::{Rgb, RgbImage};
-use screening::synth::{self, Condition, Expression, FaceState, Pattern, Patient, Scene, Severity, Side};
+use screening::synth::{
+    self, Condition, Expression, FaceState, Patient, Pattern, Scene, Severity, Side,
+};
 
 /// A 3×5 pixel font for labels: each glyph is five rows of three bits.
 fn glyph(c: char) -> [u8; 5] {
@@ -103,14 +105,42 @@ fn patients(out: &Path) -> Result<(), image::ImageError> {
     let rows: [(&str, Condition); 5] = [
         ("healthy", Condition::Healthy),
         ("flaccid left", Condition::Flaccid { side }),
-        ("synk left mild", Condition::Synkinetic { side, severity: Severity::Mild, pattern: Pattern::Both }),
-        ("synk left moderate", Condition::Synkinetic { side, severity: Severity::Moderate, pattern: Pattern::Both }),
-        ("synk left severe", Condition::Synkinetic { side, severity: Severity::Severe, pattern: Pattern::Both }),
+        (
+            "synk left mild",
+            Condition::Synkinetic {
+                side,
+                severity: Severity::Mild,
+                pattern: Pattern::Both,
+            },
+        ),
+        (
+            "synk left moderate",
+            Condition::Synkinetic {
+                side,
+                severity: Severity::Moderate,
+                pattern: Pattern::Both,
+            },
+        ),
+        (
+            "synk left severe",
+            Condition::Synkinetic {
+                side,
+                severity: Severity::Severe,
+                pattern: Pattern::Both,
+            },
+        ),
     ];
     let (cols, nrows) = (Expression::ALL.len() as u32, rows.len() as u32);
     let mut img = RgbImage::from_pixel(cols * CELL, nrows * (CELL + BAR) + BAR, Rgb([30, 30, 34]));
     for (c, e) in Expression::ALL.iter().enumerate() {
-        label(&mut img, c as u32 * CELL + 4, 4, e.name(), 2, Rgb([230, 230, 230]));
+        label(
+            &mut img,
+            c as u32 * CELL + 4,
+            4,
+            e.name(),
+            2,
+            Rgb([230, 230, 230]),
+        );
     }
     let mut scene = Scene::studio();
     scene.face_height = 0.52;
@@ -120,9 +150,21 @@ fn patients(out: &Path) -> Result<(), image::ImageError> {
         for (c, &e) in Expression::ALL.iter().enumerate() {
             let frame = synth::render(&patient, &FaceState::full(e), &scene, CELL, CELL);
             paste(&mut img, &frame.image, c as u32 * CELL, y + BAR);
-            let ratio = frame.truth.eyelid_aperture.left / frame.truth.eyelid_aperture.right.max(1e-3);
-            let text = if frame.truth.eyelid_aperture.right > 0.5 { format!("{name} l/r={ratio:.2}") } else { name.to_string() };
-            label(&mut img, c as u32 * CELL + 3, y + 3, &text, 2, Rgb([200, 220, 255]));
+            let ratio =
+                frame.truth.eyelid_aperture.left / frame.truth.eyelid_aperture.right.max(1e-3);
+            let text = if frame.truth.eyelid_aperture.right > 0.5 {
+                format!("{name} l/r={ratio:.2}")
+            } else {
+                name.to_string()
+            };
+            label(
+                &mut img,
+                c as u32 * CELL + 3,
+                y + 3,
+                &text,
+                2,
+                Rgb([200, 220, 255]),
+            );
         }
     }
     img.save(out)
@@ -134,11 +176,23 @@ fn variety(out: &Path) -> Result<(), image::ImageError> {
     for i in 0..cols * rows {
         let seed = 1000 + u64::from(i);
         let patient = Patient::random(seed);
-        let frame = synth::render(&patient, &FaceState::full(Expression::Rest), &Scene::random(seed), CELL, CELL);
+        let frame = synth::render(
+            &patient,
+            &FaceState::full(Expression::Rest),
+            &Scene::random(seed),
+            CELL,
+            CELL,
+        );
         let (x, y) = ((i % cols) * CELL, (i / cols) * (CELL + BAR));
         paste(&mut img, &frame.image, x, y + BAR);
         let id = &patient.identity;
-        let text = format!("{} f{} {:.0}y {}", patient.id, id.fitzpatrick, id.age, patient.condition.kind());
+        let text = format!(
+            "{} f{} {:.0}y {}",
+            patient.id,
+            id.fitzpatrick,
+            id.age,
+            patient.condition.kind()
+        );
         label(&mut img, x + 3, y + 3, &text, 2, Rgb([200, 220, 255]));
     }
     img.save(out)
@@ -149,8 +203,15 @@ fn main() -> ExitCode {
     let result = if args.first().map(String::as_str) == Some("closeup") {
         let path = PathBuf::from(args.get(1).cloned().unwrap_or_else(|| "closeup.png".into()));
         let seed = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(7);
-        let expression: Expression = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(Expression::Rest);
-        let scene = args.get(4).and_then(|s| s.parse().ok()).map(Scene::random).unwrap_or_else(Scene::studio);
+        let expression: Expression = args
+            .get(3)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(Expression::Rest);
+        let scene = args
+            .get(4)
+            .and_then(|s| s.parse().ok())
+            .map(Scene::random)
+            .unwrap_or_else(Scene::studio);
         let patient = match args.get(5).and_then(|c| c.parse::<Condition>().ok()) {
             Some(condition) => Patient::with_condition(seed, condition),
             None => Patient::random(seed),
@@ -159,7 +220,11 @@ fn main() -> ExitCode {
         println!("{:#?}", frame.truth);
         frame.image.save(&path)
     } else {
-        let dir = PathBuf::from(args.first().cloned().unwrap_or_else(|| "docs/montage".into()));
+        let dir = PathBuf::from(
+            args.first()
+                .cloned()
+                .unwrap_or_else(|| "docs/montage".into()),
+        );
         std::fs::create_dir_all(&dir)
             .map_err(image::ImageError::IoError)
             .and_then(|()| patients(&dir.join("patients.png")))

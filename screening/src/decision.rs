@@ -67,8 +67,11 @@ pub struct ExpressionEvidence {
 }
 
 /// The expressions in which synkinesis shows, in the order they are weighed.
-pub const SIGN_EXPRESSIONS: [Expression; 3] =
-    [Expression::BigSmile, Expression::Pucker, Expression::TightEyeClosure];
+pub const SIGN_EXPRESSIONS: [Expression; 3] = [
+    Expression::BigSmile,
+    Expression::Pucker,
+    Expression::TightEyeClosure,
+];
 
 /// Expressions whose eye narrowing the landmark rule compares.
 pub const EYE_NARROWING_EXPRESSIONS: [Expression; 2] = [Expression::BigSmile, Expression::Pucker];
@@ -122,7 +125,10 @@ pub struct Decision {
 /// over the wider one's, each divided by its own fissure at rest when a rest
 /// capture exists. 1 means both eyes narrowed alike; 0.4 means one eye
 /// closed to 40 % of the other.
-pub fn relative_fissure_ratio(e: &ExpressionEvidence, rest: Option<&ExpressionEvidence>) -> Option<f32> {
+pub fn relative_fissure_ratio(
+    e: &ExpressionEvidence,
+    rest: Option<&ExpressionEvidence>,
+) -> Option<f32> {
     let (mut l, mut r) = (e.fissure_left, e.fissure_right);
     if let Some(rest) = rest {
         if rest.fissure_left > f32::EPSILON && rest.fissure_right > f32::EPSILON {
@@ -171,7 +177,14 @@ pub fn decide(evidence: &[ExpressionEvidence], rule: Rule) -> Decision {
         Some(_) if missing.is_empty() => Outcome::NoSynkinesisDetected,
         _ => Outcome::Incomplete,
     };
-    Decision { outcome, score: best.map(|b| b.0), threshold, rule, deciding: best.map(|b| b.1), missing }
+    Decision {
+        outcome,
+        score: best.map(|b| b.0),
+        threshold,
+        rule,
+        deciding: best.map(|b| b.1),
+        missing,
+    }
 }
 
 #[cfg(test)]
@@ -179,7 +192,12 @@ mod tests {
     use super::*;
 
     fn ev(expression: Expression, l: f32, r: f32, p: Option<f32>) -> ExpressionEvidence {
-        ExpressionEvidence { expression, probability: p, fissure_left: l, fissure_right: r }
+        ExpressionEvidence {
+            expression,
+            probability: p,
+            fissure_left: l,
+            fissure_right: r,
+        }
     }
 
     const NARROW: Rule = Rule::EyeNarrowing { threshold: 0.75 };
@@ -205,18 +223,28 @@ mod tests {
             ev(Expression::BigSmile, 0.34, 0.27, None),
             ev(Expression::Pucker, 0.35, 0.29, None),
         ];
-        assert_eq!(decide(&series, NARROW).outcome, Outcome::NoSynkinesisDetected);
+        assert_eq!(
+            decide(&series, NARROW).outcome,
+            Outcome::NoSynkinesisDetected
+        );
     }
 
     #[test]
     fn partial_series_is_explicit() {
-        let calm = [ev(Expression::Rest, 0.3, 0.3, None), ev(Expression::BigSmile, 0.28, 0.29, None)];
+        let calm = [
+            ev(Expression::Rest, 0.3, 0.3, None),
+            ev(Expression::BigSmile, 0.28, 0.29, None),
+        ];
         let d = decide(&calm, NARROW);
         assert_eq!(d.outcome, Outcome::Incomplete);
         assert_eq!(d.missing, vec![Expression::Pucker]);
 
         let clear = [ev(Expression::Pucker, 0.1, 0.3, None)];
-        assert_eq!(decide(&clear, NARROW).outcome, Outcome::Refer, "one clear sign is enough");
+        assert_eq!(
+            decide(&clear, NARROW).outcome,
+            Outcome::Refer,
+            "one clear sign is enough"
+        );
         assert_eq!(decide(&[], NARROW).outcome, Outcome::Incomplete);
     }
 
@@ -230,12 +258,19 @@ mod tests {
             ev(Expression::TightEyeClosure, 0.0, 0.0, Some(0.3)),
         ];
         let d = decide(&series, rule);
-        assert_eq!(d.outcome, Outcome::NoSynkinesisDetected, "rest is not a sign expression");
+        assert_eq!(
+            d.outcome,
+            Outcome::NoSynkinesisDetected,
+            "rest is not a sign expression"
+        );
         assert_eq!(d.deciding, Some(Expression::Pucker));
     }
 
     #[test]
     fn closed_eyes_give_no_ratio() {
-        assert_eq!(relative_fissure_ratio(&ev(Expression::BigSmile, 0.0, 0.0, None), None), None);
+        assert_eq!(
+            relative_fissure_ratio(&ev(Expression::BigSmile, 0.0, 0.0, None), None),
+            None
+        );
     }
 }

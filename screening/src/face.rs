@@ -179,15 +179,27 @@ impl FaceStage {
 
     /// Analyses one frame. `previous` (the analysis of the frame before) lets
     /// the gate tell whether the face is still.
-    pub fn analyse(&self, frame: &RgbImage, previous: Option<&Analysis>) -> Result<Analysis, FaceError> {
+    pub fn analyse(
+        &self,
+        frame: &RgbImage,
+        previous: Option<&Analysis>,
+    ) -> Result<Analysis, FaceError> {
         if frame.width() == 0 || frame.height() == 0 {
             return Err(FaceError::EmptyImage);
         }
         let factor = shrink_factor(frame.width(), frame.height(), MAX_ANALYSIS_SIDE);
-        let work: Cow<'_, RgbImage> =
-            if factor > 1 { Cow::Owned(resample::box_shrink(frame, factor)) } else { Cow::Borrowed(frame) };
+        let work: Cow<'_, RgbImage> = if factor > 1 {
+            Cow::Owned(resample::box_shrink(frame, factor))
+        } else {
+            Cow::Borrowed(frame)
+        };
         // Working-frame pixels → caller's frame pixels (box_shrink is exact).
-        let up = Similarity { a: factor as f32, b: 0.0, tx: 0.0, ty: 0.0 };
+        let up = Similarity {
+            a: factor as f32,
+            b: 0.0,
+            tx: 0.0,
+            ty: 0.0,
+        };
         let mut a = Analysis {
             frame_size: [frame.width(), frame.height()],
             detections: Vec::new(),
@@ -209,7 +221,9 @@ impl FaceStage {
             return Ok(a);
         }
 
+        let t0 = std::time::Instant::now();
         let detections = self.detector.detect(&work)?;
+        let t1 = t0.elapsed();
         a.figures.faces = gate::counted_faces(&detections, g.second_face_ratio);
         let primary = detections
             .iter()
@@ -223,8 +237,14 @@ impl FaceStage {
         };
         let work_face = detections[pi];
         let landmarks = self.landmarks.landmarks(&work, &work_face)?;
-        let eyelids = self.eyelids.as_ref().map(|m| m.refine(&work, &landmarks)).transpose()?;
+        let eyelids = self
+            .eyelids
+            .as_ref()
+            .map(|m| m.refine(&work, &landmarks))
+            .transpose()?;
+        let t2 = t0.elapsed();
         let aligned = align::align(&work, landmarks.eye_centres(), &self.view).ok();
+        let t3 = t0.elapsed();
 
         // Gate figures, measured in the working frame (ratios and degrees do
         // not depend on its scale).
@@ -234,30 +254,54 @@ impl FaceStage {
         f.face_width = Some(work_face.bbox.width / ww as f32);
         f.face_pixels = Some(work_face.bbox.width * factor as f32);
         f.centre_offset = Some(gate::centre_offset(&work_face.bbox, ww, wh));
-        let pose = gate::head_pose(&landmarks).or_else(|| gate::head_pose_from_keypoints(&work_face));
+        let pose =
+            gate::head_pose(&landmarks).or_else(|| gate::head_pose_from_keypoints(&work_face));
         f.yaw_deg = pose.map(|p| p.0);
         f.roll_deg = pose.map(|p| p.1);
-        f.face_luma = Some(gate::mean_luma(&work, Some(gate::face_core(&work_face.bbox))));
+        f.face_luma = Some(gate::mean_luma(
+            &work,
+            Some(gate::face_core(&work_face.bbox)),
+        ));
         f.sharpness = aligned.as_ref().map(|al| gate::sharpness(&al.image));
 
         // Back to the caller's frame.
         let to_frame = |d: &Detection| scale_detection(d, factor as f32);
         a.detections = detections.iter().map(to_frame).collect();
-        let landmarks = if factor > 1 { landmarks.transformed(&up) } else { landmarks };
+        let landmarks = if factor > 1 {
+            landmarks.transformed(&up)
+        } else {
+            landmarks
+        };
         let aligned = aligned.map(|al| Aligned {
-            transform: compose(&al.transform, &Similarity { a: 1.0 / factor as f32, b: 0.0, tx: 0.0, ty: 0.0 }),
+            transform: compose(
+                &al.transform,
+                &Similarity {
+                    a: 1.0 / factor as f32,
+                    b: 0.0,
+                    tx: 0.0,
+                    ty: 0.0,
+                },
+            ),
             image: al.image,
         });
         let face = a.detections[pi];
-        a.figures.motion = previous.and_then(|p| p.face()).map(|prev| gate::motion(&face, prev));
+        a.figures.motion = previous
+            .and_then(|p| p.face())
+            .map(|prev| gate::motion(&face, prev));
         a.measures = Measures::from_landmarks(&landmarks).map(|m| match &eyelids {
             // Apertures over the interocular distance do not depend on the working scale.
-            Some(e) => m.with_fissures(e.as_ref().map(|c| c.aperture * factor as f32 / m.interocular)),
+            Some(e) => m.with_fissures(
+                e.as_ref()
+                    .map(|c| c.aperture * factor as f32 / m.interocular),
+            ),
             None => m,
         });
         a.landmarks = Some(landmarks);
         a.aligned = aligned;
         a.verdict = self.verdict(&a.figures);
+        if std::env::var_os("FACE_TIMING").is_some() {
+            eprintln!("{t1:?} {t2:?} {t3:?} {:?}", t0.elapsed());
+        }
         Ok(a)
     }
 
@@ -277,10 +321,15 @@ impl FaceStage {
         if width < g.min_face_width || f.face_pixels.unwrap_or(0.0) < g.min_face_pixels {
             return Err(GateReason::TooSmall);
         }
-        if let Some(dir) = f.centre_offset.and_then(|o| gate::centring(o, g.max_centre_offset)) {
+        if let Some(dir) = f
+            .centre_offset
+            .and_then(|o| gate::centring(o, g.max_centre_offset))
+        {
             return Err(GateReason::OffCentre(dir));
         }
-        if f.yaw_deg.is_some_and(|y| y.abs() > g.max_yaw_deg) || f.roll_deg.is_some_and(|r| r.abs() > g.max_roll_deg) {
+        if f.yaw_deg.is_some_and(|y| y.abs() > g.max_yaw_deg)
+            || f.roll_deg.is_some_and(|r| r.abs() > g.max_roll_deg)
+        {
             return Err(GateReason::HeadTurned);
         }
         if let Some(l) = f.face_luma {
@@ -308,7 +357,12 @@ fn shrink_factor(width: u32, height: u32, max: u32) -> u32 {
 
 fn scale_detection(d: &Detection, s: f32) -> Detection {
     Detection {
-        bbox: Rect::new(d.bbox.x * s, d.bbox.y * s, d.bbox.width * s, d.bbox.height * s),
+        bbox: Rect::new(
+            d.bbox.x * s,
+            d.bbox.y * s,
+            d.bbox.width * s,
+            d.bbox.height * s,
+        ),
         score: d.score,
         keypoints: d.keypoints.map(|p| Point::new(p.x * s, p.y * s)),
     }
@@ -339,7 +393,10 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, FaceError> {
         let mut r = image::ImageReader::new(Cursor::new(bytes))
             .with_guessed_format()
             .map_err(|e| FaceError::Decode(e.to_string()))?;
-        if !matches!(r.format(), Some(image::ImageFormat::Png | image::ImageFormat::Jpeg)) {
+        if !matches!(
+            r.format(),
+            Some(image::ImageFormat::Png | image::ImageFormat::Jpeg)
+        ) {
             return Err(FaceError::UnsupportedFormat);
         }
         let mut limits = image::Limits::default();
@@ -351,7 +408,11 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, FaceError> {
         Ok(r)
     };
     let decode_err = |e: image::ImageError| match e {
-        image::ImageError::Limits(_) => FaceError::ImageTooLarge { width: 0, height: 0, max_pixels: MAX_DECODE_PIXELS },
+        image::ImageError::Limits(_) => FaceError::ImageTooLarge {
+            width: 0,
+            height: 0,
+            max_pixels: MAX_DECODE_PIXELS,
+        },
         image::ImageError::Unsupported(_) => FaceError::UnsupportedFormat,
         other => FaceError::Decode(other.to_string()),
     };
@@ -359,17 +420,29 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, FaceError> {
     if width == 0 || height == 0 {
         return Err(FaceError::EmptyImage);
     }
-    if u64::from(width) * u64::from(height) > MAX_DECODE_PIXELS || width.max(height) > MAX_DECODE_SIDE {
-        return Err(FaceError::ImageTooLarge { width, height, max_pixels: MAX_DECODE_PIXELS });
+    if u64::from(width) * u64::from(height) > MAX_DECODE_PIXELS
+        || width.max(height) > MAX_DECODE_SIDE
+    {
+        return Err(FaceError::ImageTooLarge {
+            width,
+            height,
+            max_pixels: MAX_DECODE_PIXELS,
+        });
     }
     use image::ImageDecoder;
     let mut decoder = reader()?.into_decoder().map_err(decode_err)?;
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut img = image::DynamicImage::from_decoder(decoder).map_err(decode_err)?;
     img.apply_orientation(orientation);
     let rgb = img.into_rgb8();
     let factor = shrink_factor(rgb.width(), rgb.height(), MAX_ANALYSIS_SIDE);
-    Ok(if factor > 1 { resample::box_shrink(&rgb, factor) } else { rgb })
+    Ok(if factor > 1 {
+        resample::box_shrink(&rgb, factor)
+    } else {
+        rgb
+    })
 }
 
 #[cfg(test)]
@@ -387,8 +460,18 @@ mod tests {
 
     #[test]
     fn compose_applies_inner_first() {
-        let inner = Similarity { a: 2.0, b: 0.0, tx: 1.0, ty: 0.0 };
-        let outer = Similarity { a: 0.0, b: 1.0, tx: 0.0, ty: 5.0 };
+        let inner = Similarity {
+            a: 2.0,
+            b: 0.0,
+            tx: 1.0,
+            ty: 0.0,
+        };
+        let outer = Similarity {
+            a: 0.0,
+            b: 1.0,
+            tx: 0.0,
+            ty: 5.0,
+        };
         let p = Point::new(3.0, 4.0);
         let direct = outer.apply(inner.apply(p));
         assert!(compose(&outer, &inner).apply(p).distance(direct) < 1e-5);
@@ -397,9 +480,18 @@ mod tests {
     #[test]
     fn decode_refuses_garbage_without_panicking() {
         assert!(matches!(decode_image(b""), Err(FaceError::EmptyImage)));
-        assert!(matches!(decode_image(b"hello, not an image"), Err(FaceError::UnsupportedFormat)));
+        assert!(matches!(
+            decode_image(b"hello, not an image"),
+            Err(FaceError::UnsupportedFormat)
+        ));
         // A PNG signature followed by nothing.
         let r = decode_image(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR");
-        assert!(matches!(r, Err(FaceError::Decode(_)) | Err(FaceError::UnsupportedFormat)), "{r:?}");
+        assert!(
+            matches!(
+                r,
+                Err(FaceError::Decode(_)) | Err(FaceError::UnsupportedFormat)
+            ),
+            "{r:?}"
+        );
     }
 }

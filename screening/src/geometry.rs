@@ -46,7 +46,12 @@ pub struct Rect {
 impl Rect {
     /// A box from its top-left corner and size.
     pub const fn new(x: f32, y: f32, width: f32, height: f32) -> Self {
-        Self { x, y, width, height }
+        Self {
+            x,
+            y,
+            width,
+            height,
+        }
     }
 
     /// The centre of the box.
@@ -162,12 +167,18 @@ impl<T> PerSide<T> {
 
     /// Borrows both values.
     pub fn as_ref(&self) -> PerSide<&T> {
-        PerSide { left: &self.left, right: &self.right }
+        PerSide {
+            left: &self.left,
+            right: &self.right,
+        }
     }
 
     /// Applies `f` to both values.
     pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> PerSide<U> {
-        PerSide { left: f(self.left), right: f(self.right) }
+        PerSide {
+            left: f(self.left),
+            right: f(self.right),
+        }
     }
 }
 
@@ -187,7 +198,12 @@ pub struct Similarity {
 
 impl Similarity {
     /// The identity transform.
-    pub const IDENTITY: Similarity = Similarity { a: 1.0, b: 0.0, tx: 0.0, ty: 0.0 };
+    pub const IDENTITY: Similarity = Similarity {
+        a: 1.0,
+        b: 0.0,
+        tx: 0.0,
+        ty: 0.0,
+    };
 
     /// The transform that maps `from.0` to `to.0` and `from.1` to `to.1`,
     /// or `None` when the two source points coincide.
@@ -208,7 +224,10 @@ impl Similarity {
 
     /// Maps a point.
     pub fn apply(&self, p: Point) -> Point {
-        Point::new(self.a * p.x - self.b * p.y + self.tx, self.b * p.x + self.a * p.y + self.ty)
+        Point::new(
+            self.a * p.x - self.b * p.y + self.tx,
+            self.b * p.x + self.a * p.y + self.ty,
+        )
     }
 
     /// The uniform scale factor.

@@ -5,9 +5,9 @@
 //! ([`synth`]), the face stage ([`face`]) and the model manifest ([`model`]).
 #![warn(missing_docs)]
 
-pub mod geometry;
 pub mod decision;
 pub mod face;
+pub mod geometry;
 pub mod model;
 pub mod record;
 pub mod synth;

@@ -174,21 +174,27 @@ impl StandardView {
 
     fn validate(&self) -> Result<(), String> {
         if !(16..=1024).contains(&self.size) {
-            return Err(format!("standard_view.size = {} is outside 16..=1024", self.size));
+            return Err(format!(
+                "standard_view.size = {} is outside 16..=1024",
+                self.size
+            ));
         }
         let s = self.size as f32;
         for (name, [x, y]) in [("left_eye", self.left_eye), ("right_eye", self.right_eye)] {
-            if !(x.is_finite() && y.is_finite() && (0.0..s).contains(&x) && (0.0..s).contains(&y))
-            {
-                return Err(format!("standard_view.{name} = [{x}, {y}] is outside the crop"));
+            if !(x.is_finite() && y.is_finite() && (0.0..s).contains(&x) && (0.0..s).contains(&y)) {
+                return Err(format!(
+                    "standard_view.{name} = [{x}, {y}] is outside the crop"
+                ));
             }
         }
         // The patient's left eye is on the image's right in a non-mirrored view;
         // swapping them would silently mirror every crop.
         if self.left_eye[0] <= self.right_eye[0] + 1.0 {
-            return Err("standard_view.left_eye must lie to the right of right_eye (the patient's \
+            return Err(
+                "standard_view.left_eye must lie to the right of right_eye (the patient's \
                         left appears on the image's right)"
-                .into());
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -273,7 +279,9 @@ impl Manifest {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ModelError::ManifestMissing { dir: dir.to_path_buf() })
+                return Err(ModelError::ManifestMissing {
+                    dir: dir.to_path_buf(),
+                })
             }
             Err(source) => return Err(ModelError::ManifestRead { path, source }),
         };
@@ -284,7 +292,10 @@ impl Manifest {
     pub fn parse(text: &str, dir: &Path) -> Result<Manifest, ModelError> {
         let path = dir.join(MANIFEST_FILE);
         let raw: RawManifest = toml::from_str(text).map_err(|e| {
-            let (line, column) = e.span().map(|s| line_column(text, s.start)).unwrap_or((0, 0));
+            let (line, column) = e
+                .span()
+                .map(|s| line_column(text, s.start))
+                .unwrap_or((0, 0));
             ModelError::ManifestParse {
                 path: path.clone(),
                 line,
@@ -292,11 +303,17 @@ impl Manifest {
                 message: e.message().trim().to_string(),
             }
         })?;
-        let invalid = |message: String| ModelError::ManifestInvalid { path: path.clone(), message };
+        let invalid = |message: String| ModelError::ManifestInvalid {
+            path: path.clone(),
+            message,
+        };
         raw.standard_view.validate().map_err(invalid)?;
         for (name, entry) in &raw.models {
             let hash_ok = entry.sha256.len() == 64
-                && entry.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                && entry
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !hash_ok {
                 return Err(invalid(format!(
                     "models.{name}.sha256 must be 64 lower-case hex digits, not {:?}",
@@ -307,7 +324,9 @@ impl Manifest {
             let file = Path::new(&entry.file);
             if entry.file.is_empty()
                 || file.is_absolute()
-                || file.components().any(|c| !matches!(c, std::path::Component::Normal(_)))
+                || file
+                    .components()
+                    .any(|c| !matches!(c, std::path::Component::Normal(_)))
             {
                 return Err(invalid(format!(
                     "models.{name}.file = {:?} must be a relative path inside the models folder",
@@ -315,7 +334,11 @@ impl Manifest {
                 )));
             }
         }
-        Ok(Manifest { dir: dir.to_path_buf(), standard_view: raw.standard_view, models: raw.models })
+        Ok(Manifest {
+            dir: dir.to_path_buf(),
+            standard_view: raw.standard_view,
+            models: raw.models,
+        })
     }
 
     /// The directory the manifest was loaded from.
@@ -325,10 +348,12 @@ impl Manifest {
 
     /// The entry called `name`.
     pub fn entry(&self, name: &str) -> Result<&ModelEntry, ModelError> {
-        self.models.get(name).ok_or_else(|| ModelError::UnknownModel {
-            name: name.to_string(),
-            available: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
-        })
+        self.models
+            .get(name)
+            .ok_or_else(|| ModelError::UnknownModel {
+                name: name.to_string(),
+                available: self.models.keys().cloned().collect::<Vec<_>>().join(", "),
+            })
     }
 
     /// Where the file of entry `name` lives.
@@ -344,13 +369,20 @@ impl Manifest {
         let bytes = match std::fs::read(&path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ModelError::FileMissing { name: name.to_string(), path })
+                return Err(ModelError::FileMissing {
+                    name: name.to_string(),
+                    path,
+                })
             }
             Err(source) => return Err(ModelError::FileRead { path, source }),
         };
         let actual = sha256_hex(&bytes);
         if actual != entry.sha256 {
-            return Err(ModelError::HashMismatch { path, expected: entry.sha256.clone(), actual });
+            return Err(ModelError::HashMismatch {
+                path,
+                expected: entry.sha256.clone(),
+                actual,
+            });
         }
         Ok(bytes)
     }
@@ -389,7 +421,10 @@ impl LoadedModel {
         bytes: &[u8],
         input_shape: &[usize],
     ) -> Result<LoadedModel, ModelError> {
-        let load_err = |e: TractError| ModelError::Load { name: name.to_string(), message: format!("{e:#}") };
+        let load_err = |e: TractError| ModelError::Load {
+            name: name.to_string(),
+            message: format!("{e:#}"),
+        };
         // Value info is ignored because converters often leave symbolic or stale
         // shapes there; the input shape pinned below is the truth.
         let model = tract_onnx::onnx()
@@ -411,12 +446,14 @@ impl LoadedModel {
         let mut output_shapes = Vec::new();
         for ix in 0..plan.model().outputs.len() {
             let fact = plan.model().output_fact(ix).map_err(load_err)?;
-            let shape = fact.shape.as_concrete().map(|s| s.to_vec()).ok_or_else(|| {
-                ModelError::Incompatible {
+            let shape = fact
+                .shape
+                .as_concrete()
+                .map(|s| s.to_vec())
+                .ok_or_else(|| ModelError::Incompatible {
                     name: name.to_string(),
                     message: format!("output {ix} has no fixed shape ({:?})", fact.shape),
-                }
-            })?;
+                })?;
             output_shapes.push(shape);
         }
         Ok(LoadedModel {
@@ -444,12 +481,16 @@ impl LoadedModel {
 
     /// Index of the first output whose shape is `shape`.
     pub fn output_with_shape(&self, shape: &[usize]) -> Result<usize, ModelError> {
-        self.output_shapes.iter().position(|s| s == shape).ok_or_else(|| {
-            ModelError::Incompatible {
+        self.output_shapes
+            .iter()
+            .position(|s| s == shape)
+            .ok_or_else(|| ModelError::Incompatible {
                 name: self.name.clone(),
-                message: format!("no output of shape {shape:?} (outputs: {:?})", self.output_shapes),
-            }
-        })
+                message: format!(
+                    "no output of shape {shape:?} (outputs: {:?})",
+                    self.output_shapes
+                ),
+            })
     }
 
     /// Runs the network on `input` (which must have the pinned shape) and
@@ -467,7 +508,10 @@ impl LoadedModel {
         }
         self.plan
             .run(tvec![input.into()])
-            .map_err(|e| ModelError::Run { name: self.name.clone(), message: format!("{e:#}") })
+            .map_err(|e| ModelError::Run {
+                name: self.name.clone(),
+                message: format!("{e:#}"),
+            })
     }
 }
 
@@ -477,9 +521,13 @@ pub fn output_slice<'a>(
     outputs: &'a TVec<TValue>,
     ix: usize,
 ) -> Result<&'a [f32], ModelError> {
-    let incompatible =
-        |message: String| ModelError::Incompatible { name: model.name.clone(), message };
-    let value = outputs.get(ix).ok_or_else(|| incompatible(format!("no output {ix}")))?;
+    let incompatible = |message: String| ModelError::Incompatible {
+        name: model.name.clone(),
+        message,
+    };
+    let value = outputs
+        .get(ix)
+        .ok_or_else(|| incompatible(format!("no output {ix}")))?;
     value
         .try_as_plain_ram()
         .and_then(|v| v.as_slice::<f32>())
@@ -492,11 +540,17 @@ pub fn models_dir_candidates() -> Vec<PathBuf> {
     if let Some(dir) = std::env::var_os(MODELS_ENV).filter(|v| !v.is_empty()) {
         dirs.push(PathBuf::from(dir));
     }
-    if let Some(exe_dir) = std::env::current_exe().ok().and_then(|p| p.parent().map(Path::to_path_buf)) {
+    if let Some(exe_dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+    {
         dirs.push(exe_dir.join("../share/synkinesis/models"));
     }
     dirs.push(PathBuf::from("/usr/share/synkinesis/models"));
-    dirs.push(PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../models")));
+    dirs.push(PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../models"
+    )));
     dirs
 }
 
@@ -518,7 +572,10 @@ pub fn default_models_dir() -> PathBuf {
         }
         return found.clone();
     }
-    candidates.into_iter().next().unwrap_or_else(|| PathBuf::from("models"))
+    candidates
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| PathBuf::from("models"))
 }
 
 /// Lower-case hex sha256 of `bytes`.
@@ -539,7 +596,12 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 pub fn describe(manifest: &Manifest) -> String {
     let mut s = format!("models in {}:", manifest.dir.display());
     for (name, entry) in &manifest.models {
-        let _ = write!(s, "\n  {name}: {} (sha256 {}…)", entry.file, &entry.sha256[..12]);
+        let _ = write!(
+            s,
+            "\n  {name}: {} (sha256 {}…)",
+            entry.file,
+            &entry.sha256[..12]
+        );
     }
     s
 }
@@ -548,7 +610,8 @@ pub fn describe(manifest: &Manifest) -> String {
 mod tests {
     use super::*;
 
-    const VIEW: &str = "[standard_view]\nsize = 112\nleft_eye = [72.8, 44.8]\nright_eye = [39.2, 44.8]\n";
+    const VIEW: &str =
+        "[standard_view]\nsize = 112\nleft_eye = [72.8, 44.8]\nright_eye = [39.2, 44.8]\n";
 
     fn manifest_with(dir: &Path, file: &str, sha: &str) -> String {
         let text = format!(
@@ -589,7 +652,10 @@ mod tests {
         let m = Manifest::load(dir.path()).unwrap();
         assert_eq!(m.models.len(), 2);
         assert!(m.models["classifier"].extra.contains_key("labels"));
-        assert!(matches!(m.entry("nope"), Err(ModelError::UnknownModel { .. })));
+        assert!(matches!(
+            m.entry("nope"),
+            Err(ModelError::UnknownModel { .. })
+        ));
     }
 
     #[test]
@@ -614,7 +680,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         manifest_with(dir.path(), "absent.onnx", &"b".repeat(64));
         let m = Manifest::load(dir.path()).unwrap();
-        assert!(matches!(m.read_verified("thing"), Err(ModelError::FileMissing { .. })));
+        assert!(matches!(
+            m.read_verified("thing"),
+            Err(ModelError::FileMissing { .. })
+        ));
         let text = manifest_with(dir.path(), "../etc/passwd", &"b".repeat(64));
         assert!(matches!(
             Manifest::parse(&text, dir.path()),
@@ -624,7 +693,8 @@ mod tests {
 
     #[test]
     fn swapped_eyes_are_refused() {
-        let text = "[standard_view]\nsize = 112\nleft_eye = [39.2, 44.8]\nright_eye = [72.8, 44.8]\n";
+        let text =
+            "[standard_view]\nsize = 112\nleft_eye = [39.2, 44.8]\nright_eye = [72.8, 44.8]\n";
         let err = Manifest::parse(text, Path::new("/m")).unwrap_err();
         assert!(matches!(err, ModelError::ManifestInvalid { .. }), "{err}");
     }

@@ -24,7 +24,9 @@ fn stage() -> &'static FaceStage {
 }
 
 fn photo(name: &str) -> RgbImage {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data")
+        .join(name);
     decode_image(&std::fs::read(&path).unwrap()).unwrap()
 }
 
@@ -94,10 +96,20 @@ fn one_face_per_photo_where_it_was_measured() {
         let size = case.by_hand[2] - case.by_hand[0];
         for (g, h) in got.iter().zip(case.by_hand) {
             // Hand measures are rough: within 8 % of the face size.
-            assert!((g - h).abs() < 0.08 * size, "{}: box {got:?} vs by hand {:?}", case.file, case.by_hand);
+            assert!(
+                (g - h).abs() < 0.08 * size,
+                "{}: box {got:?} vs by hand {:?}",
+                case.file,
+                case.by_hand
+            );
         }
         for (g, r) in got.iter().zip(case.reference_box) {
-            assert!((g - r).abs() < 2.5, "{}: box {got:?} vs reference {:?}", case.file, case.reference_box);
+            assert!(
+                (g - r).abs() < 2.5,
+                "{}: box {got:?} vs reference {:?}",
+                case.file,
+                case.reference_box
+            );
         }
         let iou = d.bbox.iou(&Rect::new(
             case.by_hand[0],
@@ -108,7 +120,10 @@ fn one_face_per_photo_where_it_was_measured() {
         assert!(iou > 0.8, "{}: IoU with the hand box {iou}", case.file);
         // Keypoints: the patient's right eye is on the image's left, eyes
         // above the nose above the mouth, all inside the box.
-        let (re, le) = (d.keypoint(Keypoint::RightEye), d.keypoint(Keypoint::LeftEye));
+        let (re, le) = (
+            d.keypoint(Keypoint::RightEye),
+            d.keypoint(Keypoint::LeftEye),
+        );
         assert!(re.x < le.x);
         let nose = d.keypoint(Keypoint::NoseTip);
         let mouth = d.keypoint(Keypoint::Mouth);
@@ -127,7 +142,11 @@ fn landmarks_are_sane_and_match_the_reference() {
         assert!(lm.presence > 0.9, "{}: presence {}", case.file, lm.presence);
         for &(i, x, y) in case.reference_landmarks {
             let p = lm.point(i);
-            assert!(p.distance(Point::new(x, y)) < 2.5, "{}: landmark {i} at {p:?}, reference ({x}, {y})", case.file);
+            assert!(
+                p.distance(Point::new(x, y)) < 2.5,
+                "{}: landmark {i} at {p:?}, reference ({x}, {y})",
+                case.file
+            );
         }
         let eyes = lm.eyes();
         let mouth = lm.mouth_corners();
@@ -138,11 +157,21 @@ fn landmarks_are_sane_and_match_the_reference() {
         assert!(mouth.right.x < mouth.left.x);
         for side in Side::BOTH {
             let e = eyes.get(side);
-            assert!(e.upper.y < e.lower.y, "{}: {side} lids upside down", case.file);
-            assert!(e.centre().y < mouth.get(side).y, "{}: {side} eye below mouth", case.file);
+            assert!(
+                e.upper.y < e.lower.y,
+                "{}: {side} lids upside down",
+                case.file
+            );
+            assert!(
+                e.centre().y < mouth.get(side).y,
+                "{}: {side} eye below mouth",
+                case.file
+            );
         }
         assert!(lm.point(face::landmarks::index::CHIN).y > mouth.left.y.max(mouth.right.y));
-        assert!(det.bbox.contains(lm.point(face::landmarks::index::NOSE_TIP)));
+        assert!(det
+            .bbox
+            .contains(lm.point(face::landmarks::index::NOSE_TIP)));
     }
 }
 
@@ -159,23 +188,46 @@ fn alignment_puts_the_eyes_on_the_standard_view() {
         let eyes = lm.eye_centres();
         for side in Side::BOTH {
             let p = aligned.to_crop(*eyes.get(side));
-            assert!(p.distance(*targets.get(side)) < 1.0, "{}: {side} eye at {p:?}", case.file);
+            assert!(
+                p.distance(*targets.get(side)) < 1.0,
+                "{}: {side} eye at {p:?}",
+                case.file
+            );
         }
         // Independent check: landmarks found again inside the crop itself put
         // the eyes at the same place (within 1 px; the crop's eye distance is
         // only 33.6 px, so this is tight), and the chin and mouth corners
         // fit inside the crop.
-        let roi = face::Roi { centre: Point::new(56.0, 56.0), size: 112.0, rotation: 0.0 };
-        let again = stage().landmark_model().landmarks_in(&aligned.image, &roi).unwrap();
+        let roi = face::Roi {
+            centre: Point::new(56.0, 56.0),
+            size: 112.0,
+            rotation: 0.0,
+        };
+        let again = stage()
+            .landmark_model()
+            .landmarks_in(&aligned.image, &roi)
+            .unwrap();
         let re = again.eye_centres();
         for side in Side::BOTH {
             let d = re.get(side).distance(*targets.get(side));
-            assert!(d < 1.0, "{}: {side} eye re-measured {d:.2} px from its place", case.file);
+            assert!(
+                d < 1.0,
+                "{}: {side} eye re-measured {d:.2} px from its place",
+                case.file
+            );
         }
         let size = view.size as f32;
         let inside = |p: Point| p.x > 2.0 && p.y > 2.0 && p.x < size - 2.0 && p.y < size - 2.0;
-        for i in [face::landmarks::index::CHIN, face::landmarks::index::MOUTH_LEFT, face::landmarks::index::MOUTH_RIGHT] {
-            assert!(inside(again.point(i)), "{}: landmark {i} outside the crop", case.file);
+        for i in [
+            face::landmarks::index::CHIN,
+            face::landmarks::index::MOUTH_LEFT,
+            face::landmarks::index::MOUTH_RIGHT,
+        ] {
+            assert!(
+                inside(again.point(i)),
+                "{}: landmark {i} outside the crop",
+                case.file
+            );
         }
     }
 }
@@ -201,7 +253,12 @@ fn rotated(img: &RgbImage, deg: f32) -> RgbImage {
     let (w, h) = (img.width() as f32, img.height() as f32);
     let (s, c) = deg.to_radians().sin_cos();
     // output → input: rotate by −deg about the centre.
-    let t = Similarity { a: c, b: -s, tx: w / 2.0 - (c * w / 2.0 + s * h / 2.0), ty: h / 2.0 - (-s * w / 2.0 + c * h / 2.0) };
+    let t = Similarity {
+        a: c,
+        b: -s,
+        tx: w / 2.0 - (c * w / 2.0 + s * h / 2.0),
+        ty: h / 2.0 - (-s * w / 2.0 + c * h / 2.0),
+    };
     let mut out = RgbImage::new(img.width(), img.height());
     face::resample::warp(img, &t, img.width(), img.height(), false, |x, y, rgb| {
         out.put_pixel(x, y, Rgb(rgb.map(|v| v.round() as u8)));
@@ -212,13 +269,26 @@ fn rotated(img: &RgbImage, deg: f32) -> RgbImage {
 #[test]
 fn head_roll_follows_an_in_plane_rotation() {
     let img = photo("grace_hopper.jpg");
-    let base = stage().analyse(&img, None).unwrap().figures.roll_deg.unwrap();
+    let base = stage()
+        .analyse(&img, None)
+        .unwrap()
+        .figures
+        .roll_deg
+        .unwrap();
     for deg in [-25.0f32, 12.0, 25.0] {
         let a = stage().analyse(&rotated(&img, deg), None).unwrap();
         let roll = a.figures.roll_deg.unwrap();
-        assert!((roll - base - deg).abs() < 2.0, "rotated {deg}°: roll {roll} (upright {base})");
+        assert!(
+            (roll - base - deg).abs() < 2.0,
+            "rotated {deg}°: roll {roll} (upright {base})"
+        );
         let expect_turned = (base + deg).abs() > stage().gate().max_roll_deg;
-        assert_eq!(a.verdict == Err(GateReason::HeadTurned), expect_turned, "{deg}: {:?}", a.verdict);
+        assert_eq!(
+            a.verdict == Err(GateReason::HeadTurned),
+            expect_turned,
+            "{deg}: {:?}",
+            a.verdict
+        );
         // The aligned crop undoes the rotation.
         let t = a.aligned.unwrap().transform;
         assert!((t.angle().to_degrees() + roll).abs() < 0.5);
@@ -248,7 +318,8 @@ fn blur_is_caught() {
 
 /// The square of side `size` around the face of a photo, resized to 256.
 fn face_tile(img: &RgbImage, centre: (u32, u32), size: u32) -> RgbImage {
-    let crop = image::imageops::crop_imm(img, centre.0 - size / 2, centre.1 - size / 2, size, size).to_image();
+    let crop = image::imageops::crop_imm(img, centre.0 - size / 2, centre.1 - size / 2, size, size)
+        .to_image();
     image::imageops::resize(&crop, 256, 256, image::imageops::FilterType::Triangle)
 }
 
@@ -275,7 +346,10 @@ fn black_frame_is_too_dark_not_faceless() {
     assert_eq!(a.verdict, Err(GateReason::TooDark));
     assert!(a.detections.is_empty());
     let white = RgbImage::from_pixel(640, 480, Rgb([255, 255, 255]));
-    assert_eq!(stage().analyse(&white, None).unwrap().verdict, Err(GateReason::TooBright));
+    assert_eq!(
+        stage().analyse(&white, None).unwrap().verdict,
+        Err(GateReason::TooBright)
+    );
 }
 
 #[test]
@@ -284,10 +358,19 @@ fn tiny_frames_do_not_panic() {
         let grey = RgbImage::from_pixel(w, h, Rgb([128, 128, 128]));
         let a = stage().analyse(&grey, None).unwrap();
         assert_eq!(a.verdict, Err(GateReason::NoFace), "{w}x{h}");
-        assert_eq!(stage().analyse(&RgbImage::new(w, h), None).unwrap().verdict, Err(GateReason::TooDark));
+        assert_eq!(
+            stage().analyse(&RgbImage::new(w, h), None).unwrap().verdict,
+            Err(GateReason::TooDark)
+        );
     }
-    assert!(matches!(stage().analyse(&RgbImage::new(0, 0), None), Err(FaceError::EmptyImage)));
-    assert!(matches!(stage().detector().detect(&RgbImage::new(0, 5)), Err(FaceError::EmptyImage)));
+    assert!(matches!(
+        stage().analyse(&RgbImage::new(0, 0), None),
+        Err(FaceError::EmptyImage)
+    ));
+    assert!(matches!(
+        stage().detector().detect(&RgbImage::new(0, 5)),
+        Err(FaceError::EmptyImage)
+    ));
 }
 
 #[test]
@@ -306,15 +389,26 @@ fn huge_frame_is_shrunk_and_coordinates_come_back_in_its_pixels() {
     assert_eq!(a.detections.len(), 1);
     let got = corners(&a.detections[0].bbox);
     let want = CASES[1].reference_box.map(|v| v * k as f32);
-    let want = [want[0] + ox as f32, want[1] + oy as f32, want[2] + ox as f32, want[3] + oy as f32];
+    let want = [
+        want[0] + ox as f32,
+        want[1] + oy as f32,
+        want[2] + ox as f32,
+        want[3] + oy as f32,
+    ];
     for (g, w) in got.iter().zip(want) {
         // 5 % of the face: the blocky 12× enlargement moves the box a little.
-        assert!((g - w).abs() < 0.05 * 2400.0, "box {got:?}, expected about {want:?}");
+        assert!(
+            (g - w).abs() < 0.05 * 2400.0,
+            "box {got:?}, expected about {want:?}"
+        );
     }
     // Landmarks and the crop transform are in the big frame's pixels too.
     let lm = a.landmarks.as_ref().unwrap();
     let eye = lm.point(33);
-    assert!(eye.distance(Point::new(202.5 * 12.0 + 1000.0, 194.8 * 12.0 + 1000.0)) < 60.0, "{eye:?}");
+    assert!(
+        eye.distance(Point::new(202.5 * 12.0 + 1000.0, 194.8 * 12.0 + 1000.0)) < 60.0,
+        "{eye:?}"
+    );
     let t = a.aligned.as_ref().unwrap();
     let targets = stage().standard_view().eyes();
     assert!(t.to_crop(lm.eye_centres().left).distance(targets.left) < 1.0);
@@ -323,15 +417,28 @@ fn huge_frame_is_shrunk_and_coordinates_come_back_in_its_pixels() {
 #[test]
 fn bad_files_are_errors() {
     assert!(matches!(decode_image(b""), Err(FaceError::EmptyImage)));
-    assert!(matches!(decode_image(b"GIF89a not supported here"), Err(FaceError::UnsupportedFormat)));
-    assert!(matches!(decode_image(&[0u8; 1000]), Err(FaceError::UnsupportedFormat)));
-    let png = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/astronaut.png")).unwrap();
+    assert!(matches!(
+        decode_image(b"GIF89a not supported here"),
+        Err(FaceError::UnsupportedFormat)
+    ));
+    assert!(matches!(
+        decode_image(&[0u8; 1000]),
+        Err(FaceError::UnsupportedFormat)
+    ));
+    let png =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/astronaut.png"))
+            .unwrap();
     for cut in [8, 30, 100, png.len() / 2, png.len() - 20] {
-        assert!(decode_image(&png[..cut]).is_err(), "PNG cut at {cut} decoded");
+        assert!(
+            decode_image(&png[..cut]).is_err(),
+            "PNG cut at {cut} decoded"
+        );
     }
     // A truncated JPEG may decode to a partly grey picture; it must not panic
     // and what comes back must have the right size.
-    let jpg = std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/grace_hopper.jpg")).unwrap();
+    let jpg =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/grace_hopper.jpg"))
+            .unwrap();
     for cut in [2, 50, 600, jpg.len() / 2] {
         if let Ok(img) = decode_image(&jpg[..cut]) {
             assert_eq!(img.dimensions(), (512, 600));
@@ -344,7 +451,11 @@ fn crc32(bytes: &[u8]) -> u32 {
     for &b in bytes {
         crc ^= b as u32;
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -374,12 +485,22 @@ fn png_header(w: u32, h: u32) -> Vec<u8> {
 #[test]
 fn huge_files_are_refused_from_their_header() {
     match decode_image(&png_header(10_000, 10_000)) {
-        Err(FaceError::ImageTooLarge { width: 10_000, height: 10_000, .. }) => {}
+        Err(FaceError::ImageTooLarge {
+            width: 10_000,
+            height: 10_000,
+            ..
+        }) => {}
         other => panic!("expected ImageTooLarge, got {other:?}"),
     }
-    assert!(matches!(decode_image(&png_header(100_000, 2)), Err(FaceError::ImageTooLarge { .. })));
+    assert!(matches!(
+        decode_image(&png_header(100_000, 2)),
+        Err(FaceError::ImageTooLarge { .. })
+    ));
     // A sane header with no pixel data is a decode error, not a panic.
-    assert!(matches!(decode_image(&png_header(64, 64)), Err(FaceError::Decode(_))));
+    assert!(matches!(
+        decode_image(&png_header(64, 64)),
+        Err(FaceError::Decode(_))
+    ));
 }
 
 #[test]
@@ -387,7 +508,11 @@ fn a_large_photo_is_decoded_small() {
     let g = photo("grace_hopper.jpg");
     let big = image::imageops::resize(&g, 2560, 3000, image::imageops::FilterType::Nearest);
     let mut bytes = Vec::new();
-    big.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Jpeg).unwrap();
+    big.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
     let img = decode_image(&bytes).unwrap();
     assert_eq!(img.dimensions(), (1280, 1500));
 }
@@ -415,11 +540,19 @@ fn a_tampered_model_file_is_refused_by_name() {
     let err = FaceStage::load(dir.path()).unwrap_err();
     let text = err.to_string();
     match err {
-        FaceError::Model(ModelError::HashMismatch { path: p, expected, actual }) => {
+        FaceError::Model(ModelError::HashMismatch {
+            path: p,
+            expected,
+            actual,
+        }) => {
             assert_eq!(p, path);
             assert_eq!(expected, manifest.entry(FACE_LANDMARKS).unwrap().sha256);
             assert_eq!(actual, screening::model::sha256_hex(&bytes));
-            assert!(text.contains("face_landmark.onnx") && text.contains(&expected) && text.contains(&actual));
+            assert!(
+                text.contains("face_landmark.onnx")
+                    && text.contains(&expected)
+                    && text.contains(&actual)
+            );
         }
         other => panic!("expected a hash mismatch, got {other}"),
     }
@@ -428,11 +561,17 @@ fn a_tampered_model_file_is_refused_by_name() {
 #[test]
 fn missing_manifest_and_missing_model() {
     let empty = tempfile::tempdir().unwrap();
-    assert!(matches!(FaceStage::load(empty.path()), Err(FaceError::Model(ModelError::ManifestMissing { .. }))));
+    assert!(matches!(
+        FaceStage::load(empty.path()),
+        Err(FaceError::Model(ModelError::ManifestMissing { .. }))
+    ));
     let dir = copy_models();
     std::fs::remove_file(dir.path().join("face_detection_short_range.onnx")).unwrap();
     let err = FaceStage::load(dir.path()).unwrap_err();
-    assert!(matches!(err, FaceError::Model(ModelError::FileMissing { .. })), "{err}");
+    assert!(
+        matches!(err, FaceError::Model(ModelError::FileMissing { .. })),
+        "{err}"
+    );
 }
 
 #[test]
@@ -452,6 +591,9 @@ fn eye_helpers_agree_with_detector_keypoints() {
     for side in Side::BOTH {
         // The detector's eye keypoints are the pupils; the landmark centres
         // are the corner midpoints: close, not equal.
-        assert!(kp.get(side).distance(*lm.eye_centres().get(side)) < 0.15 * iod, "{side}");
+        assert!(
+            kp.get(side).distance(*lm.eye_centres().get(side)) < 0.15 * iod,
+            "{side}"
+        );
     }
 }

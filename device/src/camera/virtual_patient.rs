@@ -32,7 +32,13 @@ pub struct Behaviour {
 
 impl Default for Behaviour {
     fn default() -> Self {
-        Self { fps: 30.0, reaction_s: 0.6, onset_s: 0.5, blink_every_s: 4.0, sway_deg: 1.5 }
+        Self {
+            fps: 30.0,
+            reaction_s: 0.6,
+            onset_s: 0.5,
+            blink_every_s: 4.0,
+            sway_deg: 1.5,
+        }
     }
 }
 
@@ -98,13 +104,25 @@ impl VirtualPatientCamera {
         let into = (t - self.prompt_at - b.reaction_s) / b.onset_s.max(1e-3);
         // Smoothstep: people ease into an expression rather than snapping.
         let x = into.clamp(0.0, 1.0);
-        let intensity = if self.prompt.is_some() { x * x * (3.0 - 2.0 * x) } else { 0.0 };
+        let intensity = if self.prompt.is_some() {
+            x * x * (3.0 - 2.0 * x)
+        } else {
+            0.0
+        };
         if t > self.next_blink + BLINK_S {
             self.next_blink = t + self.rng.gen_range(0.5..2.0) * b.blink_every_s;
         }
         let phase = (t - self.next_blink) / BLINK_S;
-        let blink = if (0.0..1.0).contains(&phase) { (phase * std::f32::consts::PI).sin() } else { 0.0 };
-        FaceState { expression, intensity, blink }
+        let blink = if (0.0..1.0).contains(&phase) {
+            (phase * std::f32::consts::PI).sin()
+        } else {
+            0.0
+        };
+        FaceState {
+            expression,
+            intensity,
+            blink,
+        }
     }
 
     fn scene_at(&self, t: f32) -> Scene {
@@ -158,7 +176,12 @@ mod tests {
     use screening::synth::ConditionKind;
 
     fn camera() -> VirtualPatientCamera {
-        VirtualPatientCamera::new(Patient::with_kind(3, ConditionKind::Healthy), Scene::studio(), 160, 120)
+        VirtualPatientCamera::new(
+            Patient::with_kind(3, ConditionKind::Healthy),
+            Scene::studio(),
+            160,
+            120,
+        )
     }
 
     #[test]
@@ -166,7 +189,10 @@ mod tests {
         let mut c = camera();
         c.follow_prompt(Some(Expression::BigSmile));
         assert_eq!(c.state_at(0.1).intensity, 0.0, "still reacting");
-        assert!(c.state_at(0.85).intensity > 0.2 && c.state_at(0.85).intensity < 1.0, "easing in");
+        assert!(
+            c.state_at(0.85).intensity > 0.2 && c.state_at(0.85).intensity < 1.0,
+            "easing in"
+        );
         assert_eq!(c.state_at(2.0).intensity, 1.0);
         assert_eq!(c.state_at(2.0).expression, Expression::BigSmile);
     }
@@ -185,8 +211,16 @@ mod tests {
     #[test]
     fn blinks_happen_and_end() {
         let mut c = camera();
-        let closed: Vec<f32> = (0..300).map(|i| c.state_at(i as f32 / 30.0).blink).collect();
-        assert!(closed.iter().any(|&b| b > 0.9), "at least one full blink in 10 s");
-        assert!(closed.iter().filter(|&&b| b > 0.0).count() < 60, "eyes mostly open");
+        let closed: Vec<f32> = (0..300)
+            .map(|i| c.state_at(i as f32 / 30.0).blink)
+            .collect();
+        assert!(
+            closed.iter().any(|&b| b > 0.9),
+            "at least one full blink in 10 s"
+        );
+        assert!(
+            closed.iter().filter(|&&b| b > 0.0).count() < 60,
+            "eyes mostly open"
+        );
     }
 }

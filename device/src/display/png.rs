@@ -1,12 +1,17 @@
 //! A display that writes PNG files: the embedded default, so a screening can
 //! be watched afterwards without a panel. Each new screen title starts a new
 //! numbered file; redraws of the same screen (a live preview) overwrite it,
-//! so the folder ends with one picture per screen shown.
+//! so the folder ends with one picture per screen shown. Encoding a PNG costs
+//! more than drawing the screen, so a live preview is written on its first
+//! frame, every [`PREVIEW_EVERY`]th frame and when the screen changes.
 
 use embedded_graphics::prelude::OriginDimensions;
 use std::path::{Path, PathBuf};
 
 use super::{Canvas, Display, DisplayError};
+
+/// A live preview is written once every this many flushes of one screen.
+pub const PREVIEW_EVERY: u32 = 15;
 
 /// Writes every screen to `dir/NN-title.png`.
 #[derive(Debug)]
@@ -16,14 +21,58 @@ pub struct PngDisplay {
     index: usize,
     title: String,
     written: Vec<PathBuf>,
+    /// Flushes of the current screen so far, and whether the last is unwritten.
+    flushes: u32,
+    pending: bool,
 }
 
 impl PngDisplay {
     /// A `width` × `height` display writing into `dir` (created if missing).
     pub fn new(dir: impl Into<PathBuf>, width: u32, height: u32) -> Result<Self, DisplayError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|source| DisplayError::Io { device: dir.display().to_string(), source })?;
-        Ok(Self { canvas: Canvas::new(width, height), dir, index: 0, title: String::new(), written: Vec::new() })
+        std::fs::create_dir_all(&dir).map_err(|source| DisplayError::Io {
+            device: dir.display().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            canvas: Canvas::new(width, height),
+            dir,
+            index: 0,
+            title: String::new(),
+            written: Vec::new(),
+            flushes: 0,
+            pending: false,
+        })
+    }
+
+    /// Writes the last flushed picture if it has not been written yet; the
+    /// session's screens are all on disk after this.
+    pub fn finish(&mut self) -> Result<(), DisplayError> {
+        if self.pending {
+            self.write()?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self) -> Result<(), DisplayError> {
+        let name = if self.title.is_empty() {
+            "screen"
+        } else {
+            &self.title
+        };
+        let path = self.dir.join(format!("{:02}-{name}.png", self.index));
+        self.canvas
+            .to_image()
+            .save_with_format(&path, image::ImageFormat::Png)
+            .map_err(|e| DisplayError::Io {
+                device: path.display().to_string(),
+                source: std::io::Error::other(e),
+            })?;
+        if self.written.last() != Some(&path) {
+            self.written.push(path);
+        }
+        self.pending = false;
+        Ok(())
     }
 
     /// The files written so far, in the order the screens were first shown.
@@ -46,28 +95,45 @@ crate::forward_draw_target!(PngDisplay);
 
 impl Display for PngDisplay {
     fn set_title(&mut self, title: &str) {
+        let title: String = title
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect();
         if title != self.title {
-            self.title = title.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+            // The canvas still shows the previous screen's last frame.
+            if let Err(e) = self.finish() {
+                tracing::warn!("{e}");
+            }
+            self.title = title;
             self.index += 1;
+            self.flushes = 0;
         }
     }
 
     fn flush(&mut self) -> Result<(), DisplayError> {
-        let name = if self.title.is_empty() { "screen" } else { &self.title };
-        let path = self.dir.join(format!("{:02}-{name}.png", self.index));
-        self.canvas
-            .to_image()
-            .save_with_format(&path, image::ImageFormat::Png)
-            .map_err(|e| DisplayError::Io { device: path.display().to_string(), source: std::io::Error::other(e) })?;
-        if self.written.last() != Some(&path) {
-            self.written.push(path);
+        self.pending = true;
+        let due = self.flushes % PREVIEW_EVERY == 0;
+        self.flushes += 1;
+        if due {
+            self.write()?;
         }
         Ok(())
     }
 
     fn describe(&self) -> String {
         let s = self.canvas.size();
-        format!("PNG files in {} ({}×{})", self.dir.display(), s.width, s.height)
+        format!(
+            "PNG files in {} ({}×{})",
+            self.dir.display(),
+            s.width,
+            s.height
+        )
     }
 }
 
@@ -81,14 +147,30 @@ mod tests {
     fn one_file_per_screen_title() {
         let dir = tempfile::tempdir().unwrap();
         let mut d = PngDisplay::new(dir.path(), 32, 16).unwrap();
-        for title in ["welcome", "step1", "step1", "result"] {
+        for (title, colour) in [
+            ("welcome", Rgb888::RED),
+            ("step1", Rgb888::RED),
+            ("step1", Rgb888::BLUE),
+            ("result", Rgb888::RED),
+        ] {
             d.set_title(title);
-            d.clear(Rgb888::RED).unwrap();
+            d.clear(colour).unwrap();
             d.flush().unwrap();
         }
-        let names: Vec<_> = d.files().iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        d.finish().unwrap();
+        let names: Vec<_> = d
+            .files()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
         assert_eq!(names, ["01-welcome.png", "02-step1.png", "03-result.png"]);
         let img = image::open(&d.files()[2]).unwrap().to_rgb8();
         assert_eq!(img.get_pixel(0, 0).0, [255, 0, 0]);
+        let step = image::open(&d.files()[1]).unwrap().to_rgb8();
+        assert_eq!(
+            step.get_pixel(0, 0).0,
+            [0, 0, 255],
+            "a screen's file holds its last frame"
+        );
     }
 }

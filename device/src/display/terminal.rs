@@ -16,7 +16,11 @@ pub struct TerminalDisplay<W: Write> {
 impl<W: Write> TerminalDisplay<W> {
     /// A `width` × `height` screen shown `columns` characters wide on `out`.
     pub fn new(out: W, width: u32, height: u32, columns: u32) -> Self {
-        Self { canvas: Canvas::new(width, height), out, columns: columns.clamp(8, 400) }
+        Self {
+            canvas: Canvas::new(width, height),
+            out,
+            columns: columns.clamp(8, 400),
+        }
     }
 
     /// The writer, for tests.
@@ -54,8 +58,14 @@ impl<W: Write> Display for TerminalDisplay<W> {
         for row in 0..rows {
             for col in 0..cols {
                 let x = (col as f32 * step) as u32;
-                let top = self.canvas.pixel(x, ((row * 2) as f32 * step) as u32).unwrap_or_default();
-                let bottom = self.canvas.pixel(x, ((row * 2 + 1) as f32 * step) as u32).unwrap_or(top);
+                let top = self
+                    .canvas
+                    .pixel(x, ((row * 2) as f32 * step) as u32)
+                    .unwrap_or_default();
+                let bottom = self
+                    .canvas
+                    .pixel(x, ((row * 2 + 1) as f32 * step) as u32)
+                    .unwrap_or(top);
                 text.push_str(&format!(
                     "\x1b[38;2;{};{};{}m\x1b[48;2;{};{};{}m\u{2580}",
                     top.r(),
@@ -71,7 +81,10 @@ impl<W: Write> Display for TerminalDisplay<W> {
         self.out
             .write_all(text.as_bytes())
             .and_then(|()| self.out.flush())
-            .map_err(|source| DisplayError::Io { device: "terminal".into(), source })
+            .map_err(|source| DisplayError::Io {
+                device: "terminal".into(),
+                source,
+            })
     }
 
     fn describe(&self) -> String {
@@ -91,7 +104,11 @@ mod tests {
         d.clear(Rgb888::new(1, 2, 3)).unwrap();
         d.flush().unwrap();
         let out = String::from_utf8(d.into_inner()).unwrap();
-        assert_eq!(out.matches('\u{2580}').count(), 10 * 2, "10 columns × 2 rows of cells");
+        assert_eq!(
+            out.matches('\u{2580}').count(),
+            10 * 2,
+            "10 columns × 2 rows of cells"
+        );
         assert!(out.contains("38;2;1;2;3"));
     }
 }

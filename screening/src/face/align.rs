@@ -38,17 +38,28 @@ pub fn view_transform(eyes: PerSide<Point>, view: &StandardView) -> Option<Simil
 /// supersampling when the face is larger than the view so that the crop does
 /// not depend on the camera's resolution. Pixels outside the frame repeat its
 /// edge.
-pub fn align(frame: &RgbImage, eyes: PerSide<Point>, view: &StandardView) -> Result<Aligned, FaceError> {
+pub fn align(
+    frame: &RgbImage,
+    eyes: PerSide<Point>,
+    view: &StandardView,
+) -> Result<Aligned, FaceError> {
     if frame.width() == 0 || frame.height() == 0 {
         return Err(FaceError::EmptyImage);
     }
     let transform = view_transform(eyes, view).ok_or(FaceError::DegenerateEyes)?;
     let crop_to_frame = transform.inverse().ok_or(FaceError::DegenerateEyes)?;
     let mut image = RgbImage::new(view.size, view.size);
-    resample::warp(frame, &crop_to_frame, view.size, view.size, true, |x, y, rgb| {
-        let px = rgb.map(|v| (v + 0.5).clamp(0.0, 255.0) as u8);
-        image.put_pixel(x, y, Rgb(px));
-    });
+    resample::warp(
+        frame,
+        &crop_to_frame,
+        view.size,
+        view.size,
+        true,
+        |x, y, rgb| {
+            let px = rgb.map(|v| (v + 0.5).clamp(0.0, 255.0) as u8);
+            image.put_pixel(x, y, Rgb(px));
+        },
+    );
     Ok(Aligned { image, transform })
 }
 
@@ -58,7 +69,11 @@ mod tests {
     use proptest::prelude::*;
 
     fn view() -> StandardView {
-        StandardView { size: 112, left_eye: [72.8, 42.56], right_eye: [39.2, 42.56] }
+        StandardView {
+            size: 112,
+            left_eye: [72.8, 42.56],
+            right_eye: [39.2, 42.56],
+        }
     }
 
     #[test]
@@ -76,7 +91,10 @@ mod tests {
     fn coincident_eyes_are_an_error_not_a_panic() {
         let frame = RgbImage::new(10, 10);
         let p = Point::new(5.0, 5.0);
-        assert!(matches!(align(&frame, PerSide::new(p, p), &view()), Err(FaceError::DegenerateEyes)));
+        assert!(matches!(
+            align(&frame, PerSide::new(p, p), &view()),
+            Err(FaceError::DegenerateEyes)
+        ));
         let nan = Point::new(f32::NAN, 1.0);
         assert!(align(&frame, PerSide::new(nan, p), &view()).is_err());
     }

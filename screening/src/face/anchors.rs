@@ -40,7 +40,11 @@ impl SsdOptions {
     /// network emits its predictions: layer groups of equal stride, then rows,
     /// then columns, then the anchors of one cell.
     pub fn anchors(&self) -> Vec<Point> {
-        let per_layer = if self.interpolated_scale_aspect_ratio == 1.0 { 2 } else { 1 };
+        let per_layer = if self.interpolated_scale_aspect_ratio == 1.0 {
+            2
+        } else {
+            1
+        };
         let mut anchors = Vec::new();
         let mut layer = 0;
         while layer < self.strides.len() {

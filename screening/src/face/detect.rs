@@ -56,7 +56,10 @@ impl Detection {
 
     /// The two eye keypoints, by the patient's side.
     pub fn eyes(&self) -> PerSide<Point> {
-        PerSide::new(self.keypoint(Keypoint::LeftEye), self.keypoint(Keypoint::RightEye))
+        PerSide::new(
+            self.keypoint(Keypoint::LeftEye),
+            self.keypoint(Keypoint::RightEye),
+        )
     }
 }
 
@@ -91,7 +94,11 @@ impl FaceDetector {
     /// Loads the `face_detector` entry of `manifest` (hash checked).
     pub fn from_manifest(manifest: &Manifest) -> Result<FaceDetector, FaceError> {
         let model = manifest.load_onnx(FACE_DETECTOR)?;
-        let range = manifest.entry(FACE_DETECTOR)?.input.as_ref().and_then(|i| i.range);
+        let range = manifest
+            .entry(FACE_DETECTOR)?
+            .input
+            .as_ref()
+            .and_then(|i| i.range);
         Self::new(model, range.unwrap_or([-1.0, 1.0]))
     }
 
@@ -102,7 +109,10 @@ impl FaceDetector {
         let size = options.input_width;
         let expected = [1, 3, size as usize, size as usize];
         let incompatible = |message: String| {
-            FaceError::Model(ModelError::Incompatible { name: model.name().into(), message })
+            FaceError::Model(ModelError::Incompatible {
+                name: model.name().into(),
+                message,
+            })
         };
         if model.input_shape() != expected {
             return Err(incompatible(format!(
@@ -162,7 +172,9 @@ impl FaceDetector {
         let plane = size * size;
         let mut input = Tensor::zero::<f32>(&[1, 3, size, size]).map_err(|e| self.tensor_err(e))?;
         let letterbox = {
-            let mut view = input.try_as_plain_ram_mut().map_err(|e| self.tensor_err(e))?;
+            let mut view = input
+                .try_as_plain_ram_mut()
+                .map_err(|e| self.tensor_err(e))?;
             let data = view.as_slice_mut::<f32>().map_err(|e| self.tensor_err(e))?;
             let (scale, offset) = (self.scale, self.offset);
             resample::letterbox(frame, self.size, |x, y, rgb| {
@@ -185,7 +197,10 @@ impl FaceDetector {
     }
 
     fn tensor_err(&self, e: impl std::fmt::Display) -> FaceError {
-        FaceError::Model(ModelError::Run { name: self.model.name().into(), message: e.to_string() })
+        FaceError::Model(ModelError::Run {
+            name: self.model.name().into(),
+            message: e.to_string(),
+        })
     }
 
     /// Decodes every anchor above the score threshold, in input pixels.
@@ -200,7 +215,9 @@ impl FaceDetector {
             if raw.is_nan() || raw < logit_threshold {
                 continue;
             }
-            let Some(r) = boxes.get(i * BOX_VALUES..(i + 1) * BOX_VALUES) else { break };
+            let Some(r) = boxes.get(i * BOX_VALUES..(i + 1) * BOX_VALUES) else {
+                break;
+            };
             let (ax, ay) = (anchor.x * size, anchor.y * size);
             let (cx, cy, w, h) = (r[0] + ax, r[1] + ay, r[2], r[3]);
             if !(w > 0.0 && h > 0.0) {
@@ -222,7 +239,10 @@ impl FaceDetector {
 
 fn to_frame(d: Detection, lb: &resample::Letterbox) -> Detection {
     let top_left = lb.to_frame(Point::new(d.bbox.x, d.bbox.y));
-    let bottom_right = lb.to_frame(Point::new(d.bbox.x + d.bbox.width, d.bbox.y + d.bbox.height));
+    let bottom_right = lb.to_frame(Point::new(
+        d.bbox.x + d.bbox.width,
+        d.bbox.y + d.bbox.height,
+    ));
     Detection {
         bbox: Rect::new(
             top_left.x,
@@ -251,8 +271,9 @@ fn weighted_nms(mut remaining: Vec<Detection>, iou: f32) -> Vec<Detection> {
     let mut kept = Vec::new();
     while !remaining.is_empty() {
         let best = remaining.remove(0);
-        let (group, rest): (Vec<_>, Vec<_>) =
-            remaining.into_iter().partition(|d| d.bbox.iou(&best.bbox) > iou);
+        let (group, rest): (Vec<_>, Vec<_>) = remaining
+            .into_iter()
+            .partition(|d| d.bbox.iou(&best.bbox) > iou);
         remaining = rest;
         let total: f32 = best.score + group.iter().map(|d| d.score).sum::<f32>();
         let mut merged = Detection {
@@ -281,7 +302,11 @@ mod tests {
     use super::*;
 
     fn det(x: f32, score: f32) -> Detection {
-        Detection { bbox: Rect::new(x, 0.0, 10.0, 10.0), score, keypoints: [Point::new(x, 0.0); 6] }
+        Detection {
+            bbox: Rect::new(x, 0.0, 10.0, 10.0),
+            score,
+            keypoints: [Point::new(x, 0.0); 6],
+        }
     }
 
     #[test]

@@ -63,7 +63,12 @@ impl EyelidModel {
             return Ok(None);
         }
         let model = manifest.load_onnx(EYE_LANDMARKS)?;
-        let range = manifest.entry(EYE_LANDMARKS)?.input.as_ref().and_then(|i| i.range).unwrap_or([0.0, 1.0]);
+        let range = manifest
+            .entry(EYE_LANDMARKS)?
+            .input
+            .as_ref()
+            .and_then(|i| i.range)
+            .unwrap_or([0.0, 1.0]);
         let shape = model.input_shape().to_vec();
         if shape.len() != 4 || shape[0] != 1 || shape[1] != 3 || shape[2] != shape[3] {
             return Err(FaceError::Model(ModelError::Incompatible {
@@ -82,7 +87,11 @@ impl EyelidModel {
     }
 
     /// Both eyes' lid contours for a face whose FaceMesh points are `landmarks`.
-    pub fn refine(&self, frame: &RgbImage, landmarks: &Landmarks) -> Result<PerSide<EyeContour>, FaceError> {
+    pub fn refine(
+        &self,
+        frame: &RgbImage,
+        landmarks: &Landmarks,
+    ) -> Result<PerSide<EyeContour>, FaceError> {
         let centres = landmarks.eye_centres();
         // Both crops are levelled on the line through the two eyes, which is
         // steadier than one eye's own corners when that eye is half shut.
@@ -94,44 +103,82 @@ impl EyelidModel {
         })
     }
 
-    fn eye(&self, frame: &RgbImage, landmarks: &Landmarks, side: Side, angle: f32) -> Result<EyeContour, FaceError> {
+    fn eye(
+        &self,
+        frame: &RgbImage,
+        landmarks: &Landmarks,
+        side: Side,
+        angle: f32,
+    ) -> Result<EyeContour, FaceError> {
         let (outer, inner) = match side {
-            Side::Right => (landmarks.point(index::RIGHT_EYE_OUTER), landmarks.point(index::RIGHT_EYE_INNER)),
-            Side::Left => (landmarks.point(index::LEFT_EYE_OUTER), landmarks.point(index::LEFT_EYE_INNER)),
+            Side::Right => (
+                landmarks.point(index::RIGHT_EYE_OUTER),
+                landmarks.point(index::RIGHT_EYE_INNER),
+            ),
+            Side::Left => (
+                landmarks.point(index::LEFT_EYE_OUTER),
+                landmarks.point(index::LEFT_EYE_INNER),
+            ),
         };
         let width = outer.distance(inner).max(1.0);
-        let crop_to_frame = crop_transform(outer.midpoint(inner), width * EYE_ROI_SCALE, angle, self.size);
+        let crop_to_frame = crop_transform(
+            outer.midpoint(inner),
+            width * EYE_ROI_SCALE,
+            angle,
+            self.size,
+        );
         // The patient's left eye is on the image's right: mirror it so it
         // looks like the eye the model was trained on.
         let mirror = side == Side::Left;
         let size = self.size as usize;
         let plane = size * size;
         let run_err = |e: tract_onnx::prelude::TractError| {
-            FaceError::Model(ModelError::Run { name: self.model.name().into(), message: e.to_string() })
+            FaceError::Model(ModelError::Run {
+                name: self.model.name().into(),
+                message: e.to_string(),
+            })
         };
         let mut input = Tensor::zero::<f32>(&[1, 3, size, size]).map_err(run_err)?;
         {
             let mut view = input.try_as_plain_ram_mut().map_err(run_err)?;
             let data = view.as_slice_mut::<f32>().map_err(run_err)?;
             let (scale, offset) = (self.scale, self.offset);
-            resample::warp(frame, &crop_to_frame, self.size, self.size, true, |x, y, rgb| {
-                let x = if mirror { size - 1 - x as usize } else { x as usize };
-                let i = y as usize * size + x;
-                data[i] = rgb[0] * scale + offset;
-                data[plane + i] = rgb[1] * scale + offset;
-                data[2 * plane + i] = rgb[2] * scale + offset;
-            });
+            resample::warp(
+                frame,
+                &crop_to_frame,
+                self.size,
+                self.size,
+                true,
+                |x, y, rgb| {
+                    let x = if mirror {
+                        size - 1 - x as usize
+                    } else {
+                        x as usize
+                    };
+                    let i = y as usize * size + x;
+                    data[i] = rgb[0] * scale + offset;
+                    data[plane + i] = rgb[1] * scale + offset;
+                    data[2 * plane + i] = rgb[2] * scale + offset;
+                },
+            );
         }
         let outputs = self.model.run(input)?;
         let raw = output_slice(&self.model, &outputs, self.contour)?;
         let crop_point = |i: usize| {
-            let (x, y) = (raw.get(3 * i).copied().unwrap_or(0.0), raw.get(3 * i + 1).copied().unwrap_or(0.0));
+            let (x, y) = (
+                raw.get(3 * i).copied().unwrap_or(0.0),
+                raw.get(3 * i + 1).copied().unwrap_or(0.0),
+            );
             Point::new(if mirror { self.size as f32 - x } else { x }, y)
         };
         let lower: Vec<Point> = LOWER.map(crop_point).collect();
         let upper: Vec<Point> = UPPER.map(crop_point).collect();
         // In the crop the eye line is horizontal, so the lid gap is a y difference.
-        let gap = upper.iter().zip(&lower[1..8]).map(|(u, l)| l.y - u.y).fold(0.0f32, f32::max);
+        let gap = upper
+            .iter()
+            .zip(&lower[1..8])
+            .map(|(u, l)| l.y - u.y)
+            .fold(0.0f32, f32::max);
         let aperture = gap.max(0.0) * crop_to_frame.scale();
         Ok(EyeContour {
             lower: lower.iter().map(|&p| crop_to_frame.apply(p)).collect(),
@@ -147,7 +194,12 @@ fn crop_transform(centre: Point, extent: f32, angle: f32, side: u32) -> Similari
     let s = extent / side as f32;
     let (a, b) = (s * angle.cos(), s * angle.sin());
     let h = side as f32 * 0.5;
-    Similarity { a, b, tx: centre.x - (a * h - b * h), ty: centre.y - (b * h + a * h) }
+    Similarity {
+        a,
+        b,
+        tx: centre.x - (a * h - b * h),
+        ty: centre.y - (b * h + a * h),
+    }
 }
 
 #[cfg(test)]
@@ -157,7 +209,11 @@ mod tests {
     #[test]
     fn crop_transform_centres_and_scales() {
         let t = crop_transform(Point::new(100.0, 80.0), 46.0, 0.0, 64);
-        assert!(t.apply(Point::new(32.0, 32.0)).distance(Point::new(100.0, 80.0)) < 1e-4);
+        assert!(
+            t.apply(Point::new(32.0, 32.0))
+                .distance(Point::new(100.0, 80.0))
+                < 1e-4
+        );
         assert!((t.scale() - 46.0 / 64.0).abs() < 1e-6);
         let turned = crop_transform(Point::new(0.0, 0.0), 64.0, std::f32::consts::FRAC_PI_2, 64);
         // A quarter turn sends the crop's x axis down the frame.

@@ -221,7 +221,9 @@ pub fn sharpness(view: &RgbImage) -> f32 {
     for y in y0.max(1)..y1.min(h - 1) {
         for x in x0.max(1)..x1.min(w - 1) {
             let c = grey[y * w + x];
-            let lap = grey[y * w + x - 1] + grey[y * w + x + 1] + grey[(y - 1) * w + x]
+            let lap = grey[y * w + x - 1]
+                + grey[y * w + x + 1]
+                + grey[(y - 1) * w + x]
                 + grey[(y + 1) * w + x]
                 - 4.0 * c;
             sum += lap as f64;
@@ -246,7 +248,10 @@ pub fn head_pose(landmarks: &Landmarks) -> Option<(f32, f32)> {
         return None;
     }
     let roll = dy.atan2(dx);
-    let (l, r) = (landmarks.points.get(index::CHEEK_LEFT)?, landmarks.points.get(index::CHEEK_RIGHT)?);
+    let (l, r) = (
+        landmarks.points.get(index::CHEEK_LEFT)?,
+        landmarks.points.get(index::CHEEK_RIGHT)?,
+    );
     let (c, s) = (roll.cos(), roll.sin());
     // Cheek-to-cheek vector along the eye line, and its depth change.
     let across = (l[0] - r[0]) * c + (l[1] - r[1]) * s;
@@ -263,10 +268,16 @@ pub fn head_pose(landmarks: &Landmarks) -> Option<(f32, f32)> {
 /// not available): roll from the eyes, yaw from where the nose sits between
 /// the two tragions. Rougher than [`head_pose`].
 pub fn head_pose_from_keypoints(d: &Detection) -> Option<(f32, f32)> {
-    let (r, l) = (d.keypoint(Keypoint::RightEye), d.keypoint(Keypoint::LeftEye));
+    let (r, l) = (
+        d.keypoint(Keypoint::RightEye),
+        d.keypoint(Keypoint::LeftEye),
+    );
     let roll = (l.y - r.y).atan2(l.x - r.x);
-    let (tr, tl, nose) =
-        (d.keypoint(Keypoint::RightTragion), d.keypoint(Keypoint::LeftTragion), d.keypoint(Keypoint::NoseTip));
+    let (tr, tl, nose) = (
+        d.keypoint(Keypoint::RightTragion),
+        d.keypoint(Keypoint::LeftTragion),
+        d.keypoint(Keypoint::NoseTip),
+    );
     let span = tr.distance(tl);
     if span < 1e-3 {
         return None;
@@ -316,17 +327,26 @@ pub fn centre_offset(bbox: &Rect, width: u32, height: u32) -> [f32; 2] {
 /// least `ratio` of its width.
 pub fn counted_faces(detections: &[Detection], ratio: f32) -> usize {
     let largest = detections.iter().map(|d| d.bbox.width).fold(0.0, f32::max);
-    detections.iter().filter(|d| d.bbox.width >= largest * ratio).count()
+    detections
+        .iter()
+        .filter(|d| d.bbox.width >= largest * ratio)
+        .count()
 }
 
 /// The middle of a detection box, where the face's skin is.
 pub fn face_core(bbox: &Rect) -> Rect {
-    Rect::new(bbox.x + bbox.width * 0.2, bbox.y + bbox.height * 0.2, bbox.width * 0.6, bbox.height * 0.6)
+    Rect::new(
+        bbox.x + bbox.width * 0.2,
+        bbox.y + bbox.height * 0.2,
+        bbox.width * 0.6,
+        bbox.height * 0.6,
+    )
 }
 
 /// The point halfway between the eye keypoints (for messages and overlays).
 pub fn eye_midpoint(d: &Detection) -> Point {
-    d.keypoint(Keypoint::RightEye).midpoint(d.keypoint(Keypoint::LeftEye))
+    d.keypoint(Keypoint::RightEye)
+        .midpoint(d.keypoint(Keypoint::LeftEye))
 }
 
 #[cfg(test)]
@@ -379,7 +399,10 @@ mod tests {
     fn luma_of_flat_frames_and_empty_regions() {
         let img = RgbImage::from_pixel(300, 200, image::Rgb([100, 100, 100]));
         assert!((mean_luma(&img, None) - 100.0).abs() < 0.01);
-        assert_eq!(mean_luma(&img, Some(Rect::new(500.0, 0.0, 10.0, 10.0))), 0.0);
+        assert_eq!(
+            mean_luma(&img, Some(Rect::new(500.0, 0.0, 10.0, 10.0))),
+            0.0
+        );
         assert_eq!(mean_luma(&RgbImage::new(1, 1), None), 0.0);
     }
 
@@ -387,7 +410,9 @@ mod tests {
     fn sharpness_of_flat_and_textured_views() {
         let flat = RgbImage::from_pixel(112, 112, image::Rgb([90, 90, 90]));
         assert_eq!(sharpness(&flat), 0.0);
-        let checks = RgbImage::from_fn(112, 112, |x, y| image::Rgb([if (x + y) % 2 == 0 { 0 } else { 255 }; 3]));
+        let checks = RgbImage::from_fn(112, 112, |x, y| {
+            image::Rgb([if (x + y) % 2 == 0 { 0 } else { 255 }; 3])
+        });
         assert!(sharpness(&checks) > 1000.0);
         assert_eq!(sharpness(&RgbImage::new(2, 2)), 0.0);
     }

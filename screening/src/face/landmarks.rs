@@ -69,7 +69,10 @@ impl Roi {
     /// MediaPipe's ROI for a detection: the box centre, 1.5 × its long side,
     /// turned so the eye keypoints are level.
     pub fn from_detection(d: &Detection) -> Roi {
-        let (r, l) = (d.keypoint(Keypoint::RightEye), d.keypoint(Keypoint::LeftEye));
+        let (r, l) = (
+            d.keypoint(Keypoint::RightEye),
+            d.keypoint(Keypoint::LeftEye),
+        );
         let rotation = (l.y - r.y).atan2(l.x - r.x);
         Roi {
             centre: d.bbox.centre(),
@@ -83,7 +86,12 @@ impl Roi {
         let s = self.size / side as f32;
         let (a, b) = (s * self.rotation.cos(), s * self.rotation.sin());
         let h = side as f32 * 0.5;
-        Similarity { a, b, tx: self.centre.x - (a * h - b * h), ty: self.centre.y - (b * h + a * h) }
+        Similarity {
+            a,
+            b,
+            tx: self.centre.x - (a * h - b * h),
+            ty: self.centre.y - (b * h + a * h),
+        }
     }
 }
 
@@ -121,15 +129,27 @@ pub struct Landmarks {
 impl Landmarks {
     /// Point `i` (x, y), or the origin for an index out of range.
     pub fn point(&self, i: usize) -> Point {
-        self.points.get(i).map_or(Point::default(), |p| Point::new(p[0], p[1]))
+        self.points
+            .get(i)
+            .map_or(Point::default(), |p| Point::new(p[0], p[1]))
     }
 
     /// The four landmarks of the patient's `side` eye.
     pub fn eye(&self, side: Side) -> EyeLandmarks {
         use index::*;
         let [outer, inner, upper, lower] = match side {
-            Side::Right => [RIGHT_EYE_OUTER, RIGHT_EYE_INNER, RIGHT_EYE_UPPER, RIGHT_EYE_LOWER],
-            Side::Left => [LEFT_EYE_OUTER, LEFT_EYE_INNER, LEFT_EYE_UPPER, LEFT_EYE_LOWER],
+            Side::Right => [
+                RIGHT_EYE_OUTER,
+                RIGHT_EYE_INNER,
+                RIGHT_EYE_UPPER,
+                RIGHT_EYE_LOWER,
+            ],
+            Side::Left => [
+                LEFT_EYE_OUTER,
+                LEFT_EYE_INNER,
+                LEFT_EYE_UPPER,
+                LEFT_EYE_LOWER,
+            ],
         };
         EyeLandmarks {
             outer: self.point(outer),
@@ -159,7 +179,10 @@ impl Landmarks {
 
     /// Both mouth corners.
     pub fn mouth_corners(&self) -> PerSide<Point> {
-        PerSide::new(self.mouth_corner(Side::Left), self.mouth_corner(Side::Right))
+        PerSide::new(
+            self.mouth_corner(Side::Left),
+            self.mouth_corner(Side::Right),
+        )
     }
 
     /// The smallest box holding every point.
@@ -209,7 +232,11 @@ impl LandmarkModel {
     /// Loads the `face_landmarks` entry of `manifest` (hash checked).
     pub fn from_manifest(manifest: &Manifest) -> Result<LandmarkModel, FaceError> {
         let model = manifest.load_onnx(FACE_LANDMARKS)?;
-        let range = manifest.entry(FACE_LANDMARKS)?.input.as_ref().and_then(|i| i.range);
+        let range = manifest
+            .entry(FACE_LANDMARKS)?
+            .input
+            .as_ref()
+            .and_then(|i| i.range);
         Self::new(model, range.unwrap_or([0.0, 1.0]))
     }
 
@@ -241,7 +268,11 @@ impl LandmarkModel {
     }
 
     /// Landmarks of the face found by `detection`.
-    pub fn landmarks(&self, frame: &RgbImage, detection: &Detection) -> Result<Landmarks, FaceError> {
+    pub fn landmarks(
+        &self,
+        frame: &RgbImage,
+        detection: &Detection,
+    ) -> Result<Landmarks, FaceError> {
         self.landmarks_in(frame, &Roi::from_detection(detection))
     }
 
@@ -254,7 +285,10 @@ impl LandmarkModel {
         let plane = size * size;
         let crop_to_frame = roi.crop_to_frame(self.size);
         let run_err = |e: tract_onnx::prelude::TractError| {
-            FaceError::Model(ModelError::Run { name: self.model.name().into(), message: e.to_string() })
+            FaceError::Model(ModelError::Run {
+                name: self.model.name().into(),
+                message: e.to_string(),
+            })
         };
         let mut input = Tensor::zero::<f32>(&[1, 3, size, size]).map_err(run_err)?;
         {
@@ -262,16 +296,26 @@ impl LandmarkModel {
             let data = view.as_slice_mut::<f32>().map_err(run_err)?;
             let (scale, offset) = (self.scale, self.offset);
             // One bilinear sample per pixel, as MediaPipe prepares this model's input.
-            resample::warp(frame, &crop_to_frame, self.size, self.size, false, |x, y, rgb| {
-                let i = y as usize * size + x as usize;
-                data[i] = rgb[0] * scale + offset;
-                data[plane + i] = rgb[1] * scale + offset;
-                data[2 * plane + i] = rgb[2] * scale + offset;
-            });
+            resample::warp(
+                frame,
+                &crop_to_frame,
+                self.size,
+                self.size,
+                false,
+                |x, y, rgb| {
+                    let i = y as usize * size + x as usize;
+                    data[i] = rgb[0] * scale + offset;
+                    data[plane + i] = rgb[1] * scale + offset;
+                    data[2 * plane + i] = rgb[2] * scale + offset;
+                },
+            );
         }
         let outputs = self.model.run(input)?;
         let raw = output_slice(&self.model, &outputs, self.points)?;
-        let logit = output_slice(&self.model, &outputs, self.presence)?.first().copied().unwrap_or(f32::MIN);
+        let logit = output_slice(&self.model, &outputs, self.presence)?
+            .first()
+            .copied()
+            .unwrap_or(f32::MIN);
         let z_scale = crop_to_frame.scale();
         let points = raw
             .chunks_exact(3)
@@ -292,7 +336,11 @@ mod tests {
 
     #[test]
     fn roi_crop_maps_centre_and_axes() {
-        let roi = Roi { centre: Point::new(100.0, 50.0), size: 96.0, rotation: std::f32::consts::FRAC_PI_2 };
+        let roi = Roi {
+            centre: Point::new(100.0, 50.0),
+            size: 96.0,
+            rotation: std::f32::consts::FRAC_PI_2,
+        };
         let t = roi.crop_to_frame(192);
         let c = t.apply(Point::new(96.0, 96.0));
         assert!(c.distance(roi.centre) < 1e-4);
@@ -306,7 +354,11 @@ mod tests {
         let mut kp = [Point::default(); 6];
         kp[Keypoint::RightEye as usize] = Point::new(40.0, 50.0);
         kp[Keypoint::LeftEye as usize] = Point::new(60.0, 50.0);
-        let d = Detection { bbox: Rect::new(20.0, 30.0, 60.0, 40.0), score: 0.9, keypoints: kp };
+        let d = Detection {
+            bbox: Rect::new(20.0, 30.0, 60.0, 40.0),
+            score: 0.9,
+            keypoints: kp,
+        };
         let roi = Roi::from_detection(&d);
         assert_eq!(roi.rotation, 0.0);
         assert_eq!(roi.size, 90.0);

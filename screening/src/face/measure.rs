@@ -50,7 +50,11 @@ impl Measures {
 
         let palpebral_fissure = eyes.map(|e| across(e.upper, e.lower).max(0.0) / interocular);
         let (l, r) = (palpebral_fissure.left, palpebral_fissure.right);
-        let fissure_ratio = if l.max(r) > 0.0 { l.min(r) / l.max(r) } else { 1.0 };
+        let fissure_ratio = if l.max(r) > 0.0 {
+            l.min(r) / l.max(r)
+        } else {
+            1.0
+        };
         let narrower_eye = if r < l { Side::Right } else { Side::Left };
         let commissure = landmarks.mouth_corners();
         // Positive when the left corner is higher, i.e. further "up" (−down).
@@ -63,7 +67,9 @@ impl Measures {
             commissure,
             commissure_height_diff,
         };
-        let finite = [l, r, fissure_ratio, commissure_height_diff].iter().all(|v| v.is_finite());
+        let finite = [l, r, fissure_ratio, commissure_height_diff]
+            .iter()
+            .all(|v| v.is_finite());
         finite.then_some(m)
     }
 
@@ -76,7 +82,11 @@ impl Measures {
             return self;
         }
         self.palpebral_fissure = PerSide::new(l, r);
-        self.fissure_ratio = if l.max(r) > 0.0 { l.min(r) / l.max(r) } else { 1.0 };
+        self.fissure_ratio = if l.max(r) > 0.0 {
+            l.min(r) / l.max(r)
+        } else {
+            1.0
+        };
         self.narrower_eye = if r < l { Side::Right } else { Side::Left };
         self
     }
@@ -103,7 +113,10 @@ mod tests {
         set(index::LEFT_EYE_LOWER, 140.0, 102.0);
         set(index::MOUTH_RIGHT, 100.0, 150.0);
         set(index::MOUTH_LEFT, 140.0, 148.0);
-        Landmarks { points, presence: 1.0 }
+        Landmarks {
+            points,
+            presence: 1.0,
+        }
     }
 
     #[test]
@@ -120,7 +133,12 @@ mod tests {
     #[test]
     fn rotation_and_scale_do_not_change_the_measures() {
         let a = Measures::from_landmarks(&face()).unwrap();
-        let t = Similarity { a: 1.3 * 0.5f32.cos(), b: 1.3 * 0.5f32.sin(), tx: 40.0, ty: -7.0 };
+        let t = Similarity {
+            a: 1.3 * 0.5f32.cos(),
+            b: 1.3 * 0.5f32.sin(),
+            tx: 40.0,
+            ty: -7.0,
+        };
         let b = Measures::from_landmarks(&face().transformed(&t)).unwrap();
         assert!((a.fissure_ratio - b.fissure_ratio).abs() < 1e-4);
         assert!((a.commissure_height_diff - b.commissure_height_diff).abs() < 1e-4);
@@ -130,13 +148,25 @@ mod tests {
     #[test]
     fn closed_eyes_and_degenerate_faces() {
         let mut f = face();
-        for i in [index::RIGHT_EYE_UPPER, index::RIGHT_EYE_LOWER, index::LEFT_EYE_UPPER, index::LEFT_EYE_LOWER] {
+        for i in [
+            index::RIGHT_EYE_UPPER,
+            index::RIGHT_EYE_LOWER,
+            index::LEFT_EYE_UPPER,
+            index::LEFT_EYE_LOWER,
+        ] {
             f.points[i][1] = 100.0;
         }
         let m = Measures::from_landmarks(&f).unwrap();
         assert_eq!(m.fissure_ratio, 1.0);
-        let flat = Landmarks { points: vec![[0.0; 3]; NUM_LANDMARKS], presence: 0.0 };
+        let flat = Landmarks {
+            points: vec![[0.0; 3]; NUM_LANDMARKS],
+            presence: 0.0,
+        };
         assert!(Measures::from_landmarks(&flat).is_none());
-        assert!(Measures::from_landmarks(&Landmarks { points: vec![], presence: 0.0 }).is_none());
+        assert!(Measures::from_landmarks(&Landmarks {
+            points: vec![],
+            presence: 0.0
+        })
+        .is_none());
     }
 }

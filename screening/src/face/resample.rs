@@ -100,11 +100,18 @@ impl Taps {
             }
             start.push(first);
         }
-        Taps { start, width, weights }
+        Taps {
+            start,
+            width,
+            weights,
+        }
     }
 
     fn of(&self, o: usize) -> (usize, &[f32]) {
-        (self.start[o], &self.weights[o * self.width..(o + 1) * self.width])
+        (
+            self.start[o],
+            &self.weights[o * self.width..(o + 1) * self.width],
+        )
     }
 }
 
@@ -113,12 +120,7 @@ impl Taps {
 ///
 /// Works row by row with one accumulator row, so memory stays at one source
 /// row of floats whatever the frame size.
-pub fn resize(
-    frame: &RgbImage,
-    out_w: u32,
-    out_h: u32,
-    mut put: impl FnMut(u32, u32, [f32; 3]),
-) {
+pub fn resize(frame: &RgbImage, out_w: u32, out_h: u32, mut put: impl FnMut(u32, u32, [f32; 3])) {
     let (sw, sh) = (frame.width() as usize, frame.height() as usize);
     if sw == 0 || sh == 0 || out_w == 0 || out_h == 0 {
         return;
@@ -166,7 +168,11 @@ pub fn resize(
 /// integer part of the ratio (cheap: each byte is read once), and the
 /// triangle filter only does the last, less-than-2× step. The returned
 /// mapping already accounts for both steps.
-pub fn letterbox(frame: &RgbImage, size: u32, mut put: impl FnMut(u32, u32, [f32; 3])) -> Letterbox {
+pub fn letterbox(
+    frame: &RgbImage,
+    size: u32,
+    mut put: impl FnMut(u32, u32, [f32; 3]),
+) -> Letterbox {
     let m = (frame.width().max(frame.height()) / size.max(1)).max(1);
     let shrunk;
     let src = if m >= 2 {
@@ -239,13 +245,22 @@ pub fn warp(
         return;
     }
     let footprint = crop_to_frame.scale();
-    let m = if antialias && footprint.is_finite() { footprint.floor().clamp(1.0, 64.0) as u32 } else { 1 };
+    let m = if antialias && footprint.is_finite() {
+        footprint.floor().clamp(1.0, 64.0) as u32
+    } else {
+        1
+    };
     if m >= 2 {
         // The frame pixels under the crop (plus a pixel for the bilinear
         // neighbours), clipped to the frame: what lies outside repeats the
         // edge either way.
-        let corners = [(0.0, 0.0), (out_w as f32, 0.0), (0.0, out_h as f32), (out_w as f32, out_h as f32)]
-            .map(|(u, v)| crop_to_frame.apply(Point::new(u, v)));
+        let corners = [
+            (0.0, 0.0),
+            (out_w as f32, 0.0),
+            (0.0, out_h as f32),
+            (out_w as f32, out_h as f32),
+        ]
+        .map(|(u, v)| crop_to_frame.apply(Point::new(u, v)));
         let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
         for c in corners {
             x0 = x0.min(c.x);
@@ -278,7 +293,13 @@ pub fn warp(
 }
 
 /// One bilinear sample of `src` per output pixel.
-fn sample(src: &RgbImage, t: &Similarity, out_w: u32, out_h: u32, mut put: impl FnMut(u32, u32, [f32; 3])) {
+fn sample(
+    src: &RgbImage,
+    t: &Similarity,
+    out_w: u32,
+    out_h: u32,
+    mut put: impl FnMut(u32, u32, [f32; 3]),
+) {
     let (w, h) = (src.width() as usize, src.height() as usize);
     let raw = src.as_raw();
     for v in 0..out_h {
@@ -295,13 +316,27 @@ fn sample(src: &RgbImage, t: &Similarity, out_w: u32, out_h: u32, mut put: impl 
 /// Box-shrinks the frame region `[x0, x1) × [y0, y1)` by `m`: each output
 /// pixel is the mean of an m×m block (a trailing partial block is dropped; a
 /// region narrower than `m` gives one pixel averaging all of it).
-fn box_shrink_region(frame: &RgbImage, x0: usize, y0: usize, x1: usize, y1: usize, m: u32) -> RgbImage {
+fn box_shrink_region(
+    frame: &RgbImage,
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+    m: u32,
+) -> RgbImage {
     let m = m.max(1) as usize;
     let (rw, rh) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
     if rw == 0 || rh == 0 {
         return RgbImage::new(0, 0);
     }
-    let block = Block { x0, y0, bw: m.min(rw), bh: m.min(rh), pw: rw / m.min(rw), ph: rh / m.min(rh) };
+    let block = Block {
+        x0,
+        y0,
+        bw: m.min(rw),
+        bh: m.min(rh),
+        pw: rw / m.min(rw),
+        ph: rh / m.min(rh),
+    };
     // u16 sums are twice as wide per SIMD register; they hold 257 rows of 255.
     let out = if block.bh <= 257 {
         block.shrink::<u16>(frame)
@@ -342,7 +377,10 @@ impl Block {
                     *a += T::from(v);
                 }
             }
-            for (o, block) in row_out.chunks_exact_mut(3).zip(acc.chunks_exact(self.bw * 3)) {
+            for (o, block) in row_out
+                .chunks_exact_mut(3)
+                .zip(acc.chunks_exact(self.bw * 3))
+            {
                 let mut sum = [0u32; 3];
                 for k in block.chunks_exact(3) {
                     sum[0] += k[0].into();
@@ -362,7 +400,14 @@ impl Block {
 /// (a trailing partial block is dropped, so frame = result × factor exactly;
 /// a side shorter than `factor` becomes one pixel).
 pub fn box_shrink(frame: &RgbImage, factor: u32) -> RgbImage {
-    box_shrink_region(frame, 0, 0, frame.width() as usize, frame.height() as usize, factor)
+    box_shrink_region(
+        frame,
+        0,
+        0,
+        frame.width() as usize,
+        frame.height() as usize,
+        factor,
+    )
 }
 
 #[cfg(test)]
@@ -372,7 +417,15 @@ mod tests {
     #[test]
     fn letterbox_of_640x480_pads_top_and_bottom() {
         let lb = Letterbox::fit(640, 480, 128);
-        assert_eq!((lb.offset_x, lb.offset_y, lb.content_width, lb.content_height), (0, 16, 128, 96));
+        assert_eq!(
+            (
+                lb.offset_x,
+                lb.offset_y,
+                lb.content_width,
+                lb.content_height
+            ),
+            (0, 16, 128, 96)
+        );
         let p = lb.to_frame(Point::new(64.0, 64.0));
         assert!((p.x - 320.0).abs() < 1e-3 && (p.y - 240.0).abs() < 1e-3);
     }
@@ -402,20 +455,36 @@ mod tests {
     #[test]
     fn antialiased_warp_averages_the_footprint() {
         // Stripes one pixel wide: a 2× shrink must give their mean, not alias.
-        let img = RgbImage::from_fn(64, 48, |x, _| image::Rgb([if x % 2 == 0 { 0 } else { 200 }, 50, 0]));
-        let half = Similarity { a: 2.0, b: 0.0, tx: 0.0, ty: 0.0 };
+        let img = RgbImage::from_fn(64, 48, |x, _| {
+            image::Rgb([if x % 2 == 0 { 0 } else { 200 }, 50, 0])
+        });
+        let half = Similarity {
+            a: 2.0,
+            b: 0.0,
+            tx: 0.0,
+            ty: 0.0,
+        };
         warp(&img, &half, 32, 24, true, |u, v, rgb| {
             assert!((rgb[0] - 100.0).abs() < 1.0, "{u} {v} {rgb:?}");
             assert!((rgb[1] - 50.0).abs() < 1e-3);
         });
         // Off-frame parts repeat the edge rather than going black.
-        let shifted = Similarity { a: 2.0, b: 0.0, tx: -40.0, ty: -40.0 };
-        warp(&img, &shifted, 32, 24, true, |_, _, rgb| assert!(rgb[1] > 49.0));
+        let shifted = Similarity {
+            a: 2.0,
+            b: 0.0,
+            tx: -40.0,
+            ty: -40.0,
+        };
+        warp(&img, &shifted, 32, 24, true, |_, _, rgb| {
+            assert!(rgb[1] > 49.0)
+        });
     }
 
     #[test]
     fn box_shrink_averages_blocks() {
-        let img = RgbImage::from_fn(4, 2, |x, _| image::Rgb([if x % 2 == 0 { 0 } else { 200 }, 0, 0]));
+        let img = RgbImage::from_fn(4, 2, |x, _| {
+            image::Rgb([if x % 2 == 0 { 0 } else { 200 }, 0, 0])
+        });
         let s = box_shrink(&img, 2);
         assert_eq!(s.dimensions(), (2, 1));
         assert_eq!(s.get_pixel(0, 0)[0], 100);
@@ -426,7 +495,9 @@ mod tests {
 
     #[test]
     fn letterbox_of_a_large_frame_maps_back_to_its_pixels() {
-        let img = RgbImage::from_fn(1280, 960, |x, y| image::Rgb([(x / 10) as u8, (y / 10) as u8, 0]));
+        let img = RgbImage::from_fn(1280, 960, |x, y| {
+            image::Rgb([(x / 10) as u8, (y / 10) as u8, 0])
+        });
         let mut centre = [0.0; 3];
         let lb = letterbox(&img, 128, |x, y, rgb| {
             if (x, y) == (64, 64) {
@@ -434,8 +505,14 @@ mod tests {
             }
         });
         let p = lb.to_frame(Point::new(64.5, 64.5));
-        assert!((p.x - 645.0).abs() < 1e-3 && (p.y - 485.0).abs() < 1e-3, "{p:?}");
+        assert!(
+            (p.x - 645.0).abs() < 1e-3 && (p.y - 485.0).abs() < 1e-3,
+            "{p:?}"
+        );
         // Input pixel (64, 64) averages frame block x 640..650, y 480..490.
-        assert!((centre[0] - 64.0).abs() < 0.6 && (centre[1] - 48.0).abs() < 0.6, "{centre:?}");
+        assert!(
+            (centre[0] - 64.0).abs() < 0.6 && (centre[1] - 48.0).abs() < 0.6,
+            "{centre:?}"
+        );
     }
 }

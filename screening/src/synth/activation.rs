@@ -57,7 +57,11 @@ pub(crate) struct Activation {
 
 /// The healthy response to the expression at full intensity.
 fn command(e: Expression) -> (SideActivation, f32) {
-    let mut a = SideActivation { aperture: 1.0, fold: 1.0, ..SideActivation::default() };
+    let mut a = SideActivation {
+        aperture: 1.0,
+        fold: 1.0,
+        ..SideActivation::default()
+    };
     let mut jaw = 0.0;
     match e {
         Expression::Rest => {}
@@ -131,7 +135,11 @@ fn palsy(patient: &Patient) -> Option<Palsy> {
                 synkinesis: (0.0, 0.0),
             })
         }
-        Condition::Synkinetic { side, severity, pattern } => {
+        Condition::Synkinetic {
+            side,
+            severity,
+            pattern,
+        } => {
             let droop = 0.3 + 0.4 * b;
             Some(Palsy {
                 side,
@@ -142,8 +150,16 @@ fn palsy(patient: &Patient) -> Option<Palsy> {
                 rest_aperture: 1.0 + 0.05 * (c - 0.5),
                 fold: 1.0 - 0.3 * droop,
                 synkinesis: (
-                    if pattern.oral_ocular() { severity.eye_narrowing() } else { 0.0 },
-                    if pattern.ocular_oral() { severity.mouth_pull() } else { 0.0 },
+                    if pattern.oral_ocular() {
+                        severity.eye_narrowing()
+                    } else {
+                        0.0
+                    },
+                    if pattern.ocular_oral() {
+                        severity.mouth_pull()
+                    } else {
+                        0.0
+                    },
                 ),
             })
         }
@@ -174,7 +190,9 @@ impl Activation {
         };
         // Synkinesis is driven by the command, not by what the weak side manages.
         let oral_drive = (1.4 * asked.smile).min(1.0).max(asked.pucker);
-        let ocular_drive = (1.0 - asked.aperture).max(0.7 * asked.brow_raise).max(asked.squeeze);
+        let ocular_drive = (1.0 - asked.aperture)
+            .max(0.7 * asked.brow_raise)
+            .max(asked.squeeze);
 
         let per_side = |side: Side| {
             let asym = patient.identity.asymmetry.get(side);
@@ -215,14 +233,27 @@ impl Activation {
             // The raised cheek narrows a healthy eye by about a tenth at a full
             // smile; a synkinetic eye narrows by its own amount. The two are
             // the same muscle, so the stronger one wins.
-            let narrowing = (0.1 * a.cheek_raise).max(narrowing_synk);
+            let narrowing = (0.1 * a.cheek_raise).max(narrowing_synk).clamp(0.0, 1.0);
             let widen = 1.0 + 0.12 * a.brow_raise;
-            a.aperture = (rest_aperture * widen * (1.0 - closure.clamp(0.0, 1.0)) * (1.0 - narrowing) * (1.0 - blink))
-                .max(0.0);
-            a.lower_lid_share = if narrowing > 0.0 { 0.3 + 0.3 * (narrowing / (narrowing + closure + 1e-3)) } else { 0.3 };
+            // Closing drops the upper lid; narrowing is a squint, in which the
+            // lower lid rises about as much as the upper one falls.
+            let open = rest_aperture * widen * (1.0 - closure.clamp(0.0, 1.0));
+            let squint = open * narrowing;
+            let mut lower = 0.3 * open - 0.55 * squint;
+            let mut upper = 0.7 * open - 0.45 * squint;
+            if lower < 0.0 {
+                upper += lower;
+                lower = 0.0;
+            }
+            let total = (upper + lower).max(0.0);
+            a.aperture = total * (1.0 - blink);
+            a.lower_lid_share = if total > 1e-6 { lower / total } else { 0.3 };
             a
         };
-        Activation { side: PerSide::new(per_side(Side::Left), per_side(Side::Right)), jaw_open: jaw * i }
+        Activation {
+            side: PerSide::new(per_side(Side::Left), per_side(Side::Right)),
+            jaw_open: jaw * i,
+        }
     }
 }
 
@@ -237,7 +268,11 @@ mod tests {
 
     #[test]
     fn severe_oral_ocular_narrows_the_affected_eye_by_its_severity() {
-        let c = Condition::Synkinetic { side: Side::Left, severity: Severity::Severe, pattern: Pattern::OralOcular };
+        let c = Condition::Synkinetic {
+            side: Side::Left,
+            severity: Severity::Severe,
+            pattern: Pattern::OralOcular,
+        };
         let rest = act(c, Expression::Rest).side.left.aperture;
         let smile = act(c, Expression::BigSmile).side.left.aperture;
         assert!((smile / rest - 0.35).abs() < 0.02, "{}", smile / rest);
@@ -247,7 +282,11 @@ mod tests {
 
     #[test]
     fn ocular_oral_pulls_the_corner_only_on_the_affected_side() {
-        let c = Condition::Synkinetic { side: Side::Right, severity: Severity::Moderate, pattern: Pattern::OcularOral };
+        let c = Condition::Synkinetic {
+            side: Side::Right,
+            severity: Severity::Moderate,
+            pattern: Pattern::OcularOral,
+        };
         let a = act(c, Expression::GentleEyeClosure);
         assert!(a.side.right.smile > 0.4, "{:?}", a.side.right);
         assert!(a.side.left.smile < 0.01);
@@ -268,10 +307,27 @@ mod tests {
     #[test]
     fn intensity_interpolates_and_blink_closes() {
         let p = Patient::with_condition(3, Condition::Healthy);
-        let half = Activation::new(&p, &FaceState { expression: Expression::BigSmile, intensity: 0.5, blink: 0.0 });
+        let half = Activation::new(
+            &p,
+            &FaceState {
+                expression: Expression::BigSmile,
+                intensity: 0.5,
+                blink: 0.0,
+            },
+        );
         let full = Activation::new(&p, &FaceState::full(Expression::BigSmile));
-        assert!(half.side.left.smile > 0.3 * full.side.left.smile && half.side.left.smile < 0.7 * full.side.left.smile);
-        let blink = Activation::new(&p, &FaceState { expression: Expression::Rest, intensity: 1.0, blink: 1.0 });
+        assert!(
+            half.side.left.smile > 0.3 * full.side.left.smile
+                && half.side.left.smile < 0.7 * full.side.left.smile
+        );
+        let blink = Activation::new(
+            &p,
+            &FaceState {
+                expression: Expression::Rest,
+                intensity: 1.0,
+                blink: 1.0,
+            },
+        );
         assert_eq!(blink.side.left.aperture, 0.0);
     }
 }

@@ -15,16 +15,30 @@ use crate::geometry::Point;
 /// Paints the background of `scene` over the whole pixmap.
 pub(crate) fn draw(scene: &Scene, cam: &Camera, pixmap: &mut Pixmap) {
     let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
-    let full = canvas::poly(&[Point::new(0.0, 0.0), Point::new(w, 0.0), Point::new(w, h), Point::new(0.0, h)], true);
+    let full = canvas::poly(
+        &[
+            Point::new(0.0, 0.0),
+            Point::new(w, 0.0),
+            Point::new(w, h),
+            Point::new(0.0, h),
+        ],
+        true,
+    );
     let base: Rgb = match scene.background {
         Background::Plain { colour } => rgb(colour),
         Background::Gradient { top, .. } => rgb(top),
         Background::Clinic { wall, .. } => rgb(wall),
     };
     match scene.background {
-        Background::Plain { .. } => canvas::fill(pixmap, full.as_ref(), &canvas::solid(base, 1.0), None),
+        Background::Plain { .. } => {
+            canvas::fill(pixmap, full.as_ref(), &canvas::solid(base, 1.0), None)
+        }
         Background::Gradient { top, bottom } => {
-            let shader = canvas::linear(Point::new(0.0, 0.0), Point::new(0.0, h), &[(0.0, rgb(top), 1.0), (1.0, rgb(bottom), 1.0)]);
+            let shader = canvas::linear(
+                Point::new(0.0, 0.0),
+                Point::new(0.0, h),
+                &[(0.0, rgb(top), 1.0), (1.0, rgb(bottom), 1.0)],
+            );
             canvas::fill(pixmap, full.as_ref(), &canvas::shaded(shader, base), None);
         }
         Background::Clinic { wall, trim, layout } => clinic(pixmap, rgb(wall), rgb(trim), layout),
@@ -33,19 +47,53 @@ pub(crate) fn draw(scene: &Scene, cam: &Camera, pixmap: &mut Pixmap) {
     let l = cam.light.dir;
     let centre = Point::new(w * (0.5 + 0.35 * l[0]), h * (0.35 + 0.3 * l[1]));
     let r = w.max(h) * 0.95;
-    let shader = canvas::radial(centre, r, r, 0.0, &[(0.0, [1.0; 3], 0.12), (0.5, [1.0; 3], 0.0), (0.75, [0.0; 3], 0.0), (1.0, [0.0; 3], 0.28)]);
+    let shader = canvas::radial(
+        centre,
+        r,
+        r,
+        0.0,
+        &[
+            (0.0, [1.0; 3], 0.12),
+            (0.5, [1.0; 3], 0.0),
+            (0.75, [0.0; 3], 0.0),
+            (1.0, [0.0; 3], 0.28),
+        ],
+    );
     canvas::fill(pixmap, full.as_ref(), &canvas::shaded(shader, base), None);
     // The patient's shadow on the wall, thrown away from the light.
     let head = cam.project_body([0.0, 20.0, -200.0]);
     let off = 55.0 * cam.ppmm;
     let c = Point::new(head.x - l[0] * off, head.y - l[1] * off * 0.6);
     let (rx, ry) = (95.0 * cam.ppmm, 140.0 * cam.ppmm);
-    let shader = canvas::radial(c, rx, ry, 0.0, &[(0.0, [0.0; 3], 0.16 * (1.0 - scene.ambient)), (0.6, [0.0; 3], 0.08), (1.0, [0.0; 3], 0.0)]);
-    canvas::fill(pixmap, canvas::ellipse(c, rx, ry).as_ref(), &canvas::shaded(shader, base), None);
+    let shader = canvas::radial(
+        c,
+        rx,
+        ry,
+        0.0,
+        &[
+            (0.0, [0.0; 3], 0.16 * (1.0 - scene.ambient)),
+            (0.6, [0.0; 3], 0.08),
+            (1.0, [0.0; 3], 0.0),
+        ],
+    );
+    canvas::fill(
+        pixmap,
+        canvas::ellipse(c, rx, ry).as_ref(),
+        &canvas::shaded(shader, base),
+        None,
+    );
 }
 
 fn rect(x: f32, y: f32, w: f32, h: f32) -> Option<tiny_skia::Path> {
-    canvas::poly(&[Point::new(x, y), Point::new(x + w, y), Point::new(x + w, y + h), Point::new(x, y + h)], true)
+    canvas::poly(
+        &[
+            Point::new(x, y),
+            Point::new(x + w, y),
+            Point::new(x + w, y + h),
+            Point::new(x, y + h),
+        ],
+        true,
+    )
 }
 
 /// A clinic wall with a door or cabinet, a wall panel and a dado rail,
@@ -53,32 +101,87 @@ fn rect(x: f32, y: f32, w: f32, h: f32) -> Option<tiny_skia::Path> {
 fn clinic(pixmap: &mut Pixmap, wall: Rgb, trim: Rgb, layout: u32) {
     let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
     let mut r = <ChaCha8Rng as rand::SeedableRng>::seed_from_u64(u64::from(layout));
-    canvas::fill(pixmap, rect(0.0, 0.0, w, h).as_ref(), &canvas::solid(wall, 1.0), None);
+    canvas::fill(
+        pixmap,
+        rect(0.0, 0.0, w, h).as_ref(),
+        &canvas::solid(wall, 1.0),
+        None,
+    );
     // Lower wall and rail.
     let rail = h * r.gen_range(0.62..0.8);
-    canvas::fill(pixmap, rect(0.0, rail, w, h - rail).as_ref(), &canvas::solid(scale(wall, 0.88), 1.0), None);
-    canvas::fill(pixmap, rect(0.0, rail - 0.012 * h, w, 0.02 * h).as_ref(), &canvas::solid(trim, 1.0), None);
+    canvas::fill(
+        pixmap,
+        rect(0.0, rail, w, h - rail).as_ref(),
+        &canvas::solid(scale(wall, 0.88), 1.0),
+        None,
+    );
+    canvas::fill(
+        pixmap,
+        rect(0.0, rail - 0.012 * h, w, 0.02 * h).as_ref(),
+        &canvas::solid(trim, 1.0),
+        None,
+    );
     // A door frame on one side.
     let left = r.gen_bool(0.5);
     let dw = w * r.gen_range(0.18..0.28);
-    let dx = if left { w * r.gen_range(-0.05..0.06) } else { w - dw - w * r.gen_range(-0.05..0.06) };
+    let dx = if left {
+        w * r.gen_range(-0.05..0.06)
+    } else {
+        w - dw - w * r.gen_range(-0.05..0.06)
+    };
     let top = h * r.gen_range(0.02..0.15);
-    canvas::fill(pixmap, rect(dx, top, dw, h).as_ref(), &canvas::solid(scale(trim, 0.92), 1.0), None);
-    canvas::fill(pixmap, rect(dx + 0.02 * w, top + 0.02 * w, dw - 0.04 * w, h).as_ref(), &canvas::solid(scale(trim, 0.8), 1.0), None);
-    let knob = Point::new(if left { dx + dw - 0.05 * w } else { dx + 0.05 * w }, h * 0.62);
-    canvas::fill(pixmap, canvas::ellipse(knob, 0.008 * w, 0.008 * w).as_ref(), &canvas::solid([0.75, 0.72, 0.6], 1.0), None);
+    canvas::fill(
+        pixmap,
+        rect(dx, top, dw, h).as_ref(),
+        &canvas::solid(scale(trim, 0.92), 1.0),
+        None,
+    );
+    canvas::fill(
+        pixmap,
+        rect(dx + 0.02 * w, top + 0.02 * w, dw - 0.04 * w, h).as_ref(),
+        &canvas::solid(scale(trim, 0.8), 1.0),
+        None,
+    );
+    let knob = Point::new(
+        if left {
+            dx + dw - 0.05 * w
+        } else {
+            dx + 0.05 * w
+        },
+        h * 0.62,
+    );
+    canvas::fill(
+        pixmap,
+        canvas::ellipse(knob, 0.008 * w, 0.008 * w).as_ref(),
+        &canvas::solid([0.75, 0.72, 0.6], 1.0),
+        None,
+    );
     // A chart or notice board on the other side.
     if r.gen_bool(0.7) {
         let pw = w * r.gen_range(0.1..0.18);
         let ph = pw * r.gen_range(1.2..1.45);
-        let px = if left { w * r.gen_range(0.78..0.86) } else { w * r.gen_range(0.03..0.1) };
+        let px = if left {
+            w * r.gen_range(0.78..0.86)
+        } else {
+            w * r.gen_range(0.03..0.1)
+        };
         let py = h * r.gen_range(0.08..0.25);
-        canvas::fill(pixmap, rect(px, py, pw, ph).as_ref(), &canvas::solid([0.95, 0.95, 0.93], 1.0), None);
+        canvas::fill(
+            pixmap,
+            rect(px, py, pw, ph).as_ref(),
+            &canvas::solid([0.95, 0.95, 0.93], 1.0),
+            None,
+        );
         let ink = canvas::solid([0.25, 0.3, 0.4], 0.55);
         for k in 0..7 {
             let ly = py + ph * (0.12 + 0.11 * k as f32);
             let lw = pw * (0.8 - 0.09 * k as f32);
-            canvas::fill(pixmap, rect(px + 0.5 * (pw - lw), ly, lw, ph * 0.035).as_ref(), &ink, None);
+            canvas::fill(
+                pixmap,
+                rect(px + 0.5 * (pw - lw), ly, lw, ph * 0.035).as_ref(),
+                &ink,
+                None,
+            );
         }
     }
 }

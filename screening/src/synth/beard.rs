@@ -12,7 +12,13 @@ use super::identity::Identity;
 use crate::geometry::{Point, Side};
 
 /// Paints the beard into the albedo (before the lips, which go on top).
-pub(crate) fn draw(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Identity, rng: &mut impl Rng) {
+pub(crate) fn draw(
+    head: &Head,
+    cam: &Camera,
+    albedo: &mut Pixmap,
+    id: &Identity,
+    rng: &mut impl Rng,
+) {
     if !id.beard {
         return;
     }
@@ -36,13 +42,26 @@ pub(crate) fn draw(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Identity
         [w(25.0) - 8.0, 28.0],
         [w(10.0) - 1.0, 10.0],
     ];
-    let mut pts: Vec<Point> = upper.iter().map(|p| head.image_at(cam, p[0], p[1])).collect();
+    let mut pts: Vec<Point> = upper
+        .iter()
+        .map(|p| head.image_at(cam, p[0], p[1]))
+        .collect();
     let far = head.face_width * 1.2;
-    for p in [[far, 10.0], [far, head.chin_y + 12.0], [-far, head.chin_y + 12.0], [-far, 10.0]] {
+    for p in [
+        [far, 10.0],
+        [far, head.chin_y + 12.0],
+        [-far, head.chin_y + 12.0],
+        [-far, 10.0],
+    ] {
         pts.push(cam.project([p[0], p[1], head.z_c + 20.0]));
     }
     let alpha = 0.25 + 0.65 * density;
-    canvas::fill(albedo, canvas::smooth(&pts, true).as_ref(), &canvas::solid(scale(hair, 0.95), alpha), None);
+    canvas::fill(
+        albedo,
+        canvas::smooth(&pts, true).as_ref(),
+        &canvas::solid(scale(hair, 0.95), alpha),
+        None,
+    );
     // Texture: short hairs, denser for a full beard.
     let count = (120.0 + 500.0 * density) as usize;
     let len = 0.8 + 3.5 * density;
@@ -59,7 +78,13 @@ pub(crate) fn draw(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Identity
         let a = head.image_at(cam, x, y);
         let b = head.image_at(cam, x + 0.3 * x.signum() * len, y + len);
         let c = scale(hair, rng.gen_range(0.5..1.3));
-        canvas::stroke(albedo, canvas::poly(&[a, b], false).as_ref(), &canvas::solid(c, 0.35), rng.gen_range(0.25..0.45) * px, None);
+        canvas::stroke(
+            albedo,
+            canvas::poly(&[a, b], false).as_ref(),
+            &canvas::solid(c, 0.35),
+            rng.gen_range(0.25..0.45) * px,
+            None,
+        );
     }
     let _ = Point::new(0.0, 0.0);
 }

@@ -12,7 +12,13 @@ use super::identity::{Identity, Sex};
 use crate::geometry::Point;
 
 /// Paints neck, shoulders and top.
-pub(crate) fn draw(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Identity, rng: &mut impl Rng) {
+pub(crate) fn draw(
+    head: &Head,
+    cam: &Camera,
+    pixmap: &mut Pixmap,
+    id: &Identity,
+    rng: &mut impl Rng,
+) {
     let skin = rgb(id.skin);
     let male = id.sex == Sex::Male;
     let nk = head.face_width * if male { 0.74 } else { 0.64 };
@@ -39,24 +45,60 @@ pub(crate) fn draw(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Identity
     // Cylinder shading across the neck, from the light's side.
     let l = p(-nk, 100.0);
     let r = p(nk, 100.0);
-    let c = |nx: f32| scale(skin, cam.shade_body([nx, 0.0, (1.0 - nx * nx).max(0.0).sqrt()]) * 0.92);
-    let shader = canvas::linear(l, r, &[(0.0, c(-0.85), 1.0), (0.5, c(0.0), 1.0), (1.0, c(0.85), 1.0)]);
+    let c = |nx: f32| {
+        scale(
+            skin,
+            cam.shade_body([nx, 0.0, (1.0 - nx * nx).max(0.0).sqrt()]) * 0.92,
+        )
+    };
+    let shader = canvas::linear(
+        l,
+        r,
+        &[
+            (0.0, c(-0.85), 1.0),
+            (0.5, c(0.0), 1.0),
+            (1.0, c(0.85), 1.0),
+        ],
+    );
     canvas::fill(pixmap, path.as_ref(), &canvas::shaded(shader, skin), None);
     // The jaw's shadow on the upper neck.
     let top = p(0.0, head.chin_y - 25.0);
     let bottom = p(0.0, head.chin_y + 32.0);
-    let shader = canvas::linear(top, bottom, &[(0.0, [0.05, 0.02, 0.02], 0.6), (0.55, [0.05, 0.02, 0.02], 0.35), (1.0, [0.05, 0.02, 0.02], 0.0)]);
+    let shader = canvas::linear(
+        top,
+        bottom,
+        &[
+            (0.0, [0.05, 0.02, 0.02], 0.6),
+            (0.55, [0.05, 0.02, 0.02], 0.35),
+            (1.0, [0.05, 0.02, 0.02], 0.0),
+        ],
+    );
     canvas::fill(pixmap, path.as_ref(), &canvas::shaded(shader, skin), None);
     // Sternocleidomastoid and the notch between the collarbones.
     let notch = p(0.0, 150.0);
     let rx = 10.0 * cam.ppmm;
-    let shader = canvas::radial(notch, rx, rx * 0.7, 0.0, &[(0.0, scale(skin, 0.6), 0.35), (1.0, skin, 0.0)]);
-    canvas::fill(pixmap, canvas::ellipse(notch, rx, rx * 0.7).as_ref(), &canvas::shaded(shader, skin), None);
+    let shader = canvas::radial(
+        notch,
+        rx,
+        rx * 0.7,
+        0.0,
+        &[(0.0, scale(skin, 0.6), 0.35), (1.0, skin, 0.0)],
+    );
+    canvas::fill(
+        pixmap,
+        canvas::ellipse(notch, rx, rx * 0.7).as_ref(),
+        &canvas::shaded(shader, skin),
+        None,
+    );
 
     // Clothing: crew or V neck, shaded from the light.
     let cloth = rgb(id.clothing);
     let v_neck = rng.gen_bool(0.4);
-    let depth = if v_neck { rng.gen_range(190.0..215.0) } else { rng.gen_range(160.0..172.0) };
+    let depth = if v_neck {
+        rng.gen_range(190.0..215.0)
+    } else {
+        rng.gen_range(160.0..172.0)
+    };
     let mut top_edge: Vec<[f32; 2]> = vec![
         [-(shoulder + 20.0), 218.0],
         [-(shoulder - 20.0), 182.0],
@@ -66,16 +108,39 @@ pub(crate) fn draw(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Identity
     if v_neck {
         top_edge.extend([[-(nk * 0.6), 168.0], [0.0, depth], [nk * 0.6, 168.0]]);
     } else {
-        top_edge.extend([[-(nk * 0.7), depth - 6.0], [0.0, depth], [nk * 0.7, depth - 6.0]]);
+        top_edge.extend([
+            [-(nk * 0.7), depth - 6.0],
+            [0.0, depth],
+            [nk * 0.7, depth - 6.0],
+        ]);
     }
-    top_edge.extend([[nk + 10.0, 150.0], [nk + 60.0, 162.0], [shoulder - 20.0, 182.0], [shoulder + 20.0, 218.0]]);
+    top_edge.extend([
+        [nk + 10.0, 150.0],
+        [nk + 60.0, 162.0],
+        [shoulder - 20.0, 182.0],
+        [shoulder + 20.0, 218.0],
+    ]);
     let mut cloth_pts: Vec<Point> = top_edge.iter().map(|q| p(q[0], q[1])).collect();
     cloth_pts.push(p(shoulder + 30.0, 800.0));
     cloth_pts.push(p(-(shoulder + 30.0), 800.0));
     let edge: Vec<Point> = top_edge.iter().map(|q| p(q[0], q[1])).collect();
     let path = canvas::smooth(&cloth_pts, true);
     let lc = |nx: f32| scale(cloth, cam.shade_body([nx, -0.3, 0.9]));
-    let shader = canvas::linear(p(-shoulder, 250.0), p(shoulder, 250.0), &[(0.0, lc(-0.7), 1.0), (0.5, lc(0.0), 1.0), (1.0, lc(0.7), 1.0)]);
+    let shader = canvas::linear(
+        p(-shoulder, 250.0),
+        p(shoulder, 250.0),
+        &[
+            (0.0, lc(-0.7), 1.0),
+            (0.5, lc(0.0), 1.0),
+            (1.0, lc(0.7), 1.0),
+        ],
+    );
     canvas::fill(pixmap, path.as_ref(), &canvas::shaded(shader, cloth), None);
-    canvas::stroke(pixmap, canvas::smooth(&edge, false).as_ref(), &canvas::solid(mix(scale(cloth, 0.6), [0.0; 3], 0.2), 0.8), 2.5 * cam.ppmm, None);
+    canvas::stroke(
+        pixmap,
+        canvas::smooth(&edge, false).as_ref(),
+        &canvas::solid(mix(scale(cloth, 0.6), [0.0; 3], 0.2), 0.8),
+        2.5 * cam.ppmm,
+        None,
+    );
 }

@@ -68,7 +68,8 @@ impl Brow {
         let lift = self.lift.0 + (self.lift.1 - self.lift.0) * t;
         let y = self.y0 + (self.y1 - self.y0) * t - arch - lift;
         // Thick rounded head, tapering tail.
-        let half = 0.5 * self.thickness * (5.6 - 4.0 * t.powf(1.2)) * (0.75 + 0.25 * (t * 12.0).min(1.0));
+        let half =
+            0.5 * self.thickness * (5.6 - 4.0 * t.powf(1.2)) * (0.75 + 0.25 * (t * 12.0).min(1.0));
         ([x, y], half)
     }
 
@@ -84,7 +85,14 @@ impl Brow {
     }
 
     /// Paints the brow (tone and hairs) into the albedo.
-    pub fn draw(&self, head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Identity, rng: &mut impl Rng) {
+    pub fn draw(
+        &self,
+        head: &Head,
+        cam: &Camera,
+        albedo: &mut Pixmap,
+        id: &Identity,
+        rng: &mut impl Rng,
+    ) {
         let px = cam.ppmm;
         let colour = rgb(id.brow_colour);
         let skin = rgb(id.skin);
@@ -100,7 +108,12 @@ impl Brow {
             let (c, h) = self.centre(i as f32 / n as f32);
             outline.push(head.image_at(cam, c[0], c[1] + h * 0.85));
         }
-        canvas::fill(albedo, canvas::smooth(&outline, true).as_ref(), &canvas::solid(mix(skin, colour, 0.85), 0.5), None);
+        canvas::fill(
+            albedo,
+            canvas::smooth(&outline, true).as_ref(),
+            &canvas::solid(mix(skin, colour, 0.85), 0.5),
+            None,
+        );
 
         let count = (90.0 + 90.0 * self.thickness) as usize;
         for _ in 0..count {
@@ -112,15 +125,32 @@ impl Brow {
             // little down along the body and tail; hairs from the lower edge
             // point more upwards so the brow converges on its centre line.
             let up = (1.0 - t / 0.25).clamp(0.0, 1.0);
-            let ang = (-80.0f32 * up + (1.0 - up) * (-18.0 + 25.0 * t) + 14.0 * v + rng.gen_range(-10.0..10.0)).to_radians();
+            let ang = (-80.0f32 * up
+                + (1.0 - up) * (-18.0 + 25.0 * t)
+                + 14.0 * v
+                + rng.gen_range(-10.0..10.0))
+            .to_radians();
             let len = rng.gen_range(2.6..4.6) * (1.0 - 0.35 * t);
             let dir = [s * ang.cos(), ang.sin()];
             let tip = [root[0] + len * dir[0], root[1] + len * dir[1]];
-            let mid = [root[0] + 0.5 * len * dir[0], root[1] + 0.5 * len * dir[1] - 0.25];
-            let pts = [head.image_at(cam, root[0], root[1]), head.image_at(cam, mid[0], mid[1]), head.image_at(cam, tip[0], tip[1])];
+            let mid = [
+                root[0] + 0.5 * len * dir[0],
+                root[1] + 0.5 * len * dir[1] - 0.25,
+            ];
+            let pts = [
+                head.image_at(cam, root[0], root[1]),
+                head.image_at(cam, mid[0], mid[1]),
+                head.image_at(cam, tip[0], tip[1]),
+            ];
             let shade = rng.gen_range(0.7..1.15);
             let paint = canvas::solid(scale(colour, shade), rng.gen_range(0.55..0.95));
-            canvas::stroke(albedo, canvas::smooth(&pts, false).as_ref(), &paint, rng.gen_range(0.22..0.36) * px, None);
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&pts, false).as_ref(),
+                &paint,
+                rng.gen_range(0.22..0.36) * px,
+                None,
+            );
         }
     }
 }

@@ -32,7 +32,11 @@ fn apply(m: &M3, v: V3) -> V3 {
 }
 
 fn transpose(m: &M3) -> M3 {
-    [[m[0][0], m[1][0], m[2][0]], [m[0][1], m[1][1], m[2][1]], [m[0][2], m[1][2], m[2][2]]]
+    [
+        [m[0][0], m[1][0], m[2][0]],
+        [m[0][1], m[1][1], m[2][1]],
+        [m[0][2], m[1][2], m[2][2]],
+    ]
 }
 
 /// Roll · pitch · yaw, with the sign conventions documented on [`Scene`].
@@ -80,7 +84,11 @@ impl Light {
         let (se, ce) = scene.light_elevation_deg.to_radians().sin_cos();
         let dir = normalize([sa * ce, -se, ca * ce]);
         let half = normalize([dir[0], dir[1], dir[2] + 1.0]);
-        Light { dir, ambient: scene.ambient.clamp(0.05, 0.95), half }
+        Light {
+            dir,
+            ambient: scene.ambient.clamp(0.05, 0.95),
+            half,
+        }
     }
 
     /// Diffuse brightness of a surface with camera-space normal `n`, times
@@ -152,7 +160,14 @@ impl Camera {
     /// A head-frame point in camera space (pose applied, origin at the face
     /// centre, z towards the camera).
     pub fn to_camera(&self, p: V3) -> V3 {
-        let q = apply(&self.rot, [p[0] - self.pivot[0], p[1] - self.pivot[1], p[2] - self.pivot[2]]);
+        let q = apply(
+            &self.rot,
+            [
+                p[0] - self.pivot[0],
+                p[1] - self.pivot[1],
+                p[2] - self.pivot[2],
+            ],
+        );
         [
             q[0] + self.pivot[0] - self.reference[0],
             q[1] + self.pivot[1] - self.reference[1],
@@ -173,7 +188,14 @@ impl Camera {
 
     /// A point of the torso (which barely follows the head) on the image.
     pub fn project_body(&self, p: V3) -> Point {
-        let q = apply(&self.body_rot, [p[0] - self.pivot[0], p[1] - self.pivot[1], p[2] - self.pivot[2]]);
+        let q = apply(
+            &self.body_rot,
+            [
+                p[0] - self.pivot[0],
+                p[1] - self.pivot[1],
+                p[2] - self.pivot[2],
+            ],
+        );
         self.image_of([
             q[0] + self.pivot[0] - self.reference[0],
             q[1] + self.pivot[1] - self.reference[1],
@@ -204,7 +226,8 @@ impl Camera {
 
     /// Brightness of a torso-frame normal.
     pub fn shade_body(&self, n: V3) -> f32 {
-        self.light.diffuse(normalize(apply(&self.body_rot, n)), 1.0, 0.9)
+        self.light
+            .diffuse(normalize(apply(&self.body_rot, n)), 1.0, 0.9)
     }
 }
 

@@ -3,8 +3,8 @@
 //! fail (a degenerate shape simply draws nothing).
 
 use tiny_skia::{
-    Color, FillRule, GradientStop, LineCap, LineJoin, LinearGradient, Mask, Paint, Path, PathBuilder,
-    Pixmap, RadialGradient, Shader, SpreadMode, Stroke, Transform,
+    Color, FillRule, GradientStop, LineCap, LineJoin, LinearGradient, Mask, Paint, Path,
+    PathBuilder, Pixmap, RadialGradient, Shader, SpreadMode, Stroke, Transform,
 };
 
 use super::colour::Rgb;
@@ -12,8 +12,13 @@ use crate::geometry::Point;
 
 /// A tiny-skia colour from ours, with alpha.
 pub(crate) fn colour(c: Rgb, alpha: f32) -> Color {
-    Color::from_rgba(c[0].clamp(0.0, 1.0), c[1].clamp(0.0, 1.0), c[2].clamp(0.0, 1.0), alpha.clamp(0.0, 1.0))
-        .unwrap_or(Color::BLACK)
+    Color::from_rgba(
+        c[0].clamp(0.0, 1.0),
+        c[1].clamp(0.0, 1.0),
+        c[2].clamp(0.0, 1.0),
+        alpha.clamp(0.0, 1.0),
+    )
+    .unwrap_or(Color::BLACK)
 }
 
 /// An anti-aliased solid paint.
@@ -28,13 +33,20 @@ pub(crate) fn solid(c: Rgb, alpha: f32) -> Paint<'static> {
 /// the gradient was degenerate.
 pub(crate) fn shaded(shader: Option<Shader<'static>>, fallback: Rgb) -> Paint<'static> {
     match shader {
-        Some(shader) => Paint { shader, anti_alias: true, ..Paint::default() },
+        Some(shader) => Paint {
+            shader,
+            anti_alias: true,
+            ..Paint::default()
+        },
         None => solid(fallback, 1.0),
     }
 }
 
 fn stops(stops: &[(f32, Rgb, f32)]) -> Vec<GradientStop> {
-    stops.iter().map(|&(t, c, a)| GradientStop::new(t, colour(c, a))).collect()
+    stops
+        .iter()
+        .map(|&(t, c, a)| GradientStop::new(t, colour(c, a)))
+        .collect()
 }
 
 /// A linear gradient from `a` to `b` with `(position, colour, alpha)` stops.
@@ -50,7 +62,13 @@ pub(crate) fn linear(a: Point, b: Point, s: &[(f32, Rgb, f32)]) -> Option<Shader
 
 /// A radial gradient around `centre`, stretched to an ellipse with radii
 /// `rx`, `ry` and rotated by `angle` radians.
-pub(crate) fn radial(centre: Point, rx: f32, ry: f32, angle: f32, s: &[(f32, Rgb, f32)]) -> Option<Shader<'static>> {
+pub(crate) fn radial(
+    centre: Point,
+    rx: f32,
+    ry: f32,
+    angle: f32,
+    s: &[(f32, Rgb, f32)],
+) -> Option<Shader<'static>> {
     if !(rx > 0.01 && ry > 0.01) {
         return None;
     }
@@ -130,12 +148,23 @@ pub(crate) fn fill(pixmap: &mut Pixmap, path: Option<&Path>, paint: &Paint, mask
 }
 
 /// Strokes `path` with round caps and joins.
-pub(crate) fn stroke(pixmap: &mut Pixmap, path: Option<&Path>, paint: &Paint, width: f32, mask: Option<&Mask>) {
+pub(crate) fn stroke(
+    pixmap: &mut Pixmap,
+    path: Option<&Path>,
+    paint: &Paint,
+    width: f32,
+    mask: Option<&Mask>,
+) {
     if let Some(path) = path {
         if width <= 0.0 {
             return;
         }
-        let s = Stroke { width, line_cap: LineCap::Round, line_join: LineJoin::Round, ..Stroke::default() };
+        let s = Stroke {
+            width,
+            line_cap: LineCap::Round,
+            line_join: LineJoin::Round,
+            ..Stroke::default()
+        };
         pixmap.stroke_path(path, paint, &s, Transform::identity(), mask);
     }
 }

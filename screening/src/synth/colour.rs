@@ -12,7 +12,11 @@ pub(crate) fn rgb(c: [u8; 3]) -> Rgb {
 
 /// `a` moved towards `b` by `t`.
 pub(crate) fn mix(a: Rgb, b: Rgb, t: f32) -> Rgb {
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }
 
 /// `c` with every channel multiplied by `k`.
@@ -46,7 +50,11 @@ pub(crate) fn white_balance(kelvin: f32) -> Rgb {
 /// Approximate sRGB of a black body (Tanner Helland's fit), 0..1.
 fn black_body(kelvin: f32) -> Rgb {
     let t = (kelvin / 100.0).clamp(10.0, 400.0);
-    let r = if t <= 66.0 { 255.0 } else { 329.699 * (t - 60.0).powf(-0.133_204_76) };
+    let r = if t <= 66.0 {
+        255.0
+    } else {
+        329.699 * (t - 60.0).powf(-0.133_204_76)
+    };
     let g = if t <= 66.0 {
         99.470_8 * t.ln() - 161.119_57
     } else {

@@ -198,7 +198,11 @@ impl std::fmt::Display for Condition {
         match self {
             Condition::Healthy => f.write_str("healthy"),
             Condition::Flaccid { side } => write!(f, "flaccid {side}"),
-            Condition::Synkinetic { side, severity, pattern } => {
+            Condition::Synkinetic {
+                side,
+                severity,
+                pattern,
+            } => {
                 write!(f, "synkinetic {side} {severity} {pattern}")
             }
         }
@@ -215,7 +219,9 @@ impl std::str::FromStr for Condition {
                 Ok(Condition::Healthy)
             }
             [kind, side] if kind.parse::<ConditionKind>() == Ok(ConditionKind::Flaccid) => {
-                Ok(Condition::Flaccid { side: side.parse()? })
+                Ok(Condition::Flaccid {
+                    side: side.parse()?,
+                })
             }
             [kind, side, severity, pattern]
                 if kind.parse::<ConditionKind>() == Ok(ConditionKind::Synkinetic) =>
@@ -264,7 +270,11 @@ mod tests {
             all.push(Condition::Flaccid { side });
             for &severity in Severity::ALL {
                 for &pattern in Pattern::ALL {
-                    all.push(Condition::Synkinetic { side, severity, pattern });
+                    all.push(Condition::Synkinetic {
+                        side,
+                        severity,
+                        pattern,
+                    });
                 }
             }
         }

@@ -78,10 +78,16 @@ impl std::str::FromStr for Expression {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let wanted = s.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-        Expression::ALL.into_iter().find(|e| e.name() == wanted).ok_or_else(|| {
-            let names: Vec<&str> = Expression::ALL.iter().map(|e| e.name()).collect();
-            format!("unknown expression {s:?}: expected one of {}", names.join(", "))
-        })
+        Expression::ALL
+            .into_iter()
+            .find(|e| e.name() == wanted)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Expression::ALL.iter().map(|e| e.name()).collect();
+                format!(
+                    "unknown expression {s:?}: expected one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -101,7 +107,11 @@ pub struct FaceState {
 impl FaceState {
     /// The full expression, no blink.
     pub fn full(expression: Expression) -> FaceState {
-        FaceState { expression, intensity: 1.0, blink: 0.0 }
+        FaceState {
+            expression,
+            intensity: 1.0,
+            blink: 0.0,
+        }
     }
 
     /// The face at rest, no blink.

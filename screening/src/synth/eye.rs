@@ -41,11 +41,17 @@ pub(crate) struct Eye {
 }
 
 fn upper_shape(t: f32) -> f32 {
-    (std::f32::consts::PI * t.clamp(0.0, 1.0).powf(0.85)).sin().max(0.0).powf(0.8)
+    (std::f32::consts::PI * t.clamp(0.0, 1.0).powf(0.85))
+        .sin()
+        .max(0.0)
+        .powf(0.8)
 }
 
 fn lower_shape(t: f32) -> f32 {
-    (std::f32::consts::PI * t.clamp(0.0, 1.0).powf(1.2)).sin().max(0.0).powf(0.9)
+    (std::f32::consts::PI * t.clamp(0.0, 1.0).powf(1.2))
+        .sin()
+        .max(0.0)
+        .powf(0.9)
 }
 
 /// Samples along a lid margin, enough for smooth curves.
@@ -90,7 +96,10 @@ impl Eye {
     /// canthi, more when squeezed.
     fn closure(&self, t: f32) -> [f32; 2] {
         let b = self.base(t);
-        [b[0], b[1] + (0.8 + 0.8 * self.squeeze) * (std::f32::consts::PI * t).sin()]
+        [
+            b[0],
+            b[1] + (0.8 + 0.8 * self.squeeze) * (std::f32::consts::PI * t).sin(),
+        ]
     }
 
     /// Upper lid margin at `t`.
@@ -117,7 +126,7 @@ impl Eye {
         let k = self.closure(0.5);
         [
             k[0] + 11.0 * to_cam[0] - sign(self.side) * 0.4,
-            k[1] - 0.2 * self.rest - 0.5 + 11.0 * to_cam[1],
+            k[1] - 0.2 * self.rest + 0.4 + 11.0 * to_cam[1],
         ]
     }
 
@@ -139,7 +148,15 @@ impl Eye {
         Some((cam.project([p[0], p[1], z]), 0.65 * cam.ppmm))
     }
 
-    fn image(&self, head: &Head, cam: &Camera, f: impl Fn(&Eye, f32) -> [f32; 2], t0: f32, t1: f32, n: usize) -> Vec<Point> {
+    fn image(
+        &self,
+        head: &Head,
+        cam: &Camera,
+        f: impl Fn(&Eye, f32) -> [f32; 2],
+        t0: f32,
+        t1: f32,
+        n: usize,
+    ) -> Vec<Point> {
         (0..=n)
             .map(|i| {
                 let t = t0 + (t1 - t0) * i as f32 / n as f32;
@@ -150,7 +167,14 @@ impl Eye {
     }
 
     /// Paints the eye and its surrounding skin marks into the albedo.
-    pub fn draw(&self, head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Identity, rng: &mut impl Rng) {
+    pub fn draw(
+        &self,
+        head: &Head,
+        cam: &Camera,
+        albedo: &mut Pixmap,
+        id: &Identity,
+        rng: &mut impl Rng,
+    ) {
         let px = cam.ppmm;
         let skin = rgb(id.skin);
         let lash = mix(scale(rgb(id.brow_colour), 0.45), [0.05, 0.04, 0.035], 0.6);
@@ -163,12 +187,24 @@ impl Eye {
         let gap = 2.6 + 1.2 * (1.0 - head.age) + 1.5 * open;
         let crease = |e: &Eye, t: f32| {
             let k = e.closure(t);
-            [k[0], k[1] - (e.rest * 0.7 * open.min(1.0) + gap) * upper_shape(t) - 0.3]
+            [
+                k[0],
+                k[1] - (e.rest * 0.7 * open.min(1.0) + gap) * upper_shape(t) - 0.3,
+            ]
         };
         let crease_pts = self.image(head, cam, crease, 0.06, 0.97, SAMPLES);
         let mut lid: Vec<Point> = crease_pts.clone();
-        lid.extend(self.image(head, cam, Eye::upper, 0.0, 1.0, SAMPLES).into_iter().rev());
-        canvas::fill(albedo, canvas::smooth(&lid, true).as_ref(), &canvas::solid(mix(skin, [0.45, 0.3, 0.3], 0.18), 0.35), None);
+        lid.extend(
+            self.image(head, cam, Eye::upper, 0.0, 1.0, SAMPLES)
+                .into_iter()
+                .rev(),
+        );
+        canvas::fill(
+            albedo,
+            canvas::smooth(&lid, true).as_ref(),
+            &canvas::solid(mix(skin, [0.45, 0.3, 0.3], 0.18), 0.15),
+            None,
+        );
         canvas::stroke(
             albedo,
             canvas::smooth(&crease_pts, false).as_ref(),
@@ -178,8 +214,46 @@ impl Eye {
         );
 
         // Under-eye shadow (tear trough), deeper with age.
-        let trough = self.image(head, cam, |e, t| { let l = e.lower(t); [l[0], l[1] + 2.6 + 0.8 * head.age] }, 0.05, 0.95, SAMPLES);
-        canvas::stroke(albedo, canvas::smooth(&trough, false).as_ref(), &canvas::solid(dark_skin, 0.1 + 0.2 * head.age), 2.4 * px, None);
+        let trough = self.image(
+            head,
+            cam,
+            |e, t| {
+                let l = e.lower(t);
+                [l[0], l[1] + 2.6 + 0.8 * head.age]
+            },
+            0.05,
+            0.95,
+            SAMPLES,
+        );
+        canvas::stroke(
+            albedo,
+            canvas::smooth(&trough, false).as_ref(),
+            &canvas::solid(dark_skin, 0.1 + 0.2 * head.age),
+            2.4 * px,
+            None,
+        );
+
+        // A squint bunches the lower lid into a roll with a fold below it.
+        if self.cheek > 0.05 {
+            let roll = self.image(
+                head,
+                cam,
+                |e, t| {
+                    let l = e.lower(t);
+                    [l[0], l[1] + 2.2]
+                },
+                0.12,
+                0.92,
+                SAMPLES,
+            );
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&roll, false).as_ref(),
+                &canvas::solid(dark_skin, 0.3 * self.cheek.min(1.0)),
+                0.8 * px,
+                None,
+            );
+        }
 
         // Crow's feet: squeeze, smile and age fold the skin at the outer canthus.
         let crow = 0.12 * head.age + 0.45 * self.squeeze + 0.2 * self.cheek;
@@ -193,7 +267,13 @@ impl Eye {
                     [start[0] + s * (10.0 + 1.5 * kf), start[1] - 3.0 + 3.2 * kf],
                 ];
                 let img: Vec<Point> = pts.iter().map(|p| head.image_at(cam, p[0], p[1])).collect();
-                canvas::stroke(albedo, canvas::smooth(&img, false).as_ref(), &canvas::solid(dark_skin, crow.min(0.6)), 0.55 * px, None);
+                canvas::stroke(
+                    albedo,
+                    canvas::smooth(&img, false).as_ref(),
+                    &canvas::solid(dark_skin, crow.min(0.6)),
+                    0.55 * px,
+                    None,
+                );
             }
         }
 
@@ -215,13 +295,22 @@ impl Eye {
                 0.55 * self.width * px,
                 0.55 * self.width * px,
                 0.0,
-                &[(0.0, sclera, 1.0), (0.6, scale(sclera, 0.93), 1.0), (1.0, mix(scale(sclera, 0.8), [0.8, 0.5, 0.45], 0.3), 1.0)],
+                &[
+                    (0.0, sclera, 1.0),
+                    (0.6, scale(sclera, 0.93), 1.0),
+                    (1.0, mix(scale(sclera, 0.8), [0.8, 0.5, 0.45], 0.3), 1.0),
+                ],
             );
             canvas::fill(albedo, path.as_ref(), &canvas::shaded(shader, sclera), None);
             // Caruncle at the inner corner.
             let car = self.base(0.06);
             let c = head.image_at(cam, car[0], car[1] + 0.2);
-            canvas::fill(albedo, canvas::ellipse(c, 1.5 * px, 1.1 * px).as_ref(), &canvas::solid([0.82, 0.52, 0.5], 0.8), mask);
+            canvas::fill(
+                albedo,
+                canvas::ellipse(c, 1.5 * px, 1.1 * px).as_ref(),
+                &canvas::solid([0.82, 0.52, 0.5], 0.8),
+                mask,
+            );
 
             // Iris with a dark limbal ring, lighter collarette and striations.
             let iris = rgb(id.iris_colour);
@@ -248,7 +337,12 @@ impl Eye {
                     (1.0, scale(iris, 0.3), 1.0),
                 ],
             );
-            canvas::fill(albedo, canvas::smooth(&ring, true).as_ref(), &canvas::shaded(shader, iris), mask);
+            canvas::fill(
+                albedo,
+                canvas::smooth(&ring, true).as_ref(),
+                &canvas::shaded(shader, iris),
+                mask,
+            );
             let fibre_light = canvas::solid(mix(iris, [0.9, 0.85, 0.7], 0.35), 0.25);
             let fibre_dark = canvas::solid(scale(iris, 0.5), 0.25);
             for i in 0..28 {
@@ -256,9 +350,22 @@ impl Eye {
                 let (r0, r1) = (self.iris_r * 0.38, self.iris_r * rng.gen_range(0.75..0.95));
                 let p0 = [ic[0] + r0 * a.cos(), ic[1] + r0 * a.sin()];
                 let p1 = [ic[0] + r1 * a.cos(), ic[1] + r1 * a.sin()];
-                let line = [cam.project([p0[0], p0[1], z(p0[0], p0[1])]), cam.project([p1[0], p1[1], z(p1[0], p1[1])])];
-                let paint = if i % 2 == 0 { &fibre_light } else { &fibre_dark };
-                canvas::stroke(albedo, canvas::poly(&line, false).as_ref(), paint, 0.35 * px, mask);
+                let line = [
+                    cam.project([p0[0], p0[1], z(p0[0], p0[1])]),
+                    cam.project([p1[0], p1[1], z(p1[0], p1[1])]),
+                ];
+                let paint = if i % 2 == 0 {
+                    &fibre_light
+                } else {
+                    &fibre_dark
+                };
+                canvas::stroke(
+                    albedo,
+                    canvas::poly(&line, false).as_ref(),
+                    paint,
+                    0.35 * px,
+                    mask,
+                );
             }
             // Pupil.
             let pr = self.iris_r * 0.36;
@@ -269,25 +376,86 @@ impl Eye {
                     cam.project([x, y, z(x, y)])
                 })
                 .collect();
-            canvas::fill(albedo, canvas::smooth(&pupil, true).as_ref(), &canvas::solid([0.03, 0.025, 0.025], 1.0), mask);
+            canvas::fill(
+                albedo,
+                canvas::smooth(&pupil, true).as_ref(),
+                &canvas::solid([0.03, 0.025, 0.025], 1.0),
+                mask,
+            );
 
             // The upper lid and lashes shade the top of the eyeball.
-            canvas::stroke(albedo, canvas::smooth(&upper, false).as_ref(), &canvas::solid([0.1, 0.07, 0.06], 0.28), 3.6 * px, mask);
-            canvas::stroke(albedo, canvas::smooth(&upper, false).as_ref(), &canvas::solid([0.1, 0.07, 0.06], 0.3), 1.7 * px, mask);
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&upper, false).as_ref(),
+                &canvas::solid([0.1, 0.07, 0.06], 0.28),
+                3.6 * px,
+                mask,
+            );
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&upper, false).as_ref(),
+                &canvas::solid([0.1, 0.07, 0.06], 0.3),
+                1.7 * px,
+                mask,
+            );
 
             // Lower lid: moist rim, then a faint lash line below it.
             let rim = self.image(head, cam, Eye::lower, 0.08, 0.96, SAMPLES);
-            canvas::stroke(albedo, canvas::smooth(&rim, false).as_ref(), &canvas::solid(mix(skin, [0.85, 0.55, 0.52], 0.5), 0.7), 0.7 * px, None);
-            let lash_low = self.image(head, cam, |e, t| { let l = e.lower(t); [l[0], l[1] + 0.55] }, 0.15, 0.97, SAMPLES);
-            canvas::stroke(albedo, canvas::smooth(&lash_low, false).as_ref(), &canvas::solid(lash, 0.35), 0.45 * px, None);
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&rim, false).as_ref(),
+                &canvas::solid(mix(skin, [0.85, 0.55, 0.52], 0.5), 0.7),
+                0.7 * px,
+                None,
+            );
+            let lash_low = self.image(
+                head,
+                cam,
+                |e, t| {
+                    let l = e.lower(t);
+                    [l[0], l[1] + 0.55]
+                },
+                0.15,
+                0.97,
+                SAMPLES,
+            );
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&lash_low, false).as_ref(),
+                &canvas::solid(lash, 0.35),
+                0.45 * px,
+                None,
+            );
         }
 
         // Upper lash line: thin at the inner corner, thick towards the outer.
         let closed = 1.0 - open.min(1.0);
         let line = canvas::solid(lash, 0.92);
-        canvas::stroke(albedo, canvas::smooth(&upper, false).as_ref(), &line, (0.55 + 0.3 * closed) * px, None);
-        let outer_part = self.image(head, cam, Eye::upper, 0.3, 1.02, SAMPLES);
-        canvas::stroke(albedo, canvas::smooth(&outer_part, false).as_ref(), &line, 1.1 * px, None);
+        canvas::stroke(
+            albedo,
+            canvas::smooth(&upper, false).as_ref(),
+            &line,
+            (0.5 + 0.3 * closed) * px,
+            None,
+        );
+        let outer_part = self.image(
+            head,
+            cam,
+            |e, t| {
+                let u = e.upper(t);
+                [u[0], u[1] - 0.2]
+            },
+            0.3,
+            1.02,
+            SAMPLES,
+        );
+        canvas::stroke(
+            albedo,
+            canvas::smooth(&outer_part, false).as_ref(),
+            &line,
+            0.8 * px,
+            None,
+        );
 
         // Lashes curl up and out from an open lid and hang down from a closed one.
         let long = if id.sex == Sex::Female { 1.25 } else { 1.0 };
@@ -295,19 +463,33 @@ impl Eye {
         for i in 0..24 {
             let t = 0.12 + 0.86 * (i as f32 + rng.gen_range(0.0..0.8)) / 24.0;
             let root = self.upper(t);
-            let len = long * (2.0 + 2.2 * (std::f32::consts::PI * t).sin()) * rng.gen_range(0.8..1.1);
+            let len =
+                long * (2.0 + 2.2 * (std::f32::consts::PI * t).sin()) * rng.gen_range(0.8..1.1);
             let out = s * (0.2 + 0.9 * t);
-            let dir = if closed > 0.5 { [out * 0.6, 1.0] } else { [out, -1.0] };
+            let dir = if closed > 0.85 {
+                [out * 0.6, 1.0]
+            } else {
+                [out, -1.0 + 0.8 * closed]
+            };
             let n = (dir[0] * dir[0] + dir[1] * dir[1]).sqrt();
             let tip = [root[0] + len * dir[0] / n, root[1] + len * dir[1] / n];
-            let mid = [root[0] + 0.5 * len * dir[0] / n, root[1] + 0.5 * len * dir[1] / n - 0.2 * len];
+            let mid = [
+                root[0] + 0.5 * len * dir[0] / n,
+                root[1] + 0.5 * len * dir[1] / n - 0.2 * len,
+            ];
             let zr = head.front_z(root[0], root[1]);
             let pts = [
                 cam.project([root[0], root[1], zr]),
                 cam.project([mid[0], mid[1], zr + 0.8 * len]),
                 cam.project([tip[0], tip[1], zr + 1.2 * len]),
             ];
-            canvas::stroke(albedo, canvas::smooth(&pts, false).as_ref(), &lash_paint, 0.22 * px, None);
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&pts, false).as_ref(),
+                &lash_paint,
+                0.22 * px,
+                None,
+            );
         }
     }
 }
@@ -326,8 +508,15 @@ mod tests {
         let open = Eye::new(&p.identity, &rest, Side::Left);
         let closed = Eye::new(&p.identity, &shut, Side::Left);
         let gap = |e: &Eye| e.lower(0.5)[1] - e.upper(0.5)[1];
-        assert!((gap(&open) - p.identity.eye_opening).abs() < 1.5, "{}", gap(&open));
+        assert!(
+            (gap(&open) - p.identity.eye_opening).abs() < 1.5,
+            "{}",
+            gap(&open)
+        );
         assert_eq!(gap(&closed), 0.0);
-        assert!(open.outer[0] > open.inner[0], "left eye: outer canthus further left (larger x)");
+        assert!(
+            open.outer[0] > open.inner[0],
+            "left eye: outer canthus further left (larger x)"
+        );
     }
 }

@@ -32,28 +32,61 @@ pub(crate) fn draw(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Identity
                 let a = k as f32 / 32.0 * std::f32::consts::TAU;
                 let (c, sn) = (a.cos(), a.sin());
                 let x = cx + half_w * c.signum() * c.abs().powf(0.6);
-                let y = cy + half_h * sn.signum() * sn.abs().powf(0.6) * if sn > 0.0 { 1.05 } else { 0.95 };
+                let y = cy
+                    + half_h
+                        * sn.signum()
+                        * sn.abs().powf(0.6)
+                        * if sn > 0.0 { 1.05 } else { 0.95 };
                 cam.project([x, y, z - 2.0 * (c * c)])
             })
             .collect();
         let path = canvas::smooth(&rim, true);
-        canvas::fill(pixmap, path.as_ref(), &canvas::solid([0.85, 0.9, 0.95], 0.06), None);
+        canvas::fill(
+            pixmap,
+            path.as_ref(),
+            &canvas::solid([0.85, 0.9, 0.95], 0.06),
+            None,
+        );
         // A soft diagonal reflection on the lens.
         let a = cam.project([cx - half_w * 0.6, cy - half_h * 0.5, z]);
         let b = cam.project([cx + half_w * 0.3, cy + half_h * 0.6, z]);
         let mask = canvas::mask(pixmap.width(), pixmap.height(), path.as_ref());
-        canvas::stroke(pixmap, canvas::poly(&[a, b], false).as_ref(), &canvas::solid([1.0; 3], 0.07), 6.0 * px, mask.as_ref());
-        canvas::stroke(pixmap, path.as_ref(), &canvas::solid(frame, 0.95), 1.3 * px, None);
+        canvas::stroke(
+            pixmap,
+            canvas::poly(&[a, b], false).as_ref(),
+            &canvas::solid([1.0; 3], 0.07),
+            6.0 * px,
+            mask.as_ref(),
+        );
+        canvas::stroke(
+            pixmap,
+            path.as_ref(),
+            &canvas::solid(frame, 0.95),
+            1.3 * px,
+            None,
+        );
         inner_tops.push(cam.project([cx - s * half_w * 0.95, cy - half_h * 0.45, z]));
         // Temple arm from the rim's outer edge back towards the ear.
         let start = cam.project([cx + s * half_w, cy - half_h * 0.5, z - 2.0]);
         let end_y = cy - 3.0;
         let end = cam.project([s * (head.half_width(end_y) + 3.0), end_y, head.z_c + 10.0]);
-        canvas::stroke(pixmap, canvas::poly(&[start, end], false).as_ref(), &canvas::solid(frame, 0.9), 1.2 * px, None);
+        canvas::stroke(
+            pixmap,
+            canvas::poly(&[start, end], false).as_ref(),
+            &canvas::solid(frame, 0.9),
+            1.2 * px,
+            None,
+        );
     }
     if let [a, b] = inner_tops[..] {
         let mid_z = head.front_z(0.0, -2.0) + 6.0;
         let mid = cam.project([0.0, -4.0, mid_z]);
-        canvas::stroke(pixmap, canvas::smooth(&[a, mid, b], false).as_ref(), &canvas::solid(frame, 0.95), 1.3 * px, None);
+        canvas::stroke(
+            pixmap,
+            canvas::smooth(&[a, mid, b], false).as_ref(),
+            &canvas::solid(frame, 0.95),
+            1.3 * px,
+            None,
+        );
     }
 }

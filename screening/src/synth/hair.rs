@@ -48,7 +48,10 @@ pub(crate) fn hairline(head: &Head, id: &Identity) -> Vec<[f32; 2]> {
         _ if male => 5.0,
         _ => 0.0,
     };
-    let short = matches!(id.hair_style, HairStyle::Short | HairStyle::Buzz | HairStyle::Receding);
+    let short = matches!(
+        id.hair_style,
+        HairStyle::Short | HairStyle::Buzz | HairStyle::Receding
+    );
     let w = |y: f32| head.half_width(y);
     let half = |s: f32| -> Vec<[f32; 2]> {
         let mut v = vec![];
@@ -65,7 +68,14 @@ pub(crate) fn hairline(head: &Head, id: &Identity) -> Vec<[f32; 2]> {
         v
     };
     let mut pts = half(-1.0);
-    pts.push([0.0, yh + if id.hair_style == HairStyle::Receding { 7.0 } else { 0.0 }]);
+    pts.push([
+        0.0,
+        yh + if id.hair_style == HairStyle::Receding {
+            7.0
+        } else {
+            0.0
+        },
+    ]);
     pts.extend(half(1.0).into_iter().rev());
     pts
 }
@@ -88,7 +98,9 @@ fn outer(head: &Head, t: f32, flare: f32, y: f32) -> f32 {
 /// to their left, in image pixels.
 fn volume_outline(head: &Head, cam: &Camera, t: f32, bottom: f32, flare: f32) -> Vec<Point> {
     let n = 16;
-    let ys: Vec<f32> = (0..=n).map(|k| bottom + (head.top_y - bottom) * (k as f32 / n as f32).powf(0.8)).collect();
+    let ys: Vec<f32> = (0..=n)
+        .map(|k| bottom + (head.top_y - bottom) * (k as f32 / n as f32).powf(0.8))
+        .collect();
     let mut pts = Vec::with_capacity(2 * n + 3);
     for &y in &ys {
         pts.push(cam.project([-outer(head, t, flare, y), y, head.z_c]));
@@ -101,7 +113,13 @@ fn volume_outline(head: &Head, cam: &Camera, t: f32, bottom: f32, flare: f32) ->
 }
 
 /// Paints the hair behind the head: long hair hanging behind the neck, a bun.
-pub(crate) fn draw_back(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Identity, rng: &mut impl Rng) {
+pub(crate) fn draw_back(
+    head: &Head,
+    cam: &Camera,
+    pixmap: &mut Pixmap,
+    id: &Identity,
+    rng: &mut impl Rng,
+) {
     let style = id.hair_style;
     let (_, dark, _) = hair_colours(id);
     let base = rgb(id.hair_colour);
@@ -109,32 +127,71 @@ pub(crate) fn draw_back(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Ide
     if matches!(style, HairStyle::Medium | HairStyle::Long) {
         let (bottom, flare) = extent(head, style);
         let outline = volume_outline(head, cam, thickness(style), bottom, flare);
-        canvas::fill(pixmap, canvas::smooth_capped(&outline).as_ref(), &canvas::solid(scale(dark, 0.8), 1.0), None);
+        canvas::fill(
+            pixmap,
+            canvas::smooth_capped(&outline).as_ref(),
+            &canvas::solid(scale(dark, 0.8), 1.0),
+            None,
+        );
     }
     if style == HairStyle::Bun {
         let c = cam.project([0.0, head.top_y + 18.0, head.z_c - 45.0]);
         let rr = 24.0 * cam.ppmm;
-        let shader = canvas::radial(Point::new(c.x, c.y - 0.3 * rr), rr * 1.2, rr * 1.2, 0.0, &[(0.0, lit, 1.0), (1.0, dark, 1.0)]);
-        canvas::fill(pixmap, canvas::ellipse(c, rr, rr * 0.9).as_ref(), &canvas::shaded(shader, base), None);
+        let shader = canvas::radial(
+            Point::new(c.x, c.y - 0.3 * rr),
+            rr * 1.2,
+            rr * 1.2,
+            0.0,
+            &[(0.0, lit, 1.0), (1.0, dark, 1.0)],
+        );
+        canvas::fill(
+            pixmap,
+            canvas::ellipse(c, rr, rr * 0.9).as_ref(),
+            &canvas::shaded(shader, base),
+            None,
+        );
         for _ in 0..25 {
             let a: f32 = rng.gen_range(0.0..std::f32::consts::TAU);
             let p0 = Point::new(c.x + 0.3 * rr * a.cos(), c.y + 0.3 * rr * a.sin());
-            let p1 = Point::new(c.x + 0.9 * rr * (a + 0.6).cos(), c.y + 0.8 * rr * (a + 0.6).sin());
-            canvas::stroke(pixmap, canvas::poly(&[p0, p1], false).as_ref(), &canvas::solid(scale(base, rng.gen_range(0.6..1.2)), 0.3), 0.5 * cam.ppmm, None);
+            let p1 = Point::new(
+                c.x + 0.9 * rr * (a + 0.6).cos(),
+                c.y + 0.8 * rr * (a + 0.6).sin(),
+            );
+            canvas::stroke(
+                pixmap,
+                canvas::poly(&[p0, p1], false).as_ref(),
+                &canvas::solid(scale(base, rng.gen_range(0.6..1.2)), 0.3),
+                0.5 * cam.ppmm,
+                None,
+            );
         }
     }
 }
 
 /// Paints scalp hair into the albedo, above the hairline.
-pub(crate) fn draw_scalp(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Identity, rng: &mut impl Rng) {
+pub(crate) fn draw_scalp(
+    head: &Head,
+    cam: &Camera,
+    albedo: &mut Pixmap,
+    id: &Identity,
+    rng: &mut impl Rng,
+) {
     if id.hair_style == HairStyle::Bald {
         return;
     }
     let (base, dark, sheen) = hair_colours(id);
     let line = hairline(head, id);
-    let mut region: Vec<Point> = line.iter().map(|p| head.image_at(cam, p[0], p[1])).collect();
+    let mut region: Vec<Point> = line
+        .iter()
+        .map(|p| head.image_at(cam, p[0], p[1]))
+        .collect();
     let far = head.face_width * 1.6;
-    for p in [[far, line[line.len() - 1][1] + 10.0], [far, head.top_y - 60.0], [-far, head.top_y - 60.0], [-far, line[0][1] + 10.0]] {
+    for p in [
+        [far, line[line.len() - 1][1] + 10.0],
+        [far, head.top_y - 60.0],
+        [-far, head.top_y - 60.0],
+        [-far, line[0][1] + 10.0],
+    ] {
         region.push(cam.project([p[0], p[1], head.z_c]));
     }
     let alpha = match id.hair_style {
@@ -143,10 +200,24 @@ pub(crate) fn draw_scalp(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Id
         _ => 1.0,
     };
     let path = canvas::smooth(&region, true);
-    canvas::fill(albedo, path.as_ref(), &canvas::solid(scale(base, 0.9), alpha), None);
+    canvas::fill(
+        albedo,
+        path.as_ref(),
+        &canvas::solid(scale(base, 0.9), alpha),
+        None,
+    );
     // Soften the hairline: a few millimetres of sparse hair into the forehead.
-    let edge: Vec<Point> = line.iter().map(|p| head.image_at(cam, p[0], p[1] + 1.0)).collect();
-    canvas::stroke(albedo, canvas::smooth(&edge, false).as_ref(), &canvas::solid(base, 0.3 * alpha), 2.5 * cam.ppmm, None);
+    let edge: Vec<Point> = line
+        .iter()
+        .map(|p| head.image_at(cam, p[0], p[1] + 1.0))
+        .collect();
+    canvas::stroke(
+        albedo,
+        canvas::smooth(&edge, false).as_ref(),
+        &canvas::solid(base, 0.3 * alpha),
+        2.5 * cam.ppmm,
+        None,
+    );
 
     // Strands from the hairline back over the scalp, combed away from the face.
     let count = match id.hair_style {
@@ -157,7 +228,10 @@ pub(crate) fn draw_scalp(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Id
     for _ in 0..count {
         let k = rng.gen_range(0..line.len() - 1);
         let f = rng.gen_range(0.0..1.0);
-        let h = [line[k][0] + (line[k + 1][0] - line[k][0]) * f, line[k][1] + (line[k + 1][1] - line[k][1]) * f];
+        let h = [
+            line[k][0] + (line[k + 1][0] - line[k][0]) * f,
+            line[k][1] + (line[k + 1][1] - line[k][1]) * f,
+        ];
         let w = head.half_width(h[1]).max(1.0);
         let out = h[0] / w;
         let dir = [1.1 * out, -(1.0 - 0.6 * out.abs())];
@@ -168,11 +242,30 @@ pub(crate) fn draw_scalp(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Id
         let bend = rng.gen_range(-0.25..0.25);
         let at = |u: f32| {
             let d = start + u * len;
-            [h[0] + d * (dir[0] - bend * dir[1] * u), h[1] + d * (dir[1] + bend * dir[0] * u)]
+            [
+                h[0] + d * (dir[0] - bend * dir[1] * u),
+                h[1] + d * (dir[1] + bend * dir[0] * u),
+            ]
         };
-        let pts: Vec<Point> = [0.0, 0.5, 1.0].iter().map(|&u| { let p = at(u); head.image_at(cam, p[0], p[1]) }).collect();
-        let c = if rng.gen_bool(0.25) { sheen } else { scale(base, rng.gen_range(0.55..1.15)) };
-        canvas::stroke(albedo, canvas::smooth(&pts, false).as_ref(), &canvas::solid(c, rng.gen_range(0.2..0.45) * alpha), rng.gen_range(0.3..0.6) * cam.ppmm, None);
+        let pts: Vec<Point> = [0.0, 0.5, 1.0]
+            .iter()
+            .map(|&u| {
+                let p = at(u);
+                head.image_at(cam, p[0], p[1])
+            })
+            .collect();
+        let c = if rng.gen_bool(0.25) {
+            sheen
+        } else {
+            scale(base, rng.gen_range(0.55..1.15))
+        };
+        canvas::stroke(
+            albedo,
+            canvas::smooth(&pts, false).as_ref(),
+            &canvas::solid(c, rng.gen_range(0.2..0.45) * alpha),
+            rng.gen_range(0.3..0.6) * cam.ppmm,
+            None,
+        );
     }
     if id.hair_style == HairStyle::Buzz {
         // Clipped hair: a fine stipple over the scalp.
@@ -184,7 +277,13 @@ pub(crate) fn draw_scalp(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Id
             }
             let a = head.image_at(cam, x, y);
             let b = head.image_at(cam, x + rng.gen_range(-0.6..0.6), y - 1.2);
-            canvas::stroke(albedo, canvas::poly(&[a, b], false).as_ref(), &canvas::solid(dark, 0.4), 0.3 * cam.ppmm, None);
+            canvas::stroke(
+                albedo,
+                canvas::poly(&[a, b], false).as_ref(),
+                &canvas::solid(dark, 0.4),
+                0.3 * cam.ppmm,
+                None,
+            );
         }
     }
 }
@@ -212,7 +311,11 @@ fn opening(head: &Head, id: &Identity) -> Vec<[f32; 3]> {
             let k = 5;
             for i in 1..=k {
                 let y = 55.0 + (end + 20.0 - 55.0) * i as f32 / k as f32;
-                let spread = if end > head.chin_y { 0.1 * (y - 55.0).max(0.0) } else { 0.0 };
+                let spread = if end > head.chin_y {
+                    0.1 * (y - 55.0).max(0.0)
+                } else {
+                    0.0
+                };
                 v.push([s * (w(jaw) + 4.0 + spread), y, head.z_c + 50.0]);
             }
         } else {
@@ -242,7 +345,13 @@ fn opening(head: &Head, id: &Identity) -> Vec<[f32; 3]> {
 }
 
 /// Paints the hair mass in front of the face, with the face cut out.
-pub(crate) fn draw_front(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Identity, rng: &mut impl Rng) {
+pub(crate) fn draw_front(
+    head: &Head,
+    cam: &Camera,
+    pixmap: &mut Pixmap,
+    id: &Identity,
+    rng: &mut impl Rng,
+) {
     let style = id.hair_style;
     if matches!(style, HairStyle::Bald | HairStyle::Buzz) {
         return;
@@ -255,10 +364,14 @@ pub(crate) fn draw_front(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Id
     let hole: Vec<Point> = hole3.iter().map(|p| cam.project(*p)).collect();
     let (w, h) = (pixmap.width(), pixmap.height());
     let hole_path = canvas::smooth(&hole, true);
-    let Some(mut mask) = canvas::mask(w, h, hole_path.as_ref()) else { return };
+    let Some(mut mask) = canvas::mask(w, h, hole_path.as_ref()) else {
+        return;
+    };
     mask.invert();
     let outer_path = canvas::smooth_capped(&outline);
-    let Some(outer_mask) = canvas::mask(w, h, outer_path.as_ref()) else { return };
+    let Some(outer_mask) = canvas::mask(w, h, outer_path.as_ref()) else {
+        return;
+    };
     intersect(&mut mask, &outer_mask);
 
     // Lit from above and from the key light's side; darker at the ends.
@@ -267,8 +380,24 @@ pub(crate) fn draw_front(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Id
     let r = (head.face_width + t) * cam.ppmm * 1.5;
     let light = cam.light.dir;
     let centre = Point::new(top.x + light[0] * r * 0.3, top.y + r * 0.25);
-    let shader = canvas::radial(centre, r, r * 1.35, cam.roll(), &[(0.0, lit, 1.0), (0.5, scale(lit, 0.85), 1.0), (0.85, scale(lit, 0.6), 1.0), (1.0, scale(dark, 0.9), 1.0)]);
-    canvas::fill(pixmap, outer_path.as_ref(), &canvas::shaded(shader, base), Some(&mask));
+    let shader = canvas::radial(
+        centre,
+        r,
+        r * 1.35,
+        cam.roll(),
+        &[
+            (0.0, lit, 1.0),
+            (0.5, scale(lit, 0.85), 1.0),
+            (0.85, scale(lit, 0.6), 1.0),
+            (1.0, scale(dark, 0.9), 1.0),
+        ],
+    );
+    canvas::fill(
+        pixmap,
+        outer_path.as_ref(),
+        &canvas::shaded(shader, base),
+        Some(&mask),
+    );
     // A sheen band across the crown.
     let band: Vec<Point> = (0..=8)
         .map(|k| {
@@ -277,29 +406,61 @@ pub(crate) fn draw_front(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Id
             cam.project([x * head.face_width, y, head.z_c + 70.0])
         })
         .collect();
-    canvas::stroke(pixmap, canvas::smooth(&band, false).as_ref(), &canvas::solid(sheen, 0.16), 9.0 * cam.ppmm, Some(&mask));
+    canvas::stroke(
+        pixmap,
+        canvas::smooth(&band, false).as_ref(),
+        &canvas::solid(sheen, 0.16),
+        9.0 * cam.ppmm,
+        Some(&mask),
+    );
 
     // Strands: parallel to the outline near the outside, to the opening near
     // the face, and falling down the curtains.
     let px = cam.ppmm;
     let face_centre = cam.project([0.0, 30.0, 0.0]);
-    for (edge, count, depth, sign) in [(&outline, 90usize, 0.8 * t, 1.0f32), (&hole, 90, 6.0, -1.0)] {
+    for (edge, count, depth, sign) in [(&outline, 90usize, 0.8 * t, 1.0f32), (&hole, 90, 6.0, -1.0)]
+    {
         if edge.len() < 4 {
             continue;
         }
         for _ in 0..count {
             let i = rng.gen_range(0..edge.len() - 3);
             let inset = sign * rng.gen_range(0.0..1.0) * depth * px;
-            let pts: Vec<Point> = edge[i..i + 3].iter().map(|p| toward(*p, face_centre, inset)).collect();
-            let c = if rng.gen_bool(0.22) { sheen } else { scale(base, rng.gen_range(0.5..1.2)) };
-            canvas::stroke(pixmap, canvas::smooth(&pts, false).as_ref(), &canvas::solid(c, rng.gen_range(0.15..0.35)), rng.gen_range(0.3..0.7) * px, Some(&mask));
+            let pts: Vec<Point> = edge[i..i + 3]
+                .iter()
+                .map(|p| toward(*p, face_centre, inset))
+                .collect();
+            let c = if rng.gen_bool(0.22) {
+                sheen
+            } else {
+                scale(base, rng.gen_range(0.5..1.2))
+            };
+            canvas::stroke(
+                pixmap,
+                canvas::smooth(&pts, false).as_ref(),
+                &canvas::solid(c, rng.gen_range(0.15..0.35)),
+                rng.gen_range(0.3..0.7) * px,
+                Some(&mask),
+            );
         }
     }
     // The hair's soft shadow on the forehead and cheeks.
     if let Some(mut face) = canvas::mask(w, h, hole_path.as_ref()) {
         intersect(&mut face, &outer_mask);
-        canvas::stroke(pixmap, hole_path.as_ref(), &canvas::solid([0.0; 3], 0.12), 5.0 * px, Some(&face));
-        canvas::stroke(pixmap, hole_path.as_ref(), &canvas::solid([0.0; 3], 0.12), 2.0 * px, Some(&face));
+        canvas::stroke(
+            pixmap,
+            hole_path.as_ref(),
+            &canvas::solid([0.0; 3], 0.12),
+            5.0 * px,
+            Some(&face),
+        );
+        canvas::stroke(
+            pixmap,
+            hole_path.as_ref(),
+            &canvas::solid([0.0; 3], 0.12),
+            2.0 * px,
+            Some(&face),
+        );
     }
 }
 

@@ -8,11 +8,11 @@
 
 use super::activation::Activation;
 use super::brow::Brow;
+use super::camera::Camera;
 use super::eye::Eye;
 use super::identity::{Identity, Sex};
 use super::mouth::Mouth;
 use super::nose::Nose;
-use super::camera::Camera;
 use crate::geometry::{PerSide, Point, Side};
 
 /// A 3D point or vector in the head frame (millimetres).
@@ -49,7 +49,15 @@ pub(crate) struct Bump {
 impl Bump {
     /// A bump of height `h` at `(x, y)` with standard deviations `sx`, `sy`.
     pub fn new(x: f32, y: f32, sx: f32, sy: f32, h: f32) -> Bump {
-        Bump { x, y, kx: 0.5 / (sx * sx), ky: 0.5 / (sy * sy), rx: 3.0 * sx, ry: 3.0 * sy, h }
+        Bump {
+            x,
+            y,
+            kx: 0.5 / (sx * sx),
+            ky: 0.5 / (sy * sy),
+            rx: 3.0 * sx,
+            ry: 3.0 * sy,
+            h,
+        }
     }
 
     /// The bump's height at `(x, y)`.
@@ -74,7 +82,10 @@ struct Profile {
 impl Profile {
     fn new(knots: Vec<(f32, f32)>) -> Profile {
         let n = knots.len();
-        let d: Vec<f32> = knots.windows(2).map(|w| (w[1].1 - w[0].1) / (w[1].0 - w[0].0)).collect();
+        let d: Vec<f32> = knots
+            .windows(2)
+            .map(|w| (w[1].1 - w[0].1) / (w[1].0 - w[0].0))
+            .collect();
         let mut m = vec![0.0; n];
         for i in 0..n {
             m[i] = if i == 0 {
@@ -148,7 +159,11 @@ impl Fold {
         let len = len2.sqrt();
         // Lateral unit normal (pointing away from the midline).
         let (nx, ny) = (dy / len * self.side, -dx / len * self.side);
-        let (nx, ny) = if nx * self.side < 0.0 { (-nx, -ny) } else { (nx, ny) };
+        let (nx, ny) = if nx * self.side < 0.0 {
+            (-nx, -ny)
+        } else {
+            (nx, ny)
+        };
         let d = (x - self.a[0]) * nx + (y - self.a[1]) * ny;
         if !(-6.0..=40.0).contains(&d) {
             return 0.0;
@@ -218,12 +233,24 @@ impl Head {
             (gonion - 16.0, jaw + 0.4 * (w - jaw)),
             (gonion, jaw),
         ]);
-        let front = Profile::new(vec![(CRANIUM_Y, 13.0), (0.0, 10.5), (40.0, 8.0), (chin - 10.0, 5.0), (chin, 3.0)]);
+        let front = Profile::new(vec![
+            (CRANIUM_Y, 13.0),
+            (0.0, 10.5),
+            (40.0, 8.0),
+            (chin - 10.0, 5.0),
+            (chin, 3.0),
+        ]);
 
         let nose = Nose::new(id);
         let mouth = Mouth::new(id, act, &nose);
-        let eyes = PerSide::new(Eye::new(id, act, Side::Left), Eye::new(id, act, Side::Right));
-        let brows = PerSide::new(Brow::new(id, act, &eyes, Side::Left), Brow::new(id, act, &eyes, Side::Right));
+        let eyes = PerSide::new(
+            Eye::new(id, act, Side::Left),
+            Eye::new(id, act, Side::Right),
+        );
+        let brows = PerSide::new(
+            Brow::new(id, act, &eyes, Side::Left),
+            Brow::new(id, act, &eyes, Side::Right),
+        );
 
         let mut bumps = Vec::with_capacity(48);
         let male = if id.sex == Sex::Male { 1.0 } else { 0.0 };
@@ -246,9 +273,21 @@ impl Head {
             bumps.push(Bump::new(ex, e.centre[1] - 0.5, e.width * 0.3, 6.0, 6.5));
             // Soft tissue the brow drags along: a raised brow lifts the lid fold.
             let b = brows.get(side);
-            bumps.push(Bump::new(ex, b.mid_y() + 3.0, 12.0, 3.0, 1.5 + 1.5 * a.brow_lower));
+            bumps.push(Bump::new(
+                ex,
+                b.mid_y() + 3.0,
+                12.0,
+                3.0,
+                1.5 + 1.5 * a.brow_lower,
+            ));
             // Lower lid pushed up by the cheek; bags under the eyes with age.
-            bumps.push(Bump::new(ex + s * 1.0, 8.5 - 2.0 * a.cheek_raise, 9.0, 3.0, 1.2 * age + 2.2 * a.cheek_raise));
+            bumps.push(Bump::new(
+                ex + s * 1.0,
+                8.5 - 2.0 * a.cheek_raise,
+                9.0,
+                3.0,
+                1.2 * age + 2.2 * a.cheek_raise,
+            ));
             // Cheekbone, cheek fat pad (rises with a smile), hollow, jaw angle.
             bumps.push(Bump::new(s * 0.66 * w, 14.0, 14.0, 9.0, 5.0));
             bumps.push(Bump::new(
@@ -261,16 +300,37 @@ impl Head {
             bumps.push(Bump::new(s * 0.62 * w, 44.0, 10.0, 10.0, -1.0 - 2.0 * age));
             bumps.push(Bump::new(s * jaw * 0.92, chin - 32.0, 10.0, 10.0, 2.0));
             // Philtrum columns.
-            bumps.push(Bump::new(s * 4.5, nose.subnasale + 0.45 * (mouth.stomion - nose.subnasale), 1.8, 4.5, 1.0));
+            bumps.push(Bump::new(
+                s * 4.5,
+                nose.subnasale + 0.45 * (mouth.stomion - nose.subnasale),
+                1.8,
+                4.5,
+                1.0,
+            ));
         }
         // Chin and the sulcus above it.
         bumps.push(Bump::new(0.0, chin - 17.0, 13.0, 9.0, 6.0 + male));
-        bumps.push(Bump::new(mouth.centre_x, mouth.lower_lip_bottom() + 6.0, 13.0, 3.5, -2.5));
+        bumps.push(Bump::new(
+            mouth.centre_x,
+            mouth.lower_lip_bottom() + 6.0,
+            13.0,
+            3.5,
+            -2.5,
+        ));
         // Pucker pushes the whole perioral region forward.
         let pucker = 0.5 * (act.side.left.pucker + act.side.right.pucker);
-        bumps.push(Bump::new(mouth.centre_x, mouth.stomion, 16.0, 14.0, 5.0 * pucker));
+        bumps.push(Bump::new(
+            mouth.centre_x,
+            mouth.stomion,
+            16.0,
+            14.0,
+            5.0 * pucker,
+        ));
 
-        let folds = PerSide::new(Fold::for_side(id, act, &nose, &mouth, Side::Left, age), Fold::for_side(id, act, &nose, &mouth, Side::Right, age));
+        let folds = PerSide::new(
+            Fold::for_side(id, act, &nose, &mouth, Side::Left, age),
+            Fold::for_side(id, act, &nose, &mouth, Side::Right, age),
+        );
 
         Head {
             top_y: top,
@@ -304,7 +364,8 @@ impl Head {
             // Jaw line: nearly straight from the jaw angle towards the chin,
             // rounding off at the menton.
             let v = ((y - self.gonion) / (self.chin_y - self.gonion)).clamp(0.0, 1.0);
-            return (self.jaw + (self.chin - self.jaw) * v.powf(1.15)) * (1.0 - v.powi(8)).max(0.0).sqrt();
+            return (self.jaw + (self.chin - self.jaw) * v.powf(1.15))
+                * (1.0 - v.powi(8)).max(0.0).sqrt();
         }
         self.width.at(y)
     }
@@ -386,7 +447,14 @@ impl Head {
 }
 
 impl Fold {
-    fn for_side(id: &Identity, act: &Activation, nose: &Nose, mouth: &Mouth, side: Side, age: f32) -> Fold {
+    fn for_side(
+        id: &Identity,
+        act: &Activation,
+        nose: &Nose,
+        mouth: &Mouth,
+        side: Side,
+        age: f32,
+    ) -> Fold {
         let s = sign(side);
         let a = act.side.get(side);
         let c = mouth.corner(side);

@@ -83,7 +83,12 @@ pub struct Asymmetry {
 
 impl Default for Asymmetry {
     fn default() -> Self {
-        Asymmetry { eye_size: 1.0, brow_height_mm: 0.0, mouth_corner_mm: 0.0, strength: 1.0 }
+        Asymmetry {
+            eye_size: 1.0,
+            brow_height_mm: 0.0,
+            mouth_corner_mm: 0.0,
+            strength: 1.0,
+        }
     }
 }
 
@@ -205,7 +210,11 @@ const CLOTHING: [[u8; 3]; 10] = [
 ];
 
 fn lerp3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
-    [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t]
+    [
+        a[0] + (b[0] - a[0]) * t,
+        a[1] + (b[1] - a[1]) * t,
+        a[2] + (b[2] - a[2]) * t,
+    ]
 }
 
 fn to_u8(c: [f32; 3]) -> [u8; 3] {
@@ -215,7 +224,11 @@ fn to_u8(c: [f32; 3]) -> [u8; 3] {
 impl Identity {
     /// A random face, drawn from `rng`.
     pub fn random(rng: &mut ChaCha8Rng) -> Identity {
-        let sex = if rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+        let sex = if rng.gen_bool(0.5) {
+            Sex::Male
+        } else {
+            Sex::Female
+        };
         let male = sex == Sex::Male;
         let age = rng.gen_range(20.0f32..80.0);
         let old = ((age - 35.0) / 45.0).clamp(0.0, 1.0);
@@ -233,7 +246,11 @@ impl Identity {
         // Lips are redder on fair skin and darker, more violet on dark skin.
         let dark = f32::from(fitzpatrick - 1) / 5.0;
         let lip_tint = lerp3([0.86, 0.58, 0.60], [0.80, 0.66, 0.74], dark);
-        let lip = [skin[0] * lip_tint[0], skin[1] * lip_tint[1], skin[2] * lip_tint[2]];
+        let lip = [
+            skin[0] * lip_tint[0],
+            skin[1] * lip_tint[1],
+            skin[2] * lip_tint[2],
+        ];
 
         let hair_colour = if rng.gen_bool(f64::from(old * 0.8)) {
             // Grey to white with age.
@@ -247,7 +264,11 @@ impl Identity {
             };
             pick.map(f32::from).map(|v| v * rng.gen_range(0.9..1.1))
         };
-        let brow_colour = lerp3(hair_colour, [30.0, 24.0, 20.0], if old > 0.5 { 0.3 } else { 0.5 });
+        let brow_colour = lerp3(
+            hair_colour,
+            [30.0, 24.0, 20.0],
+            if old > 0.5 { 0.3 } else { 0.5 },
+        );
 
         let hair_style = {
             let styles: &[(HairStyle, f32)] = if male {
@@ -274,8 +295,10 @@ impl Identity {
                 .unwrap_or(HairStyle::Short)
         };
 
-        let fringe = matches!(hair_style, HairStyle::Medium | HairStyle::Long | HairStyle::Short)
-            && rng.gen_bool(if male { 0.1 } else { 0.35 });
+        let fringe = matches!(
+            hair_style,
+            HairStyle::Medium | HairStyle::Long | HairStyle::Short
+        ) && rng.gen_bool(if male { 0.1 } else { 0.35 });
 
         let iris_colour = if fitzpatrick >= 4 {
             IRIS[rng.gen_range(0..2)]
@@ -284,14 +307,28 @@ impl Identity {
         };
 
         let glasses = rng.gen_bool(0.2);
-        let frame_colour = *[[25u8, 22, 20], [90, 60, 40], [150, 150, 155], [160, 130, 70], [40, 40, 70]]
-            .choose(rng)
-            .unwrap_or(&[25, 22, 20]);
+        let frame_colour = *[
+            [25u8, 22, 20],
+            [90, 60, 40],
+            [150, 150, 155],
+            [160, 130, 70],
+            [40, 40, 70],
+        ]
+        .choose(rng)
+        .unwrap_or(&[25, 22, 20]);
         let beard = male && rng.gen_bool(0.4);
-        let beard_density = if rng.gen_bool(0.5) { rng.gen_range(0.15..0.35) } else { rng.gen_range(0.55..1.0) };
+        let beard_density = if rng.gen_bool(0.5) {
+            rng.gen_range(0.15..0.35)
+        } else {
+            rng.gen_range(0.55..1.0)
+        };
 
         let size = if male { 1.03 } else { 0.97 };
-        let n = |rng: &mut ChaCha8Rng, sd: f32| Normal::new(0.0f32, sd).map(|d| d.sample(rng)).unwrap_or(0.0);
+        let n = |rng: &mut ChaCha8Rng, sd: f32| {
+            Normal::new(0.0f32, sd)
+                .map(|d| d.sample(rng))
+                .unwrap_or(0.0)
+        };
 
         let asym = |rng: &mut ChaCha8Rng| Asymmetry {
             eye_size: 1.0 + n(rng, 0.015).clamp(-0.03, 0.03),
@@ -366,14 +403,21 @@ impl Patient {
     /// healthy, a third flaccid and a third synkinetic.
     pub fn random(seed: u64) -> Patient {
         let mut r = rng(seed, stream::CONDITION);
-        let kind = *ConditionKind::ALL.choose(&mut r).unwrap_or(&ConditionKind::Healthy);
+        let kind = *ConditionKind::ALL
+            .choose(&mut r)
+            .unwrap_or(&ConditionKind::Healthy);
         Patient::with_kind(seed, kind)
     }
 
     /// The face of `seed` with the given condition.
     pub fn with_condition(seed: u64, condition: Condition) -> Patient {
         let identity = Identity::random(&mut rng(seed, stream::IDENTITY));
-        Patient { id: format!("vp-{seed:06}"), seed, identity, condition }
+        Patient {
+            id: format!("vp-{seed:06}"),
+            seed,
+            identity,
+            condition,
+        }
     }
 
     /// The face of `seed` with a condition of `kind`; side, severity and
@@ -382,13 +426,21 @@ impl Patient {
         let mut r = rng(seed, stream::CONDITION);
         // Repeat the draw `random` used for the kind, so both paths agree.
         let _ = ConditionKind::ALL.choose(&mut r);
-        let side = if r.gen_bool(0.5) { Side::Left } else { Side::Right };
+        let side = if r.gen_bool(0.5) {
+            Side::Left
+        } else {
+            Side::Right
+        };
         let severity = *Severity::ALL.choose(&mut r).unwrap_or(&Severity::Moderate);
         let pattern = *Pattern::ALL.choose(&mut r).unwrap_or(&Pattern::Both);
         let condition = match kind {
             ConditionKind::Healthy => Condition::Healthy,
             ConditionKind::Flaccid => Condition::Flaccid { side },
-            ConditionKind::Synkinetic => Condition::Synkinetic { side, severity, pattern },
+            ConditionKind::Synkinetic => Condition::Synkinetic {
+                side,
+                severity,
+                pattern,
+            },
         };
         Patient::with_condition(seed, condition)
     }

@@ -69,11 +69,14 @@ impl Mouth {
             let s = sign(side);
             let a = act.side.get(side);
             let asym = id.asymmetry.get(side);
-            let x = s * (8.5 * a.smile - 0.5 * half * a.pucker + 1.5 * a.lip_depress - 0.8 * a.corner_droop);
-            let y = 1.0 + 3.0 * a.corner_droop - asym.mouth_corner_mm - 9.0 * a.smile - 0.5 * a.pucker
-                + 2.5 * a.lip_depress
-                - 0.8 * a.lip_raise
-                + 1.5 * jaw;
+            let x = s
+                * (8.5 * a.smile - 0.5 * half * a.pucker + 1.5 * a.lip_depress
+                    - 0.8 * a.corner_droop);
+            let y =
+                1.0 + 3.0 * a.corner_droop - asym.mouth_corner_mm - 9.0 * a.smile - 0.5 * a.pucker
+                    + 2.5 * a.lip_depress
+                    - 0.8 * a.lip_raise
+                    + 1.5 * jaw;
             *dx.get_mut(side) = x;
             *dy.get_mut(side) = y;
             [s * half + x, stomion + y, -3.0 * a.smile + 3.0 * a.pucker]
@@ -161,7 +164,11 @@ impl Mouth {
 
     /// Relief of lips and mouth opening at `(x, y)`.
     pub fn height(&self, x: f32, y: f32) -> f32 {
-        let side = if x >= self.centre_x { Side::Left } else { Side::Right };
+        let side = if x >= self.centre_x {
+            Side::Left
+        } else {
+            Side::Right
+        };
         let hw = self.half_width(side);
         let t = (x - self.centre_x).abs() / hw;
         if t > 1.2 || y < self.centre_y - 22.0 || y > self.centre_y + 26.0 {
@@ -178,7 +185,12 @@ impl Mouth {
         let upper = self.protrude_u * gauss(0.5 * (sec.uo + sec.ui) + 0.1 * hu, 0.42 * hu + 0.9);
         let lower = self.protrude_l * gauss(0.5 * (sec.li + sec.lo) - 0.05 * hl, 0.42 * hl + 1.0);
         let gap = sec.li - sec.ui;
-        let cavity = if gap > 0.2 { 7.0 * smoothstep(sec.ui - 0.5, sec.ui + 1.0, y) * (1.0 - smoothstep(sec.li - 1.0, sec.li + 0.5, y)) } else { 0.0 };
+        let cavity = if gap > 0.2 {
+            7.0 * smoothstep(sec.ui - 0.5, sec.ui + 1.0, y)
+                * (1.0 - smoothstep(sec.li - 1.0, sec.li + 0.5, y))
+        } else {
+            0.0
+        };
         env * (upper + lower - cavity)
     }
 
@@ -211,19 +223,32 @@ impl Mouth {
         let lower_outer = self.edge(head, cam, |s| s.lo, n);
 
         // Opening: cavity, gums, teeth, tongue.
-        let open = self.lips.left.open_u + self.lips.left.open_l + self.lips.right.open_u + self.lips.right.open_l;
+        let open = self.lips.left.open_u
+            + self.lips.left.open_l
+            + self.lips.right.open_u
+            + self.lips.right.open_l;
         if open > 0.6 {
             let mut cavity = upper_inner.clone();
             cavity.extend(lower_inner.iter().rev());
             let path = canvas::smooth(&cavity, true);
-            canvas::fill(albedo, path.as_ref(), &canvas::solid([0.2, 0.07, 0.07], 1.0), None);
+            canvas::fill(
+                albedo,
+                path.as_ref(),
+                &canvas::solid([0.2, 0.07, 0.07], 1.0),
+                None,
+            );
             let mask = canvas::mask(albedo.width(), albedo.height(), path.as_ref());
             let mask = mask.as_ref();
             let centre = head.image_at(cam, self.centre_x, self.centre_y);
             let hw = 0.5 * (self.half_width(Side::Left) + self.half_width(Side::Right));
             // Tongue low in the mouth.
             let tongue = head.image_at(cam, self.centre_x, self.centre_y + 4.0 + 5.0 * self.jaw);
-            canvas::fill(albedo, canvas::ellipse(tongue, 0.6 * hw * px, 3.5 * px).as_ref(), &canvas::solid([0.55, 0.25, 0.25], 0.8), mask);
+            canvas::fill(
+                albedo,
+                canvas::ellipse(tongue, 0.6 * hw * px, 3.5 * px).as_ref(),
+                &canvas::solid([0.55, 0.25, 0.25], 0.8),
+                mask,
+            );
             // Teeth are fixed to the skull (upper) and jaw (lower), not the lips.
             let tooth: Rgb = [0.94, 0.91, 0.84];
             let arch = |x: f32| (x / (self.half_rest + 6.0)).powi(2);
@@ -234,13 +259,34 @@ impl Mouth {
                 .iter()
                 .map(|&(x, dy)| head.image_at(cam, x, self.stomion + dy - 2.5 * arch(x)))
                 .collect();
-            canvas::fill(albedo, canvas::poly(&gum, true).as_ref(), &canvas::solid([0.78, 0.42, 0.42], 1.0), mask);
-            let shade = |c: Rgb| canvas::radial(centre, hw * 1.1 * px, hw * 0.9 * px, cam.roll(), &[(0.0, c, 1.0), (0.6, scale(c, 0.88), 1.0), (1.0, scale(c, 0.4), 1.0)]);
+            canvas::fill(
+                albedo,
+                canvas::poly(&gum, true).as_ref(),
+                &canvas::solid([0.78, 0.42, 0.42], 1.0),
+                mask,
+            );
+            let shade = |c: Rgb| {
+                canvas::radial(
+                    centre,
+                    hw * 1.1 * px,
+                    hw * 0.9 * px,
+                    cam.roll(),
+                    &[
+                        (0.0, c, 1.0),
+                        (0.6, scale(c, 0.88), 1.0),
+                        (1.0, scale(c, 0.4), 1.0),
+                    ],
+                )
+            };
             let mut upper_teeth: Vec<Point> = Vec::new();
             for i in 0..=16 {
                 let x = -span + 2.0 * span * i as f32 / 16.0;
                 let scallop = 0.8 * ((x / 4.2) * std::f32::consts::PI).cos().abs();
-                upper_teeth.push(head.image_at(cam, x, self.stomion - 9.2 + scallop - 2.5 * arch(x)));
+                upper_teeth.push(head.image_at(
+                    cam,
+                    x,
+                    self.stomion - 9.2 + scallop - 2.5 * arch(x),
+                ));
             }
             for i in (0..=16).rev() {
                 let x = -span + 2.0 * span * i as f32 / 16.0;
@@ -255,43 +301,107 @@ impl Mouth {
                 let x = -span + 2.0 * span * i as f32 / 12.0;
                 lower_teeth.push(head.image_at(cam, x, lower_edge(x) + 11.0));
             }
-            canvas::fill(albedo, canvas::poly(&lower_teeth, true).as_ref(), &canvas::shaded(shade(scale(tooth, 0.9)), tooth), mask);
-            canvas::fill(albedo, canvas::poly(&upper_teeth, true).as_ref(), &canvas::shaded(shade(tooth), tooth), mask);
+            canvas::fill(
+                albedo,
+                canvas::poly(&lower_teeth, true).as_ref(),
+                &canvas::shaded(shade(scale(tooth, 0.9)), tooth),
+                mask,
+            );
+            canvas::fill(
+                albedo,
+                canvas::poly(&upper_teeth, true).as_ref(),
+                &canvas::shaded(shade(tooth), tooth),
+                mask,
+            );
             // Gaps between teeth: centrals 8.5 mm, laterals 6.5, then canines.
             let gap = canvas::solid([0.45, 0.38, 0.33], 0.5);
             for &x in &[0.0f32, 8.5, -8.5, 15.0, -15.0, 21.5, -21.5, 27.0, -27.0] {
-                let line = [head.image_at(cam, x, self.stomion - 9.0), head.image_at(cam, x, upper_edge(x) - 0.1)];
-                canvas::stroke(albedo, canvas::poly(&line, false).as_ref(), &gap, 0.35 * px, mask);
+                let line = [
+                    head.image_at(cam, x, self.stomion - 9.0),
+                    head.image_at(cam, x, upper_edge(x) - 0.1),
+                ];
+                canvas::stroke(
+                    albedo,
+                    canvas::poly(&line, false).as_ref(),
+                    &gap,
+                    0.35 * px,
+                    mask,
+                );
             }
             for &x in &[0.0f32, 5.3, -5.3, 10.8, -10.8, 16.5, -16.5] {
-                let line = [head.image_at(cam, x, lower_edge(x) + 0.1), head.image_at(cam, x, lower_edge(x) + 9.0)];
-                canvas::stroke(albedo, canvas::poly(&line, false).as_ref(), &gap, 0.3 * px, mask);
+                let line = [
+                    head.image_at(cam, x, lower_edge(x) + 0.1),
+                    head.image_at(cam, x, lower_edge(x) + 9.0),
+                ];
+                canvas::stroke(
+                    albedo,
+                    canvas::poly(&line, false).as_ref(),
+                    &gap,
+                    0.3 * px,
+                    mask,
+                );
             }
         }
 
         // Lips: the upper faces down and is darker; the lower catches light.
         let mut upper = upper_outer.clone();
         upper.extend(upper_inner.iter().rev());
-        canvas::fill(albedo, canvas::smooth(&upper, true).as_ref(), &canvas::solid(scale(lip, 0.9), 1.0), None);
+        canvas::fill(
+            albedo,
+            canvas::smooth(&upper, true).as_ref(),
+            &canvas::solid(scale(lip, 0.9), 1.0),
+            None,
+        );
         let mut lower = lower_inner.clone();
         lower.extend(lower_outer.iter().rev());
         let lower_path = canvas::smooth(&lower, true);
-        let lc = head.image_at(cam, self.centre_x, 0.5 * (self.section(Side::Left, 0.0).li + self.lower_lip_bottom()));
+        let lc = head.image_at(
+            cam,
+            self.centre_x,
+            0.5 * (self.section(Side::Left, 0.0).li + self.lower_lip_bottom()),
+        );
         let hw = 0.5 * (self.half_width(Side::Left) + self.half_width(Side::Right));
         let shader = canvas::radial(
             lc,
             hw * px,
             3.5 * px,
             cam.roll(),
-            &[(0.0, mix(lip, [1.0, 0.9, 0.88], 0.12), 1.0), (0.7, lip, 1.0), (1.0, scale(lip, 0.92), 1.0)],
+            &[
+                (0.0, mix(lip, [1.0, 0.9, 0.88], 0.12), 1.0),
+                (0.7, lip, 1.0),
+                (1.0, scale(lip, 0.92), 1.0),
+            ],
         );
-        canvas::fill(albedo, lower_path.as_ref(), &canvas::shaded(shader, lip), None);
+        canvas::fill(
+            albedo,
+            lower_path.as_ref(),
+            &canvas::shaded(shader, lip),
+            None,
+        );
         // Soft vermilion border: blend the lip edges into the skin.
-        canvas::stroke(albedo, canvas::smooth(&upper_outer, false).as_ref(), &canvas::solid(mix(lip, skin, 0.5), 0.6), 0.7 * px, None);
-        canvas::stroke(albedo, canvas::smooth(&lower_outer, false).as_ref(), &canvas::solid(mix(lip, skin, 0.5), 0.5), 0.9 * px, None);
+        canvas::stroke(
+            albedo,
+            canvas::smooth(&upper_outer, false).as_ref(),
+            &canvas::solid(mix(lip, skin, 0.5), 0.6),
+            0.7 * px,
+            None,
+        );
+        canvas::stroke(
+            albedo,
+            canvas::smooth(&lower_outer, false).as_ref(),
+            &canvas::solid(mix(lip, skin, 0.5), 0.5),
+            0.9 * px,
+            None,
+        );
         // White roll above the upper lip.
         let roll: Vec<Point> = self.edge(head, cam, |s| s.uo - 0.7, n);
-        canvas::stroke(albedo, canvas::smooth(&roll, false).as_ref(), &canvas::solid(mix(skin, [1.0, 1.0, 1.0], 0.15), 0.35), 0.8 * px, None);
+        canvas::stroke(
+            albedo,
+            canvas::smooth(&roll, false).as_ref(),
+            &canvas::solid(mix(skin, [1.0, 1.0, 1.0], 0.15), 0.35),
+            0.8 * px,
+            None,
+        );
         // Vertical lip lines.
         let line = canvas::solid(scale(lip, 0.75), 0.18 + 0.15 * head.age);
         for i in 0..9 {
@@ -299,26 +409,61 @@ impl Mouth {
             let side = if t >= 0.0 { Side::Left } else { Side::Right };
             let sec = self.section(side, t.abs());
             let h = sec.lo - sec.li;
-            let pts = [head.image_at(cam, sec.x, sec.li + 0.2 * h), head.image_at(cam, sec.x + 0.3 * t, sec.li + 0.75 * h)];
-            canvas::stroke(albedo, canvas::poly(&pts, false).as_ref(), &line, 0.3 * px, None);
+            let pts = [
+                head.image_at(cam, sec.x, sec.li + 0.2 * h),
+                head.image_at(cam, sec.x + 0.3 * t, sec.li + 0.75 * h),
+            ];
+            canvas::stroke(
+                albedo,
+                canvas::poly(&pts, false).as_ref(),
+                &line,
+                0.3 * px,
+                None,
+            );
         }
 
         // The line where the lips meet, darkest at the corners.
         if open <= 0.6 {
-            canvas::stroke(albedo, canvas::smooth(&upper_inner, false).as_ref(), &canvas::solid(scale(lip, 0.3), 0.8), 0.75 * px, None);
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&upper_inner, false).as_ref(),
+                &canvas::solid(scale(lip, 0.3), 0.8),
+                0.75 * px,
+                None,
+            );
         }
         for side in Side::BOTH {
             let c = self.corner(side);
             let p = head.image_at(cam, c[0], c[1]);
             let r = 2.2 * px;
-            let shader = canvas::radial(p, r, r, 0.0, &[(0.0, scale(lip, 0.35), 0.7), (1.0, scale(lip, 0.6), 0.0)]);
-            canvas::fill(albedo, canvas::ellipse(p, r, r).as_ref(), &canvas::shaded(shader, lip), None);
+            let shader = canvas::radial(
+                p,
+                r,
+                r,
+                0.0,
+                &[(0.0, scale(lip, 0.35), 0.7), (1.0, scale(lip, 0.6), 0.0)],
+            );
+            canvas::fill(
+                albedo,
+                canvas::ellipse(p, r, r).as_ref(),
+                &canvas::shaded(shader, lip),
+                None,
+            );
             // Marionette lines with age, perioral lines with pucker and age.
             let s = sign(side);
             let m = 0.25 * head.age;
             if m > 0.02 {
-                let pts = [head.image_at(cam, c[0] + s * 1.5, c[1] + 3.0), head.image_at(cam, c[0] + s * 3.5, c[1] + 16.0)];
-                canvas::stroke(albedo, canvas::smooth(&pts, false).as_ref(), &canvas::solid(dark_skin, m), 0.7 * px, None);
+                let pts = [
+                    head.image_at(cam, c[0] + s * 1.5, c[1] + 3.0),
+                    head.image_at(cam, c[0] + s * 3.5, c[1] + 16.0),
+                ];
+                canvas::stroke(
+                    albedo,
+                    canvas::smooth(&pts, false).as_ref(),
+                    &canvas::solid(dark_skin, m),
+                    0.7 * px,
+                    None,
+                );
             }
         }
         let perioral = 0.5 * self.pucker + 0.2 * head.age;
@@ -327,8 +472,17 @@ impl Mouth {
                 let t = (i as f32 - 3.0) / 3.5;
                 let side = if t >= 0.0 { Side::Left } else { Side::Right };
                 let sec = self.section(side, t.abs());
-                let pts = [head.image_at(cam, sec.x, sec.uo - 0.5), head.image_at(cam, sec.x + 0.4 * t, sec.uo - 3.5)];
-                canvas::stroke(albedo, canvas::poly(&pts, false).as_ref(), &canvas::solid(dark_skin, perioral), 0.35 * px, None);
+                let pts = [
+                    head.image_at(cam, sec.x, sec.uo - 0.5),
+                    head.image_at(cam, sec.x + 0.4 * t, sec.uo - 3.5),
+                ];
+                canvas::stroke(
+                    albedo,
+                    canvas::poly(&pts, false).as_ref(),
+                    &canvas::solid(dark_skin, perioral),
+                    0.35 * px,
+                    None,
+                );
             }
         }
         let _ = self.smile;

@@ -56,7 +56,10 @@ impl Nose {
         let u = ((y - self.nasion_y) / (self.tip_y - self.nasion_y)).clamp(0.0, 1.0);
         let (ridge, sigma) = if y <= self.tip_y {
             let start = smoothstep(self.nasion_y - 12.0, self.nasion_y + 2.0, y);
-            (self.projection * (0.16 + 0.84 * u.powf(1.6)) * start, 5.8 + 1.8 * u)
+            (
+                self.projection * (0.16 + 0.84 * u.powf(1.6)) * start,
+                5.8 + 1.8 * u,
+            )
         } else {
             let d = (y - self.tip_y) / 3.6;
             (self.projection * (-d * d).exp(), 7.6)
@@ -88,19 +91,47 @@ impl Nose {
             .map(|&(fx, dy)| cam.project(head.surface(s * fx * hw, sn + dy)))
             .collect();
             let paint = canvas::solid(dark, 0.5);
-            canvas::fill(albedo, canvas::smooth(&nostril, true).as_ref(), &paint, None);
+            canvas::fill(
+                albedo,
+                canvas::smooth(&nostril, true).as_ref(),
+                &paint,
+                None,
+            );
             // Alar crease: where the wing meets the cheek.
-            let wing: Vec<Point> = [(0.62, -9.5), (0.92, -7.5), (1.04, -4.5), (0.98, -1.8), (0.8, -0.6)]
-                .iter()
-                .map(|&(fx, dy)| cam.project(head.surface(s * fx * hw, sn + dy)))
-                .collect();
+            let wing: Vec<Point> = [
+                (0.62, -9.5),
+                (0.92, -7.5),
+                (1.04, -4.5),
+                (0.98, -1.8),
+                (0.8, -0.6),
+            ]
+            .iter()
+            .map(|&(fx, dy)| cam.project(head.surface(s * fx * hw, sn + dy)))
+            .collect();
             let paint = canvas::solid(crease, 0.45);
-            canvas::stroke(albedo, canvas::smooth(&wing, false).as_ref(), &paint, 0.9 * px, None);
+            canvas::stroke(
+                albedo,
+                canvas::smooth(&wing, false).as_ref(),
+                &paint,
+                0.9 * px,
+                None,
+            );
         }
         // Soft shadow of the columella base onto the lip.
         let c = cam.project(head.surface(0.0, self.subnasale + 0.6));
-        let shader = canvas::radial(c, 5.0 * px, 1.6 * px, cam.roll(), &[(0.0, scale(skin, 0.6), 0.45), (1.0, skin, 0.0)]);
+        let shader = canvas::radial(
+            c,
+            5.0 * px,
+            1.6 * px,
+            cam.roll(),
+            &[(0.0, scale(skin, 0.6), 0.45), (1.0, skin, 0.0)],
+        );
         let paint = canvas::shaded(shader, skin);
-        canvas::fill(albedo, canvas::ellipse(c, 5.0 * px, 1.6 * px).as_ref(), &paint, None);
+        canvas::fill(
+            albedo,
+            canvas::ellipse(c, 5.0 * px, 1.6 * px).as_ref(),
+            &paint,
+            None,
+        );
     }
 }

@@ -44,10 +44,21 @@ impl HeightMap {
             let w = head.half_width(y);
             for i in 0..nx {
                 let x = x0 + i as f32 * step;
-                z.push(if x.abs() < w { head.front_z(x, y) } else { head.z_c - 40.0 });
+                z.push(if x.abs() < w {
+                    head.front_z(x, y)
+                } else {
+                    head.z_c - 40.0
+                });
             }
         }
-        HeightMap { x0, y0, step, nx, ny, z }
+        HeightMap {
+            x0,
+            y0,
+            step,
+            nx,
+            ny,
+            z,
+        }
     }
 
     fn sample(grid: &[f32], nx: usize, ny: usize, fx: f32, fy: f32, outside: f32) -> f32 {
@@ -65,15 +76,31 @@ impl HeightMap {
     }
 
     fn at(&self, grid: &[f32], x: f32, y: f32, outside: f32) -> f32 {
-        Self::sample(grid, self.nx, self.ny, (x - self.x0) / self.step, (y - self.y0) / self.step, outside)
+        Self::sample(
+            grid,
+            self.nx,
+            self.ny,
+            (x - self.x0) / self.step,
+            (y - self.y0) / self.step,
+            outside,
+        )
     }
 
     /// Ambient occlusion from how far each point lies below its
     /// neighbourhood's mean height (eye sockets, folds, under the nose).
     fn occlusion(&self) -> Vec<f32> {
         let r = (7.0 / self.step).round().max(1.0) as usize;
-        let blur = box_blur(&box_blur_t(&self.z, self.nx, self.ny, r), self.nx, self.ny, r);
-        self.z.iter().zip(&blur).map(|(&h, &b)| 1.0 - ((b - h) * 0.05).clamp(0.0, 0.5)).collect()
+        let blur = box_blur(
+            &box_blur_t(&self.z, self.nx, self.ny, r),
+            self.nx,
+            self.ny,
+            r,
+        );
+        self.z
+            .iter()
+            .zip(&blur)
+            .map(|(&h, &b)| 1.0 - ((b - h) * 0.05).clamp(0.0, 0.5))
+            .collect()
     }
 
     /// Soft cast shadow towards `light` (head frame): 1 lit, 0 shadowed.
@@ -91,7 +118,10 @@ impl HeightMap {
         for j in 0..self.ny {
             for i in 0..self.nx {
                 let h = self.z[j * self.nx + i];
-                let (x, y) = (self.x0 + i as f32 * self.step, self.y0 + j as f32 * self.step);
+                let (x, y) = (
+                    self.x0 + i as f32 * self.step,
+                    self.y0 + j as f32 * self.step,
+                );
                 let mut occ: f32 = 0.0;
                 for k in 1..=steps {
                     let t = k as f32 * step;
@@ -139,7 +169,11 @@ fn sub(a: V3, b: V3) -> V3 {
 }
 
 fn cross(a: V3, b: V3) -> V3 {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 /// Shades the head of `cam`'s frame into a `width × height` image window.
@@ -197,7 +231,10 @@ pub(crate) fn shade(head: &Head, cam: &Camera, width: u32, height: u32) -> Shadi
             }
             let front = s_values[c].abs() <= 1.0;
             let (sh, oc) = if front {
-                (map.at(&shadow, p[0], p[1], 1.0), map.at(&ao, p[0], p[1], 1.0))
+                (
+                    map.at(&shadow, p[0], p[1], 1.0),
+                    map.at(&ao, p[0], p[1], 1.0),
+                )
             } else {
                 (1.0, 0.85)
             };
@@ -209,7 +246,15 @@ pub(crate) fn shade(head: &Head, cam: &Camera, width: u32, height: u32) -> Shadi
             let spec = 0.13 * cam.light.specular(nc, 22.0) * sh;
             let c3 = cam.to_camera(p);
             let img = cam.image_of(c3);
-            verts.push([img.x, img.y, c3[2], d, d * (1.0 - 0.07 * warm), d * (1.0 - 0.12 * warm), spec]);
+            verts.push([
+                img.x,
+                img.y,
+                c3[2],
+                d,
+                d * (1.0 - 0.07 * warm),
+                d * (1.0 - 0.12 * warm),
+                spec,
+            ]);
         }
     }
 
@@ -270,7 +315,14 @@ pub(crate) fn shade(head: &Head, cam: &Camera, width: u32, height: u32) -> Shadi
             }
         }
     }
-    Shading { x0, y0, width: ww, height: wh, alpha, light }
+    Shading {
+        x0,
+        y0,
+        width: ww,
+        height: wh,
+        alpha,
+        light,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

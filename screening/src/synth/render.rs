@@ -31,11 +31,20 @@ mod detail {
 }
 
 fn detail_rng(patient: &Patient, which: u64) -> rand_chacha::ChaCha8Rng {
-    rng(patient.seed ^ 0xD5A1_1ED0_0000_0000, stream::DETAIL * 100 + which)
+    rng(
+        patient.seed ^ 0xD5A1_1ED0_0000_0000,
+        stream::DETAIL * 100 + which,
+    )
 }
 
 /// Renders `patient` in `state` photographed in `scene` at `width × height`.
-pub fn render(patient: &Patient, state: &FaceState, scene: &Scene, width: u32, height: u32) -> Rendered {
+pub fn render(
+    patient: &Patient,
+    state: &FaceState,
+    scene: &Scene,
+    width: u32,
+    height: u32,
+) -> Rendered {
     let (width, height) = (width.max(1), height.max(1));
     let id = &patient.identity;
     let act = Activation::new(patient, state);
@@ -47,48 +56,123 @@ pub fn render(patient: &Patient, state: &FaceState, scene: &Scene, width: u32, h
         // the ground truth.
         None => RgbImage::new(width, height),
     };
-    Rendered { image, truth: truth(patient, state, scene, &head, &cam) }
+    Rendered {
+        image,
+        truth: truth(patient, state, scene, &head, &cam),
+    }
 }
 
-fn paint(patient: &Patient, head: &Head, cam: &Camera, scene: &Scene, width: u32, height: u32) -> Option<Pixmap> {
+fn paint(
+    patient: &Patient,
+    head: &Head,
+    cam: &Camera,
+    scene: &Scene,
+    width: u32,
+    height: u32,
+) -> Option<Pixmap> {
     let id = &patient.identity;
     let mut out = Pixmap::new(width, height)?;
     backdrop::draw(scene, cam, &mut out);
-    hair::draw_back(head, cam, &mut out, id, &mut detail_rng(patient, detail::HAIR_BACK));
-    body::draw(head, cam, &mut out, id, &mut detail_rng(patient, detail::BODY));
+    hair::draw_back(
+        head,
+        cam,
+        &mut out,
+        id,
+        &mut detail_rng(patient, detail::HAIR_BACK),
+    );
+    body::draw(
+        head,
+        cam,
+        &mut out,
+        id,
+        &mut detail_rng(patient, detail::BODY),
+    );
     ear::draw(head, cam, &mut out, id);
 
     let shading = raster::shade(head, cam, width, height);
     let mut albedo = Pixmap::new(width, height)?;
     let skin_rgb = rgb(id.skin);
     albedo.fill(canvas::colour(skin_rgb, 1.0));
-    skin::draw_tone(head, cam, &mut albedo, id, &mut detail_rng(patient, detail::SKIN));
-    hair::draw_scalp(head, cam, &mut albedo, id, &mut detail_rng(patient, detail::HAIR_SCALP));
-    beard::draw(head, cam, &mut albedo, id, &mut detail_rng(patient, detail::BEARD));
+    skin::draw_tone(
+        head,
+        cam,
+        &mut albedo,
+        id,
+        &mut detail_rng(patient, detail::SKIN),
+    );
+    hair::draw_scalp(
+        head,
+        cam,
+        &mut albedo,
+        id,
+        &mut detail_rng(patient, detail::HAIR_SCALP),
+    );
+    beard::draw(
+        head,
+        cam,
+        &mut albedo,
+        id,
+        &mut detail_rng(patient, detail::BEARD),
+    );
     skin::draw_lines(head, cam, &mut albedo, id);
     head.nose.draw(head, cam, &mut albedo, skin_rgb);
     for side in Side::BOTH {
         let k = if side == Side::Left { 0 } else { 1 };
-        head.brows.get(side).draw(head, cam, &mut albedo, id, &mut detail_rng(patient, detail::BROWS + k));
-        head.eyes.get(side).draw(head, cam, &mut albedo, id, &mut detail_rng(patient, detail::EYES + k));
+        head.brows.get(side).draw(
+            head,
+            cam,
+            &mut albedo,
+            id,
+            &mut detail_rng(patient, detail::BROWS + k),
+        );
+        head.eyes.get(side).draw(
+            head,
+            cam,
+            &mut albedo,
+            id,
+            &mut detail_rng(patient, detail::EYES + k),
+        );
     }
     head.mouth.draw(head, cam, &mut albedo, id);
     composite(&mut out, &albedo, &shading, cam.ppmm, patient.seed);
 
     for side in Side::BOTH {
         if let Some((c, r)) = head.eyes.get(side).highlight(head, cam) {
-            let shader = canvas::radial(c, r, r, 0.0, &[(0.0, [1.0; 3], 0.95), (0.55, [1.0; 3], 0.8), (1.0, [1.0; 3], 0.0)]);
-            canvas::fill(&mut out, canvas::ellipse(c, r, r).as_ref(), &canvas::shaded(shader, [1.0; 3]), None);
+            let shader = canvas::radial(
+                c,
+                r,
+                r,
+                0.0,
+                &[
+                    (0.0, [1.0; 3], 0.95),
+                    (0.55, [1.0; 3], 0.8),
+                    (1.0, [1.0; 3], 0.0),
+                ],
+            );
+            canvas::fill(
+                &mut out,
+                canvas::ellipse(c, r, r).as_ref(),
+                &canvas::shaded(shader, [1.0; 3]),
+                None,
+            );
         }
     }
-    hair::draw_front(head, cam, &mut out, id, &mut detail_rng(patient, detail::HAIR_FRONT));
+    hair::draw_front(
+        head,
+        cam,
+        &mut out,
+        id,
+        &mut detail_rng(patient, detail::HAIR_FRONT),
+    );
     glasses::draw(head, cam, &mut out, id);
     Some(out)
 }
 
 /// Hash of a lattice point to 0..1, for value noise.
 fn lattice(x: i32, y: i32, seed: u32) -> f32 {
-    let mut h = (x as u32).wrapping_mul(0x8DA6_B343) ^ (y as u32).wrapping_mul(0xD816_3841) ^ seed.wrapping_mul(0xCB1A_B31F);
+    let mut h = (x as u32).wrapping_mul(0x8DA6_B343)
+        ^ (y as u32).wrapping_mul(0xD816_3841)
+        ^ seed.wrapping_mul(0xCB1A_B31F);
     h ^= h >> 13;
     h = h.wrapping_mul(0x5BD1_E995);
     h ^= h >> 15;
@@ -103,7 +187,8 @@ fn value_noise(x: f32, y: f32, cell: f32, seed: u32) -> f32 {
     let (tx, ty) = (tx * tx * (3.0 - 2.0 * tx), ty * ty * (3.0 - 2.0 * ty));
     let (ix, iy) = (ix as i32, iy as i32);
     let a = lattice(ix, iy, seed) + (lattice(ix + 1, iy, seed) - lattice(ix, iy, seed)) * tx;
-    let b = lattice(ix, iy + 1, seed) + (lattice(ix + 1, iy + 1, seed) - lattice(ix, iy + 1, seed)) * tx;
+    let b = lattice(ix, iy + 1, seed)
+        + (lattice(ix + 1, iy + 1, seed) - lattice(ix, iy + 1, seed)) * tx;
     a + (b - a) * ty
 }
 
@@ -126,7 +211,9 @@ fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading, ppmm:
             }
             let l = shading.light[k];
             let (px, py) = ((shading.x0 + x) as f32, (shading.y0 + y) as f32);
-            let tex = 1.0 + 0.045 * (value_noise(px, py, blotch, seed) - 0.5) + pore_amp * (value_noise(px, py, pore, seed ^ 0xA5A5) - 0.5);
+            let tex = 1.0
+                + 0.045 * (value_noise(px, py, blotch, seed) - 0.5)
+                + pore_amp * (value_noise(px, py, pore, seed ^ 0xA5A5) - 0.5);
             let o = ((shading.y0 + y) * width + shading.x0 + x) * 4;
             for c in 0..3 {
                 let lit = f32::from(src[o + c]) * l[c] * tex + 255.0 * l[3];
@@ -138,14 +225,21 @@ fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading, ppmm:
     }
 }
 
-fn truth(patient: &Patient, state: &FaceState, scene: &Scene, head: &Head, cam: &Camera) -> GroundTruth {
+fn truth(
+    patient: &Patient,
+    state: &FaceState,
+    scene: &Scene,
+    head: &Head,
+    cam: &Camera,
+) -> GroundTruth {
     let eye = |side: Side| {
         let e = head.eyes.get(side);
         let inner = head.image_at(cam, e.inner[0], e.inner[1]);
         let outer = head.image_at(cam, e.outer[0], e.outer[1]);
         let aperture = if e.is_open() {
             let (u, l) = (e.upper(0.5), e.lower(0.5));
-            head.image_at(cam, u[0], u[1]).distance(head.image_at(cam, l[0], l[1]))
+            head.image_at(cam, u[0], u[1])
+                .distance(head.image_at(cam, l[0], l[1]))
         } else {
             0.0
         };
@@ -207,7 +301,11 @@ mod tests {
         for seed in [1u64, 2, 3] {
             let p = Patient::random(seed);
             let scene = Scene::random(seed + 100);
-            let state = FaceState { expression: Expression::BigSmile, intensity: 0.7, blink: 0.2 };
+            let state = FaceState {
+                expression: Expression::BigSmile,
+                intensity: 0.7,
+                blink: 0.2,
+            };
             let a = render(&p, &state, &scene, 200, 160);
             let b = render(&p, &state, &scene, 200, 160);
             assert_eq!(a.image.as_raw(), b.image.as_raw());
@@ -226,10 +324,18 @@ mod tests {
             assert!(t.eye_centre.left.x > t.eye_centre.right.x + 20.0, "{t:?}");
             assert!(t.mouth_corners.left.x > t.mouth_corners.right.x);
             let (inner, outer) = t.eye_corners.left;
-            assert!(outer.x > inner.x, "left eye's lateral canthus is further right");
+            assert!(
+                outer.x > inner.x,
+                "left eye's lateral canthus is further right"
+            );
             let (inner, outer) = t.eye_corners.right;
             assert!(outer.x < inner.x);
-            for p in [t.eye_centre.left, t.eye_centre.right, t.mouth_corners.left, t.mouth_corners.right] {
+            for p in [
+                t.eye_centre.left,
+                t.eye_centre.right,
+                t.mouth_corners.left,
+                t.mouth_corners.right,
+            ] {
                 assert!(t.face_box.contains(p), "{p:?} outside {:?}", t.face_box);
             }
             assert!(t.eye_centre.left.y < t.mouth_corners.left.y);
@@ -246,9 +352,22 @@ mod tests {
             assert!(rest.left > 3.0 && rest.right > 3.0, "{rest:?}");
             for e in [Expression::GentleEyeClosure, Expression::TightEyeClosure] {
                 let shut = studio(&p, e).truth.eyelid_aperture;
-                assert!(shut.left < 0.05 * rest.left && shut.right < 0.05 * rest.right, "{e}: {shut:?}");
+                assert!(
+                    shut.left < 0.05 * rest.left && shut.right < 0.05 * rest.right,
+                    "{e}: {shut:?}"
+                );
             }
-            let blink = render(&p, &FaceState { expression: Expression::Rest, intensity: 1.0, blink: 0.5 }, &Scene::studio(), 320, 240);
+            let blink = render(
+                &p,
+                &FaceState {
+                    expression: Expression::Rest,
+                    intensity: 1.0,
+                    blink: 0.5,
+                },
+                &Scene::studio(),
+                320,
+                240,
+            );
             let half = blink.truth.eyelid_aperture.left / rest.left;
             assert!((0.4..0.6).contains(&half), "{half}");
         }
@@ -264,16 +383,31 @@ mod tests {
     #[test]
     fn synkinesis_narrows_the_affected_eye_in_a_big_smile() {
         for seed in 0..8 {
-            let side = if seed % 2 == 0 { Side::Left } else { Side::Right };
-            let severe = Condition::Synkinetic { side, severity: Severity::Severe, pattern: Pattern::OralOcular };
+            let side = if seed % 2 == 0 {
+                Side::Left
+            } else {
+                Side::Right
+            };
+            let severe = Condition::Synkinetic {
+                side,
+                severity: Severity::Severe,
+                pattern: Pattern::OralOcular,
+            };
             let r = big_smile_ratio(severe, seed);
             assert!(r < 0.6, "seed {seed}: severe ratio {r}");
             let healthy = big_smile_ratio(Condition::Healthy, seed);
-            assert!((0.9..1.1).contains(&healthy), "seed {seed}: healthy ratio {healthy}");
+            assert!(
+                (0.9..1.1).contains(&healthy),
+                "seed {seed}: healthy ratio {healthy}"
+            );
             let flaccid = big_smile_ratio(Condition::Flaccid { side }, seed);
             assert!(flaccid >= 0.85, "seed {seed}: flaccid ratio {flaccid}");
             // Ocular-oral only: the eye is spared.
-            let oo = Condition::Synkinetic { side, severity: Severity::Severe, pattern: Pattern::OcularOral };
+            let oo = Condition::Synkinetic {
+                side,
+                severity: Severity::Severe,
+                pattern: Pattern::OcularOral,
+            };
             assert!(big_smile_ratio(oo, seed) > 0.85);
         }
     }
@@ -281,12 +415,20 @@ mod tests {
     #[test]
     fn ocular_oral_synkinesis_lifts_the_affected_corner_during_eye_closure() {
         let side = Side::Right;
-        let c = Condition::Synkinetic { side, severity: Severity::Severe, pattern: Pattern::OcularOral };
+        let c = Condition::Synkinetic {
+            side,
+            severity: Severity::Severe,
+            pattern: Pattern::OcularOral,
+        };
         let p = Patient::with_condition(4, c);
         let rest = studio(&p, Expression::Rest).truth;
         let shut = studio(&p, Expression::TightEyeClosure).truth;
-        let lift = |t: &GroundTruth, s: Side| rest.mouth_corners.get(s).y - t.mouth_corners.get(s).y;
-        assert!(lift(&shut, side) > lift(&shut, side.opposite()) + 3.0, "{rest:?} {shut:?}");
+        let lift =
+            |t: &GroundTruth, s: Side| rest.mouth_corners.get(s).y - t.mouth_corners.get(s).y;
+        assert!(
+            lift(&shut, side) > lift(&shut, side.opposite()) + 3.0,
+            "{rest:?} {shut:?}"
+        );
     }
 
     #[test]
@@ -318,7 +460,9 @@ mod tests {
                 for dx in -r..=r {
                     let (x, y) = ((c.x as i32 + dx) as u32, (c.y as i32 + dy) as u32);
                     let (pa, pb) = (a.get_pixel(x, y), b.get_pixel(x, y));
-                    sum += (0..3).map(|k| (f32::from(pa[k]) - f32::from(pb[k])).abs()).sum::<f32>();
+                    sum += (0..3)
+                        .map(|k| (f32::from(pa[k]) - f32::from(pb[k])).abs())
+                        .sum::<f32>();
                     n += 3.0;
                 }
             }
@@ -349,7 +493,13 @@ mod debug_tmp {
         ear::draw(&head, &cam, &mut px, &p.identity);
         let n: usize = px.data().chunks(4).filter(|c| c[0] < 250).count();
         eprintln!("ear pixels {n} ppmm {}", cam.ppmm);
-        for y in [-17.0f32, 0.0, 30.0] { eprintln!("{y}: {:?} {:?}", cam.project([head.half_width(y), y, head.z_c]), head.half_width(y)); }
+        for y in [-17.0f32, 0.0, 30.0] {
+            eprintln!(
+                "{y}: {:?} {:?}",
+                cam.project([head.half_width(y), y, head.z_c]),
+                head.half_width(y)
+            );
+        }
     }
     #[test]
     fn dump_profile() {
@@ -358,13 +508,24 @@ mod debug_tmp {
         let head = Head::new(&p.identity, &act);
         let mut y = head.top_y;
         while y < head.chin_y {
-            eprintln!("y {y:6.1} w {:5.1} z0 {:6.1} z30 {:6.1}", head.half_width(y), head.front_z(0.0, y), head.front_z(30.0, y));
+            eprintln!(
+                "y {y:6.1} w {:5.1} z0 {:6.1} z30 {:6.1}",
+                head.half_width(y),
+                head.front_z(0.0, y),
+                head.front_z(30.0, y)
+            );
             y += 4.0;
         }
     }
     #[test]
     fn dump_shading() {
-        for (k, (seed, e, yaw)) in [(7u64, super::super::expression::Expression::Rest, 0.0f32), (8, super::super::expression::Expression::BigSmile, 12.0)].into_iter().enumerate() {
+        for (k, (seed, e, yaw)) in [
+            (7u64, super::super::expression::Expression::Rest, 0.0f32),
+            (8, super::super::expression::Expression::BigSmile, 12.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
             let p = Patient::random(seed);
             let act = Activation::new(&p, &FaceState::full(e));
             let head = Head::new(&p.identity, &act);
@@ -377,8 +538,13 @@ mod debug_tmp {
             for y in 0..sh.height {
                 for x in 0..sh.width {
                     let i = y * sh.width + x;
-                    let v = ((0.7 * sh.light[i][1] + sh.light[i][3]) * 255.0 * sh.alpha[i]).clamp(0.0, 255.0) as u8;
-                    img.put_pixel((x + sh.x0) as u32, (y + sh.y0) as u32, image::Rgb([v, v, v]));
+                    let v = ((0.7 * sh.light[i][1] + sh.light[i][3]) * 255.0 * sh.alpha[i])
+                        .clamp(0.0, 255.0) as u8;
+                    img.put_pixel(
+                        (x + sh.x0) as u32,
+                        (y + sh.y0) as u32,
+                        image::Rgb([v, v, v]),
+                    );
                 }
             }
             img.save(format!("/tmp/shading{k}.png")).unwrap();

@@ -92,7 +92,9 @@ impl Scene {
     /// A frontal, evenly lit, noise-free photo against a neutral grey wall.
     pub fn studio() -> Scene {
         Scene {
-            background: Background::Plain { colour: [196, 198, 200] },
+            background: Background::Plain {
+                colour: [196, 198, 200],
+            },
             light_azimuth_deg: 0.0,
             light_elevation_deg: 25.0,
             ambient: 0.35,
@@ -118,21 +120,33 @@ impl Scene {
             c.map(|v| (f32::from(v) + r.gen_range(-12.0f32..12.0)).clamp(0.0, 255.0) as u8)
         };
         let background = match r.gen_range(0..3) {
-            0 => Background::Plain { colour: jitter(&mut r, wall) },
+            0 => Background::Plain {
+                colour: jitter(&mut r, wall),
+            },
             1 => {
                 let top = jitter(&mut r, wall);
                 let k = r.gen_range(0.6f32..0.9);
-                Background::Gradient { top, bottom: top.map(|v| (f32::from(v) * k) as u8) }
+                Background::Gradient {
+                    top,
+                    bottom: top.map(|v| (f32::from(v) * k) as u8),
+                }
             }
             _ => Background::Clinic {
                 wall: jitter(&mut r, wall),
-                trim: *[[245u8, 245, 242], [150, 110, 80], [120, 130, 140], [60, 70, 90]]
-                    .choose(&mut r)
-                    .unwrap_or(&[245, 245, 242]),
+                trim: *[
+                    [245u8, 245, 242],
+                    [150, 110, 80],
+                    [120, 130, 140],
+                    [60, 70, 90],
+                ]
+                .choose(&mut r)
+                .unwrap_or(&[245, 245, 242]),
                 layout: r.gen(),
             },
         };
-        let pose = |r: &mut rand_chacha::ChaCha8Rng, sd: f32| (r.gen_range(-1.0f32..1.0) * sd).clamp(-15.0, 15.0);
+        let pose = |r: &mut rand_chacha::ChaCha8Rng, sd: f32| {
+            (r.gen_range(-1.0f32..1.0) * sd).clamp(-15.0, 15.0)
+        };
         Scene {
             background,
             light_azimuth_deg: r.gen_range(-55.0..55.0),
@@ -145,9 +159,21 @@ impl Scene {
             pitch_deg: pose(&mut r, 12.0),
             roll_deg: pose(&mut r, 10.0),
             offset: Point::new(r.gen_range(-0.08..0.08), r.gen_range(-0.06..0.06)),
-            noise_sigma: if r.gen_bool(0.8) { r.gen_range(0.5..6.0) } else { 0.0 },
-            blur_sigma: if r.gen_bool(0.6) { r.gen_range(0.2..1.3) } else { 0.0 },
-            jpeg_quality: if r.gen_bool(0.7) { Some(r.gen_range(60..=95)) } else { None },
+            noise_sigma: if r.gen_bool(0.8) {
+                r.gen_range(0.5..6.0)
+            } else {
+                0.0
+            },
+            blur_sigma: if r.gen_bool(0.6) {
+                r.gen_range(0.2..1.3)
+            } else {
+                0.0
+            },
+            jpeg_quality: if r.gen_bool(0.7) {
+                Some(r.gen_range(60..=95))
+            } else {
+                None
+            },
             noise_seed: r.gen(),
         }
     }
@@ -161,7 +187,10 @@ impl Scene {
         s.yaw_deg = nudge(s.yaw_deg, 3.0);
         s.pitch_deg = nudge(s.pitch_deg, 2.5);
         s.roll_deg = nudge(s.roll_deg, 2.0);
-        s.offset = Point::new(s.offset.x + r.gen_range(-0.015..0.015), s.offset.y + r.gen_range(-0.015..0.015));
+        s.offset = Point::new(
+            s.offset.x + r.gen_range(-0.015..0.015),
+            s.offset.y + r.gen_range(-0.015..0.015),
+        );
         s.face_height = (s.face_height * r.gen_range(0.96..1.04)).clamp(0.3, 0.7);
         s.exposure *= r.gen_range(0.97..1.03);
         s.noise_seed = r.gen();
@@ -196,7 +225,9 @@ mod tests {
     fn random_scenes_vary() {
         let yaws: Vec<f32> = (0..50).map(|s| Scene::random(s).yaw_deg).collect();
         assert!(yaws.iter().any(|&y| y > 7.0) && yaws.iter().any(|&y| y < -7.0));
-        let jpegs = (0..50).filter(|&s| Scene::random(s).jpeg_quality.is_some()).count();
+        let jpegs = (0..50)
+            .filter(|&s| Scene::random(s).jpeg_quality.is_some())
+            .count();
         assert!((20..50).contains(&jpegs));
     }
 }

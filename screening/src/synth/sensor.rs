@@ -30,7 +30,9 @@ impl SplitMix {
 
 fn gaussian_kernel(sigma: f32) -> Vec<f32> {
     let r = (3.0 * sigma).ceil().max(1.0) as i32;
-    let mut k: Vec<f32> = (-r..=r).map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp()).collect();
+    let mut k: Vec<f32> = (-r..=r)
+        .map(|i| (-(i * i) as f32 / (2.0 * sigma * sigma)).exp())
+        .collect();
     let s: f32 = k.iter().sum();
     k.iter_mut().for_each(|v| *v /= s);
     k
@@ -105,7 +107,8 @@ pub(crate) fn develop(pixmap: &Pixmap, scene: &Scene) -> RgbImage {
     } else {
         out.extend(buf.iter().map(|v| v.round().clamp(0.0, 255.0) as u8));
     }
-    let img = RgbImage::from_raw(w as u32, h as u32, out).unwrap_or_else(|| RgbImage::new(w as u32, h as u32));
+    let img = RgbImage::from_raw(w as u32, h as u32, out)
+        .unwrap_or_else(|| RgbImage::new(w as u32, h as u32));
     match scene.jpeg_quality {
         Some(q) => jpeg_round_trip(img, q.clamp(1, 100)),
         None => img,
@@ -135,10 +138,16 @@ mod tests {
         let mut a = SplitMix(5);
         let mut b = SplitMix(5);
         let xs: Vec<f32> = (0..20000).map(|_| a.gauss()).collect();
-        assert!(xs.iter().zip((0..20000).map(|_| b.gauss())).all(|(x, y)| *x == y));
+        assert!(xs
+            .iter()
+            .zip((0..20000).map(|_| b.gauss()))
+            .all(|(x, y)| *x == y));
         let mean = xs.iter().sum::<f32>() / xs.len() as f32;
         let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / xs.len() as f32;
-        assert!(mean.abs() < 0.03 && (var - 1.0).abs() < 0.05, "{mean} {var}");
+        assert!(
+            mean.abs() < 0.03 && (var - 1.0).abs() < 0.05,
+            "{mean} {var}"
+        );
     }
 
     #[test]

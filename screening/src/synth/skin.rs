@@ -14,12 +14,29 @@ use super::identity::Identity;
 use crate::geometry::{Point, Side};
 
 fn blotch(albedo: &mut Pixmap, c: Point, rx: f32, ry: f32, colour: Rgb, alpha: f32, angle: f32) {
-    let shader = canvas::radial(c, rx, ry, angle, &[(0.0, colour, alpha), (1.0, colour, 0.0)]);
-    canvas::fill(albedo, canvas::ellipse(c, rx.max(ry), rx.max(ry)).as_ref(), &canvas::shaded(shader, colour), None);
+    let shader = canvas::radial(
+        c,
+        rx,
+        ry,
+        angle,
+        &[(0.0, colour, alpha), (1.0, colour, 0.0)],
+    );
+    canvas::fill(
+        albedo,
+        canvas::ellipse(c, rx.max(ry), rx.max(ry)).as_ref(),
+        &canvas::shaded(shader, colour),
+        None,
+    );
 }
 
 /// Tone variation, freckles and moles.
-pub(crate) fn draw_tone(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Identity, rng: &mut impl Rng) {
+pub(crate) fn draw_tone(
+    head: &Head,
+    cam: &Camera,
+    albedo: &mut Pixmap,
+    id: &Identity,
+    rng: &mut impl Rng,
+) {
     let px = cam.ppmm;
     let skin = rgb(id.skin);
     let fair = (1.0 - f32::from(id.fitzpatrick - 1) / 5.0).clamp(0.0, 1.0);
@@ -28,28 +45,77 @@ pub(crate) fn draw_tone(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Ide
     for side in Side::BOTH {
         let s = sign(side);
         let c = head.image_at(cam, s * 0.45 * head.face_width, 24.0);
-        blotch(albedo, c, 22.0 * px, 16.0 * px, red, 0.06 + 0.14 * fair, roll);
+        blotch(
+            albedo,
+            c,
+            22.0 * px,
+            16.0 * px,
+            red,
+            0.06 + 0.14 * fair,
+            roll,
+        );
         // Periorbital darkening, stronger on darker skin.
         let e = head.eyes.get(side).centre;
         let c = head.image_at(cam, e[0], e[1] + 1.0);
-        blotch(albedo, c, 17.0 * px, 11.0 * px, scale(skin, 0.7), 0.1 + 0.18 * (1.0 - fair), roll);
+        blotch(
+            albedo,
+            c,
+            17.0 * px,
+            11.0 * px,
+            scale(skin, 0.7),
+            0.1 + 0.18 * (1.0 - fair),
+            roll,
+        );
     }
     let nose = head.image_at(cam, 0.0, head.nose.tip_y);
-    blotch(albedo, nose, 9.0 * px, 8.0 * px, red, 0.05 + 0.12 * fair, roll);
+    blotch(
+        albedo,
+        nose,
+        9.0 * px,
+        8.0 * px,
+        red,
+        0.05 + 0.12 * fair,
+        roll,
+    );
     let forehead = head.image_at(cam, 0.0, -40.0);
-    blotch(albedo, forehead, 35.0 * px, 18.0 * px, mix(skin, [1.0, 0.95, 0.85], 0.4), 0.12, roll);
+    blotch(
+        albedo,
+        forehead,
+        35.0 * px,
+        18.0 * px,
+        mix(skin, [1.0, 0.95, 0.85], 0.4),
+        0.12,
+        roll,
+    );
     let chin = head.image_at(cam, 0.0, head.chin_y - 14.0);
-    blotch(albedo, chin, 16.0 * px, 10.0 * px, red, 0.05 + 0.08 * fair, roll);
+    blotch(
+        albedo,
+        chin,
+        16.0 * px,
+        10.0 * px,
+        red,
+        0.05 + 0.08 * fair,
+        roll,
+    );
 
     // Freckles on fair skin, a few moles on anyone.
-    let freckles = if id.fitzpatrick <= 2 && rng.gen_bool(0.25) { rng.gen_range(25..70) } else { 0 };
+    let freckles = if id.fitzpatrick <= 2 && rng.gen_bool(0.25) {
+        rng.gen_range(25..70)
+    } else {
+        0
+    };
     let spot = mix(skin, [0.45, 0.25, 0.15], 0.35);
     for _ in 0..freckles {
         let x = rng.gen_range(-45.0..45.0);
         let y = rng.gen_range(5.0..40.0) - 10.0 * (1.0 - (x / 45.0f32).abs());
         let c = head.image_at(cam, x, y);
         let r = rng.gen_range(0.35..0.8) * px;
-        canvas::fill(albedo, canvas::ellipse(c, r, r).as_ref(), &canvas::solid(spot, rng.gen_range(0.1..0.3)), None);
+        canvas::fill(
+            albedo,
+            canvas::ellipse(c, r, r).as_ref(),
+            &canvas::solid(spot, rng.gen_range(0.1..0.3)),
+            None,
+        );
     }
     for _ in 0..rng.gen_range(0..4) {
         let x: f32 = rng.gen_range(-55.0..55.0);
@@ -59,7 +125,12 @@ pub(crate) fn draw_tone(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Ide
         }
         let c = head.image_at(cam, x, y);
         let r = rng.gen_range(0.6..1.4) * px;
-        canvas::fill(albedo, canvas::ellipse(c, r, r).as_ref(), &canvas::solid(scale(skin, 0.45), 0.7), None);
+        canvas::fill(
+            albedo,
+            canvas::ellipse(c, r, r).as_ref(),
+            &canvas::solid(scale(skin, 0.45), 0.7),
+            None,
+        );
     }
 }
 
@@ -69,9 +140,24 @@ fn crease(albedo: &mut Pixmap, pts: &[Point], skin: Rgb, alpha: f32, width: f32,
     if alpha < 0.02 {
         return;
     }
-    let lit: Vec<Point> = pts.iter().map(|p| Point::new(p.x + below.x, p.y + below.y)).collect();
-    canvas::stroke(albedo, canvas::smooth(&lit, false).as_ref(), &canvas::solid(mix(skin, [1.0; 3], 0.2), alpha * 0.6), width * 1.3, None);
-    canvas::stroke(albedo, canvas::smooth(pts, false).as_ref(), &canvas::solid(scale(skin, 0.55), alpha), width, None);
+    let lit: Vec<Point> = pts
+        .iter()
+        .map(|p| Point::new(p.x + below.x, p.y + below.y))
+        .collect();
+    canvas::stroke(
+        albedo,
+        canvas::smooth(&lit, false).as_ref(),
+        &canvas::solid(mix(skin, [1.0; 3], 0.2), alpha * 0.6),
+        width * 1.3,
+        None,
+    );
+    canvas::stroke(
+        albedo,
+        canvas::smooth(pts, false).as_ref(),
+        &canvas::solid(scale(skin, 0.55), alpha),
+        width,
+        None,
+    );
 }
 
 /// Forehead lines, frown lines and nasolabial creases for this frame.
@@ -101,16 +187,27 @@ pub(crate) fn draw_lines(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Id
                     head.image_at(cam, x, y)
                 })
                 .collect();
-            crease(albedo, &pts, skin, alpha * (1.0 - 0.15 * k as f32), 0.7 * px, below(0.8));
+            crease(
+                albedo,
+                &pts,
+                skin,
+                alpha * (1.0 - 0.15 * k as f32),
+                0.7 * px,
+                below(0.8),
+            );
         }
         // Vertical frown line between the brows when they pull together.
         let frown = 0.45 * a.brow_lower + 0.1 * head.age;
         let x = s * 4.5;
-        let pts = [head.image_at(cam, x, -8.0), head.image_at(cam, x + s * 1.0, -20.0)];
+        let pts = [
+            head.image_at(cam, x, -8.0),
+            head.image_at(cam, x + s * 1.0, -20.0),
+        ];
         crease(albedo, &pts, skin, frown, 0.7 * px, below(0.0));
         // Nasolabial crease: the edge of the fold's cheek mass.
         let f = head.folds.get(side);
-        let depth = (0.06 + 0.22 * a.smile + 0.1 * head.age + 0.08 * a.cheek_raise) * a.fold.clamp(0.0, 1.2);
+        let depth = (0.06 + 0.22 * a.smile + 0.1 * head.age + 0.08 * a.cheek_raise)
+            * a.fold.clamp(0.0, 1.2);
         let pts: Vec<Point> = (0..=6)
             .map(|i| {
                 let t = -0.05 + 1.15 * i as f32 / 6.0;

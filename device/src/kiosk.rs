@@ -1,0 +1,185 @@
+//! `kiosk run`: the kiosk proper. Builds the camera, display and input the
+//! configuration names, opens the record store, and runs screenings one
+//! after another until it is stopped.
+
+use anyhow::{Context, Result};
+use std::time::Duration;
+use tracing::{error, info};
+
+use screening::face::FaceStage;
+use screening::synth::{Patient, Scene};
+
+use crate::archive::SignedArchive;
+use crate::camera::virtual_patient::VirtualPatientCamera;
+use crate::camera::Camera;
+use crate::config::{CameraConfig, Config, DisplayConfig, InputConfig};
+use crate::display::png::PngDisplay;
+use crate::display::terminal::TerminalDisplay;
+use crate::display::Display;
+use crate::input::{Input, InputEvent, Scripted};
+use crate::record_store::RecordStore;
+use crate::session::{Session, SessionEnd, SessionOptions};
+
+/// The session options a configuration asks for.
+pub fn session_options(config: &Config, device_name: String) -> SessionOptions {
+    let p = &config.protocol;
+    SessionOptions {
+        protocol: p.expressions.clone(),
+        hold_frames: p.hold_frames,
+        settle: Duration::from_millis(p.settle_ms.into()),
+        step_timeout: Duration::from_secs(p.step_timeout_s.into()),
+        result_timeout: Duration::from_secs(p.result_timeout_s.into()),
+        ask_patient_reference: p.ask_patient_reference,
+        rule: config.decision.rule,
+        reopen_backoff: Duration::from_millis(500),
+        device_name,
+    }
+}
+
+/// Opens the camera the configuration names.
+pub fn open_camera(config: &CameraConfig) -> Result<Box<dyn Camera>> {
+    Ok(match config {
+        CameraConfig::Virtual {
+            condition,
+            seed,
+            width,
+            height,
+        } => Box::new(VirtualPatientCamera::new(
+            Patient::with_kind(*seed, *condition),
+            Scene::studio().jittered(*seed),
+            *width,
+            *height,
+        )),
+        CameraConfig::Replay { path, looped } => Box::new(
+            crate::camera::replay::ReplayCamera::open(path)
+                .with_context(|| format!("opening the recording {}", path.display()))?
+                .looping(*looped),
+        ),
+        #[cfg(target_os = "linux")]
+        CameraConfig::V4l2 {
+            device,
+            width,
+            height,
+        } => Box::new(
+            crate::camera::v4l2::V4l2Camera::builder(device)
+                .size(*width, *height)
+                .open()
+                .with_context(|| format!("opening the camera {}", device.display()))?,
+        ),
+        #[cfg(not(target_os = "linux"))]
+        CameraConfig::V4l2 { .. } => anyhow::bail!("V4L2 cameras need Linux"),
+    })
+}
+
+/// Opens the input the configuration names.
+pub fn open_input(config: &InputConfig) -> Result<Box<dyn Input>> {
+    Ok(match config {
+        // One start per screening; the loop below hands a fresh one each time.
+        InputConfig::Automatic => Box::new(Scripted::new([InputEvent::Start])),
+        InputConfig::Keyboard => Box::new(crate::input::keyboard::Keyboard::stdin()),
+        #[cfg(target_os = "linux")]
+        InputConfig::Gpio { chip, line } => Box::new(
+            crate::input::gpio::GpioButton::open(chip, *line)
+                .with_context(|| format!("opening the button on {} line {line}", chip.display()))?,
+        ),
+        #[cfg(not(target_os = "linux"))]
+        InputConfig::Gpio { .. } => anyhow::bail!("GPIO buttons need Linux"),
+    })
+}
+
+/// Runs screenings until `limit` have completed (forever when `None`).
+pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
+    match &config.display {
+        DisplayConfig::Png { dir, width, height } => {
+            run_on(PngDisplay::new(dir, *width, *height)?, config, limit)
+        }
+        DisplayConfig::Terminal {
+            width,
+            height,
+            columns,
+        } => run_on(
+            TerminalDisplay::new(std::io::stdout(), *width, *height, *columns),
+            config,
+            limit,
+        ),
+        #[cfg(target_os = "linux")]
+        DisplayConfig::Framebuffer { device } => run_on(
+            crate::display::framebuffer::FramebufferDisplay::open(device)
+                .with_context(|| format!("opening the framebuffer {}", device.display()))?,
+            config,
+            limit,
+        ),
+        #[cfg(target_os = "linux")]
+        DisplayConfig::Spi(s) => {
+            use crate::display::spi_panel::{PanelModel, SpiPanel};
+            let model: PanelModel = s.controller.parse().map_err(anyhow::Error::msg)?;
+            let mut b = SpiPanel::builder(model, &s.spi, &s.gpio_chip, s.dc_line)
+                .reset(s.reset_line)
+                .size(s.width, s.height)
+                .rotation(s.rotation.into())
+                .speed_hz(s.speed_hz);
+            if let Some(bl) = s.backlight_line {
+                b = b.backlight(bl);
+            }
+            run_on(b.build().context("starting the SPI panel")?, config, limit)
+        }
+        #[cfg(not(target_os = "linux"))]
+        _ => anyhow::bail!("this display needs Linux"),
+    }
+}
+
+fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> Result<()> {
+    let models = config
+        .models
+        .clone()
+        .unwrap_or_else(screening::model::default_models_dir);
+    let stage = FaceStage::load(&models)
+        .with_context(|| format!("loading the face models from {}", models.display()))?
+        .with_gate(config.gate.clone());
+    let mut camera = open_camera(&config.camera)?;
+    let mut store = RecordStore::open(&config.storage.data_dir).with_context(|| {
+        format!(
+            "opening the record store in {}",
+            config.storage.data_dir.display()
+        )
+    })?;
+    let name = format!("kiosk {}", store.device().short());
+    let model = crate::demo::landmark_model_ref(&models)?;
+    let (camera_name, display_name) = (camera.describe(), display.describe());
+    info!(camera = %camera_name, display = %display_name, "kiosk ready");
+    let mut done = 0usize;
+    while limit.is_none_or(|l| done < l) {
+        let mut input = open_input(&config.input)?;
+        let mut archive = SignedArchive {
+            store: &mut store,
+            model: model.clone(),
+        };
+        let opts = session_options(config, name.clone());
+        match Session::new(
+            camera.as_mut(),
+            &mut display,
+            input.as_mut(),
+            &stage,
+            &mut archive,
+            opts,
+        )
+        .run()
+        {
+            Ok(SessionEnd::Completed { screening, saved }) => {
+                info!(
+                    outcome = screening.decision.outcome.name(),
+                    saved = saved.is_ok(),
+                    "screening finished"
+                );
+                done += 1;
+            }
+            Ok(SessionEnd::Cancelled) => info!("screening cancelled"),
+            Err(e) => {
+                // The display itself failed: nothing can be shown, so stop and let systemd restart us.
+                error!("{e}");
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}
