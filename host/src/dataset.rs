@@ -300,11 +300,9 @@ impl QualityReport {
                         Condition::Healthy => healthy.push(ratio),
                         Condition::Synkinetic {
                             severity: Severity::Severe,
-                            pattern,
+                            pattern: Pattern::OralOcular | Pattern::Both,
                             ..
-                        } if matches!(pattern, Pattern::OralOcular | Pattern::Both) => {
-                            severe.push(ratio)
-                        }
+                        } => severe.push(ratio),
                         _ => {}
                     }
                 }

@@ -103,8 +103,10 @@ pub fn ingest(
         refused: None,
         head,
     };
-    for signed in records {
-        match check(&tx, &dev, head, signed)? {
+    // Signatures are the cost: check them on every core first, then walk the chain in order.
+    let verdicts = verify_all(records, &dev);
+    for (signed, verdict) in records.iter().zip(verdicts) {
+        match check(&tx, &dev, head, signed, verdict)? {
             Ok(Action::Duplicate) => report.duplicates += 1,
             Ok(Action::Store(record)) => {
                 store::insert_record(&tx, dev.row_id, signed, &record, now, via.as_str())?;
@@ -130,6 +132,29 @@ pub fn ingest(
     Ok(report)
 }
 
+/// [`verify`] for each record, spread over the available cores for large batches.
+fn verify_all(records: &[SignedRecord], dev: &DeviceRow) -> Vec<Result<Record, VerifyError>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if threads < 2 || records.len() < 32 {
+        return records.iter().map(|r| verify(r, &dev.key)).collect();
+    }
+    let chunk = records.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = records
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || part.iter().map(|r| verify(r, &dev.key)).collect::<Vec<_>>())
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("verifying thread panicked"))
+            .collect()
+    })
+}
+
 /// Decides one record against the stored chain head. The outer `Result` is
 /// a database failure, the inner one the record's verdict.
 fn check(
@@ -137,8 +162,9 @@ fn check(
     dev: &DeviceRow,
     head: Option<(u64, RecordHash)>,
     signed: &SignedRecord,
+    verdict: Result<Record, VerifyError>,
 ) -> Result<Result<Action, VerifyError>, StoreError> {
-    let record = match verify(signed, &dev.key) {
+    let record = match verdict {
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
@@ -438,6 +464,24 @@ pub(crate) mod tests {
             c[1].hash().to_hex(),
             "the stored record was not replaced"
         );
+    }
+
+    #[test]
+    fn large_batch_stops_at_the_bad_record() {
+        let k = kiosk_key(1);
+        let mut store = enrolled_store(&k);
+        let device = DeviceId::of(&k.verifying_key());
+        let mut c = chain(&k, 100);
+        let mut bytes = c[50].to_bytes();
+        bytes[30] ^= 0x80;
+        c[50] = SignedRecord::from_bytes(&bytes).unwrap();
+        let (report, _) = refused(&mut store, device, &c);
+        assert!(matches!(
+            report.refused,
+            Some(VerifyError::AlteredBytes { .. })
+        ));
+        assert_eq!((report.stored, report.head.map(|h| h.0)), (50, Some(49)));
+        assert_eq!(store.record_count().unwrap(), 50);
     }
 
     #[test]

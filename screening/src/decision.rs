@@ -50,8 +50,7 @@ impl Outcome {
 }
 
 /// The line every result carries, on screens, pages and exports.
-pub const DISCLAIMER: &str =
-    "Screening aid, not a diagnosis. Model trained on synthetic faces only.";
+pub const DISCLAIMER: &str = "Screening aid, not a diagnosis. Validated on synthetic faces only.";
 
 /// What was measured for one captured expression.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

@@ -221,9 +221,7 @@ impl FaceStage {
             return Ok(a);
         }
 
-        let t0 = std::time::Instant::now();
         let detections = self.detector.detect(&work)?;
-        let t1 = t0.elapsed();
         a.figures.faces = gate::counted_faces(&detections, g.second_face_ratio);
         let primary = detections
             .iter()
@@ -242,9 +240,7 @@ impl FaceStage {
             .as_ref()
             .map(|m| m.refine(&work, &landmarks))
             .transpose()?;
-        let t2 = t0.elapsed();
         let aligned = align::align(&work, landmarks.eye_centres(), &self.view).ok();
-        let t3 = t0.elapsed();
 
         // Gate figures, measured in the working frame (ratios and degrees do
         // not depend on its scale).
@@ -299,9 +295,6 @@ impl FaceStage {
         a.landmarks = Some(landmarks);
         a.aligned = aligned;
         a.verdict = self.verdict(&a.figures);
-        if std::env::var_os("FACE_TIMING").is_some() {
-            eprintln!("{t1:?} {t2:?} {t3:?} {:?}", t0.elapsed());
-        }
         Ok(a)
     }
 

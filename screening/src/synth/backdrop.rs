@@ -14,74 +14,70 @@ use crate::geometry::Point;
 
 /// Paints the background of `scene` over the whole pixmap.
 pub(crate) fn draw(scene: &Scene, cam: &Camera, pixmap: &mut Pixmap) {
-    let (w, h) = (pixmap.width() as f32, pixmap.height() as f32);
-    let full = canvas::poly(
-        &[
-            Point::new(0.0, 0.0),
-            Point::new(w, 0.0),
-            Point::new(w, h),
-            Point::new(0.0, h),
-        ],
-        true,
-    );
-    let base: Rgb = match scene.background {
-        Background::Plain { colour } => rgb(colour),
-        Background::Gradient { top, .. } => rgb(top),
-        Background::Clinic { wall, .. } => rgb(wall),
-    };
+    let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
     match scene.background {
-        Background::Plain { .. } => {
-            canvas::fill(pixmap, full.as_ref(), &canvas::solid(base, 1.0), None)
-        }
+        Background::Plain { colour } => pixmap.fill(canvas::colour(rgb(colour), 1.0)),
         Background::Gradient { top, bottom } => {
-            let shader = canvas::linear(
-                Point::new(0.0, 0.0),
-                Point::new(0.0, h),
-                &[(0.0, rgb(top), 1.0), (1.0, rgb(bottom), 1.0)],
-            );
-            canvas::fill(pixmap, full.as_ref(), &canvas::shaded(shader, base), None);
+            let (a, b) = (rgb(top), rgb(bottom));
+            for (y, row) in pixmap.data_mut().chunks_exact_mut(w * 4).enumerate() {
+                let t = y as f32 / (h.max(2) - 1) as f32;
+                let c = [
+                    a[0] + (b[0] - a[0]) * t,
+                    a[1] + (b[1] - a[1]) * t,
+                    a[2] + (b[2] - a[2]) * t,
+                ];
+                let px = [to_byte(c[0]), to_byte(c[1]), to_byte(c[2]), 255];
+                for p in row.chunks_exact_mut(4) {
+                    p.copy_from_slice(&px);
+                }
+            }
         }
         Background::Clinic { wall, trim, layout } => clinic(pixmap, rgb(wall), rgb(trim), layout),
     }
-    // The key light brightens the wall on its side; corners fall off.
+    light(scene, cam, pixmap);
+}
+
+fn to_byte(v: f32) -> u8 {
+    (v * 255.0 + 0.5).clamp(0.0, 255.0) as u8
+}
+
+/// The key light brightens the wall on its side, the corners fall off, and
+/// the patient throws a soft shadow on the wall away from the light. One
+/// multiplicative pass, computed directly because it covers every pixel.
+fn light(scene: &Scene, cam: &Camera, pixmap: &mut Pixmap) {
+    let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
+    let (wf, hf) = (w as f32, h as f32);
     let l = cam.light.dir;
-    let centre = Point::new(w * (0.5 + 0.35 * l[0]), h * (0.35 + 0.3 * l[1]));
-    let r = w.max(h) * 0.95;
-    let shader = canvas::radial(
-        centre,
-        r,
-        r,
-        0.0,
-        &[
-            (0.0, [1.0; 3], 0.12),
-            (0.5, [1.0; 3], 0.0),
-            (0.75, [0.0; 3], 0.0),
-            (1.0, [0.0; 3], 0.28),
-        ],
-    );
-    canvas::fill(pixmap, full.as_ref(), &canvas::shaded(shader, base), None);
-    // The patient's shadow on the wall, thrown away from the light.
+    let (lx, ly) = (wf * (0.5 + 0.35 * l[0]), hf * (0.35 + 0.3 * l[1]));
+    let inv_r = 1.0 / (wf.max(hf) * 0.95);
     let head = cam.project_body([0.0, 20.0, -200.0]);
     let off = 55.0 * cam.ppmm;
-    let c = Point::new(head.x - l[0] * off, head.y - l[1] * off * 0.6);
-    let (rx, ry) = (95.0 * cam.ppmm, 140.0 * cam.ppmm);
-    let shader = canvas::radial(
-        c,
-        rx,
-        ry,
-        0.0,
-        &[
-            (0.0, [0.0; 3], 0.16 * (1.0 - scene.ambient)),
-            (0.6, [0.0; 3], 0.08),
-            (1.0, [0.0; 3], 0.0),
-        ],
+    let (sx, sy) = (head.x - l[0] * off, head.y - l[1] * off * 0.6);
+    let (inv_rx, inv_ry) = (
+        1.0 / (95.0 * cam.ppmm).max(1.0),
+        1.0 / (140.0 * cam.ppmm).max(1.0),
     );
-    canvas::fill(
-        pixmap,
-        canvas::ellipse(c, rx, ry).as_ref(),
-        &canvas::shaded(shader, base),
-        None,
-    );
+    let shadow = 0.16 * (1.0 - scene.ambient);
+    for (y, row) in pixmap.data_mut().chunks_exact_mut(w * 4).enumerate() {
+        let fy = y as f32 + 0.5;
+        let (dy, ey) = ((fy - ly) * inv_r, (fy - sy) * inv_ry);
+        for (x, p) in row.chunks_exact_mut(4).enumerate() {
+            let fx = x as f32 + 0.5;
+            let dx = (fx - lx) * inv_r;
+            let t = (dx * dx + dy * dy).sqrt();
+            let mut f =
+                1.0 + 0.12 * (1.0 - 2.0 * t).max(0.0) - 0.28 * ((t - 0.75) * 4.0).clamp(0.0, 1.0);
+            let ex = (fx - sx) * inv_rx;
+            let e = (ex * ex + ey * ey).sqrt();
+            if e < 1.0 {
+                let k = 1.0 - e;
+                f *= 1.0 - shadow * k * k * (3.0 - 2.0 * k);
+            }
+            for c in p.iter_mut().take(3) {
+                *c = (f32::from(*c) * f + 0.5).min(255.0) as u8;
+            }
+        }
+    }
 }
 
 fn rect(x: f32, y: f32, w: f32, h: f32) -> Option<tiny_skia::Path> {

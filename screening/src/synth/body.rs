@@ -42,38 +42,34 @@ pub(crate) fn draw(
     outline.extend(side(1.0).iter().rev().map(|q| p(q[0], q[1])));
     let path = canvas::smooth(&outline, true);
 
-    // Cylinder shading across the neck, from the light's side.
-    let l = p(-nk, 100.0);
-    let r = p(nk, 100.0);
+    // Cylinder shading across the neck from the light's side, and the jaw's
+    // shadow on the upper neck, computed per pixel over the whole torso.
+    let (l, r) = (p(-nk, 100.0), p(nk, 100.0));
     let c = |nx: f32| {
         scale(
             skin,
             cam.shade_body([nx, 0.0, (1.0 - nx * nx).max(0.0).sqrt()]) * 0.92,
         )
     };
-    let shader = canvas::linear(
-        l,
-        r,
-        &[
-            (0.0, c(-0.85), 1.0),
-            (0.5, c(0.0), 1.0),
-            (1.0, c(0.85), 1.0),
-        ],
-    );
-    canvas::fill(pixmap, path.as_ref(), &canvas::shaded(shader, skin), None);
-    // The jaw's shadow on the upper neck.
-    let top = p(0.0, head.chin_y - 25.0);
-    let bottom = p(0.0, head.chin_y + 32.0);
-    let shader = canvas::linear(
-        top,
-        bottom,
-        &[
-            (0.0, [0.05, 0.02, 0.02], 0.6),
-            (0.55, [0.05, 0.02, 0.02], 0.35),
-            (1.0, [0.05, 0.02, 0.02], 0.0),
-        ],
-    );
-    canvas::fill(pixmap, path.as_ref(), &canvas::shaded(shader, skin), None);
+    let (cl, cm, cr) = (c(-0.85), c(0.0), c(0.85));
+    let (top, bottom) = (p(0.0, head.chin_y - 25.0), p(0.0, head.chin_y + 32.0));
+    if let Some(cov) = canvas::Coverage::of(path.as_ref(), pixmap.width(), pixmap.height()) {
+        cov.paint(pixmap, |x, y| {
+            let t = canvas::along(l, r, x, y);
+            let base = if t < 0.5 {
+                mix(cl, cm, 2.0 * t)
+            } else {
+                mix(cm, cr, 2.0 * t - 1.0)
+            };
+            let u = canvas::along(top, bottom, x, y);
+            let shadow = if u < 0.55 {
+                0.6 - 0.25 * u / 0.55
+            } else {
+                0.35 * (1.0 - (u - 0.55) / 0.45)
+            };
+            (mix(base, [0.05, 0.02, 0.02], shadow), 1.0)
+        });
+    }
     // Sternocleidomastoid and the notch between the collarbones.
     let notch = p(0.0, 150.0);
     let rx = 10.0 * cam.ppmm;
@@ -126,16 +122,21 @@ pub(crate) fn draw(
     let edge: Vec<Point> = top_edge.iter().map(|q| p(q[0], q[1])).collect();
     let path = canvas::smooth(&cloth_pts, true);
     let lc = |nx: f32| scale(cloth, cam.shade_body([nx, -0.3, 0.9]));
-    let shader = canvas::linear(
-        p(-shoulder, 250.0),
-        p(shoulder, 250.0),
-        &[
-            (0.0, lc(-0.7), 1.0),
-            (0.5, lc(0.0), 1.0),
-            (1.0, lc(0.7), 1.0),
-        ],
-    );
-    canvas::fill(pixmap, path.as_ref(), &canvas::shaded(shader, cloth), None);
+    let (cl, cm, cr) = (lc(-0.7), lc(0.0), lc(0.7));
+    let (a, b) = (p(-shoulder, 250.0), p(shoulder, 250.0));
+    if let Some(cov) = canvas::Coverage::of(path.as_ref(), pixmap.width(), pixmap.height()) {
+        cov.paint(pixmap, |x, y| {
+            let t = canvas::along(a, b, x, y);
+            (
+                if t < 0.5 {
+                    mix(cl, cm, 2.0 * t)
+                } else {
+                    mix(cm, cr, 2.0 * t - 1.0)
+                },
+                1.0,
+            )
+        });
+    }
     canvas::stroke(
         pixmap,
         canvas::smooth(&edge, false).as_ref(),

@@ -146,7 +146,7 @@ impl Brow {
             let paint = canvas::solid(scale(colour, shade), rng.gen_range(0.55..0.95));
             canvas::stroke(
                 albedo,
-                canvas::smooth(&pts, false).as_ref(),
+                canvas::poly(&pts, false).as_ref(),
                 &paint,
                 rng.gen_range(0.22..0.36) * px,
                 None,

@@ -203,6 +203,14 @@ impl Camera {
         ])
     }
 
+    /// The same camera drawing into a window whose top-left corner is at
+    /// `(x0, y0)` of the frame.
+    pub fn windowed(&self, x0: f32, y0: f32) -> Camera {
+        let mut c = self.clone();
+        c.centre = Point::new(self.centre.x - x0, self.centre.y - y0);
+        c
+    }
+
     /// A head-frame direction in camera space.
     pub fn rotate(&self, v: V3) -> V3 {
         apply(&self.rot, v)

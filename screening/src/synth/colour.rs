@@ -24,11 +24,6 @@ pub(crate) fn scale(c: Rgb, k: f32) -> Rgb {
     c.map(|v| v * k)
 }
 
-/// Channel-wise product.
-pub(crate) fn mul(a: Rgb, b: Rgb) -> Rgb {
-    [a[0] * b[0], a[1] * b[1], a[2] * b[2]]
-}
-
 /// Rec. 601 luma.
 pub(crate) fn luma(c: Rgb) -> f32 {
     0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2]

@@ -485,7 +485,7 @@ impl Eye {
             ];
             canvas::stroke(
                 albedo,
-                canvas::smooth(&pts, false).as_ref(),
+                canvas::poly(&pts, false).as_ref(),
                 &lash_paint,
                 0.22 * px,
                 None,

@@ -9,7 +9,7 @@ use rand::Rng;
 use tiny_skia::Pixmap;
 
 use super::camera::Camera;
-use super::canvas;
+use super::canvas::{self, Coverage};
 use super::colour::{mix, rgb, scale, Rgb};
 use super::head::Head;
 use super::identity::{HairStyle, Identity, Sex};
@@ -261,7 +261,7 @@ pub(crate) fn draw_scalp(
         };
         canvas::stroke(
             albedo,
-            canvas::smooth(&pts, false).as_ref(),
+            canvas::poly(&pts, false).as_ref(),
             &canvas::solid(c, rng.gen_range(0.2..0.45) * alpha),
             rng.gen_range(0.3..0.6) * cam.ppmm,
             None,
@@ -364,61 +364,65 @@ pub(crate) fn draw_front(
     let hole: Vec<Point> = hole3.iter().map(|p| cam.project(*p)).collect();
     let (w, h) = (pixmap.width(), pixmap.height());
     let hole_path = canvas::smooth(&hole, true);
-    let Some(mut mask) = canvas::mask(w, h, hole_path.as_ref()) else {
-        return;
-    };
-    mask.invert();
     let outer_path = canvas::smooth_capped(&outline);
-    let Some(outer_mask) = canvas::mask(w, h, outer_path.as_ref()) else {
+    let Some(mut hair) = Coverage::of(outer_path.as_ref(), w, h) else {
         return;
     };
-    intersect(&mut mask, &outer_mask);
+    if let Some(face) = Coverage::of(hole_path.as_ref(), w, h) {
+        hair.subtract(&face);
+    }
 
-    // Lit from above and from the key light's side; darker at the ends.
+    // Lit from above and from the key light's side; darker at the ends: an
+    // elliptical radial gradient, computed per pixel.
     let top = cam.project([0.0, head.top_y - t, head.z_c + 40.0]);
     let lit = scale(base, cam.shade([0.0, -0.6, 0.8]));
     let r = (head.face_width + t) * cam.ppmm * 1.5;
     let light = cam.light.dir;
     let centre = Point::new(top.x + light[0] * r * 0.3, top.y + r * 0.25);
-    let shader = canvas::radial(
-        centre,
-        r,
-        r * 1.35,
-        cam.roll(),
-        &[
-            (0.0, lit, 1.0),
-            (0.5, scale(lit, 0.85), 1.0),
-            (0.85, scale(lit, 0.6), 1.0),
-            (1.0, scale(dark, 0.9), 1.0),
-        ],
-    );
-    canvas::fill(
-        pixmap,
-        outer_path.as_ref(),
-        &canvas::shaded(shader, base),
-        Some(&mask),
-    );
-    // A sheen band across the crown.
+    let (sin, cos) = (-cam.roll()).sin_cos();
+    let stops = [
+        (0.0, lit),
+        (0.5, scale(lit, 0.85)),
+        (0.85, scale(lit, 0.6)),
+        (1.0, scale(dark, 0.9)),
+    ];
+    hair.paint(pixmap, |x, y| {
+        let (dx, dy) = (x - centre.x, y - centre.y);
+        let (u, v) = (dx * cos - dy * sin, (dx * sin + dy * cos) / 1.35);
+        let t = ((u * u + v * v).sqrt() / r).min(1.0);
+        let k = stops
+            .windows(2)
+            .position(|s| t <= s[1].0)
+            .unwrap_or(stops.len() - 2);
+        let (a, b) = (stops[k], stops[k + 1]);
+        (mix(a.1, b.1, (t - a.0) / (b.0 - a.0)), 1.0)
+    });
+
+    // Sheen and strands go into a layer clipped to the hair.
+    let Some(mut layer) = hair.layer() else {
+        return;
+    };
+    let o = hair.origin();
+    let shift = |p: Point| Point::new(p.x - o.x, p.y - o.y);
     let band: Vec<Point> = (0..=8)
         .map(|k| {
             let x = -0.7 + 1.4 * k as f32 / 8.0;
             let y = head.top_y + 22.0 + 18.0 * x * x;
-            cam.project([x * head.face_width, y, head.z_c + 70.0])
+            shift(cam.project([x * head.face_width, y, head.z_c + 70.0]))
         })
         .collect();
     canvas::stroke(
-        pixmap,
+        &mut layer,
         canvas::smooth(&band, false).as_ref(),
         &canvas::solid(sheen, 0.16),
         9.0 * cam.ppmm,
-        Some(&mask),
+        None,
     );
-
-    // Strands: parallel to the outline near the outside, to the opening near
-    // the face, and falling down the curtains.
+    // Strands: parallel to the outline near the outside and to the opening
+    // near the face.
     let px = cam.ppmm;
     let face_centre = cam.project([0.0, 30.0, 0.0]);
-    for (edge, count, depth, sign) in [(&outline, 90usize, 0.8 * t, 1.0f32), (&hole, 90, 6.0, -1.0)]
+    for (edge, count, depth, sign) in [(&outline, 80usize, 0.8 * t, 1.0f32), (&hole, 80, 6.0, -1.0)]
     {
         if edge.len() < 4 {
             continue;
@@ -428,7 +432,7 @@ pub(crate) fn draw_front(
             let inset = sign * rng.gen_range(0.0..1.0) * depth * px;
             let pts: Vec<Point> = edge[i..i + 3]
                 .iter()
-                .map(|p| toward(*p, face_centre, inset))
+                .map(|p| shift(toward(*p, face_centre, inset)))
                 .collect();
             let c = if rng.gen_bool(0.22) {
                 sheen
@@ -436,32 +440,19 @@ pub(crate) fn draw_front(
                 scale(base, rng.gen_range(0.5..1.2))
             };
             canvas::stroke(
-                pixmap,
-                canvas::smooth(&pts, false).as_ref(),
+                &mut layer,
+                canvas::poly(&pts, false).as_ref(),
                 &canvas::solid(c, rng.gen_range(0.15..0.35)),
                 rng.gen_range(0.3..0.7) * px,
-                Some(&mask),
+                None,
             );
         }
     }
-    // The hair's soft shadow on the forehead and cheeks.
-    if let Some(mut face) = canvas::mask(w, h, hole_path.as_ref()) {
-        intersect(&mut face, &outer_mask);
-        canvas::stroke(
-            pixmap,
-            hole_path.as_ref(),
-            &canvas::solid([0.0; 3], 0.12),
-            5.0 * px,
-            Some(&face),
-        );
-        canvas::stroke(
-            pixmap,
-            hole_path.as_ref(),
-            &canvas::solid([0.0; 3], 0.12),
-            2.0 * px,
-            Some(&face),
-        );
-    }
+    hair.composite(pixmap, &layer);
+    // The hair's soft shadow on the forehead and cheeks beside it.
+    let mut shadow = hair.blurred((2.5 * px).max(1.0) as usize);
+    shadow.subtract(&hair);
+    shadow.paint(pixmap, |_, _| ([0.0; 3], 0.35));
 }
 
 /// `p` moved `by` pixels towards `centre` (away from it when negative).
@@ -469,11 +460,4 @@ fn toward(p: Point, centre: Point, by: f32) -> Point {
     let (dx, dy) = (centre.x - p.x, centre.y - p.y);
     let d = (dx * dx + dy * dy).sqrt().max(1e-3);
     Point::new(p.x + dx / d * by, p.y + dy / d * by)
-}
-
-/// Keeps in `a` only what is also in `b`.
-fn intersect(a: &mut tiny_skia::Mask, b: &tiny_skia::Mask) {
-    for (x, y) in a.data_mut().iter_mut().zip(b.data()) {
-        *x = ((u16::from(*x) * u16::from(*y)) / 255) as u8;
-    }
 }

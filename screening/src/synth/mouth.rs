@@ -111,11 +111,6 @@ impl Mouth {
         [c[0], c[1]]
     }
 
-    /// Depth offset of the commissure (pulled back in a smile).
-    pub fn corner_dz(&self, side: Side) -> f32 {
-        self.corners.get(side)[2]
-    }
-
     fn lips_at(&self, side: Side, t: f32) -> Lips {
         let a = self.lips.get(side);
         let (l, r) = (self.lips.left, self.lips.right);
@@ -459,7 +454,7 @@ impl Mouth {
                 ];
                 canvas::stroke(
                     albedo,
-                    canvas::smooth(&pts, false).as_ref(),
+                    canvas::poly(&pts, false).as_ref(),
                     &canvas::solid(dark_skin, m),
                     0.7 * px,
                     None,

@@ -113,8 +113,8 @@ impl HeightMap {
         if dxy < 0.05 {
             return out;
         }
-        let step = 1.6;
-        let steps = 24;
+        let step = 2.4;
+        let steps = 15;
         for j in 0..self.ny {
             for i in 0..self.nx {
                 let h = self.z[j * self.nx + i];
@@ -179,9 +179,9 @@ fn cross(a: V3, b: V3) -> V3 {
 /// Shades the head of `cam`'s frame into a `width × height` image window.
 pub(crate) fn shade(head: &Head, cam: &Camera, width: u32, height: u32) -> Shading {
     let px = cam.ppmm;
-    // About one mesh vertex every 2.5 pixels, within sane bounds.
-    let rows = (((head.chin_y - head.top_y) * px / 2.5) as usize).clamp(48, 240);
-    let front_cols = ((2.2 * head.face_width * px / 2.5) as usize).clamp(40, 220) & !1;
+    // About one mesh vertex every 3 pixels, within sane bounds.
+    let rows = (((head.chin_y - head.top_y) * px / 3.0) as usize).clamp(48, 220);
+    let front_cols = ((2.2 * head.face_width * px / 3.0) as usize).clamp(40, 200) & !1;
     let back_cols = (front_cols / 6).max(6);
     let mut s_values = Vec::with_capacity(front_cols + 2 * back_cols + 1);
     for k in (1..=back_cols).rev() {
@@ -287,32 +287,47 @@ pub(crate) fn shade(head: &Head, cam: &Camera, width: u32, height: u32) -> Shadi
 
     // Anti-alias the silhouette: coverage is the covered share of each 3×3
     // neighbourhood, and uncovered edge pixels borrow their neighbours' light.
-    let covered: Vec<bool> = depth.iter().map(|&z| z > f32::MIN).collect();
+    let covered: Vec<u8> = depth.iter().map(|&z| u8::from(z > f32::MIN)).collect();
+    let mut rows3 = vec![0u8; ww * wh];
+    for y in 0..wh {
+        for x in 0..ww {
+            let k = y * ww + x;
+            let l = if x > 0 { covered[k - 1] } else { 0 };
+            let r = if x + 1 < ww { covered[k + 1] } else { 0 };
+            rows3[k] = l + covered[k] + r;
+        }
+    }
     let mut alpha = vec![0.0f32; ww * wh];
     for y in 0..wh {
         for x in 0..ww {
-            let mut n = 0u32;
+            let k = y * ww + x;
+            let up = if y > 0 { rows3[k - ww] } else { 0 };
+            let down = if y + 1 < wh { rows3[k + ww] } else { 0 };
+            let n = up + rows3[k] + down;
+            if n == 0 {
+                continue;
+            }
+            if covered[k] == 1 {
+                alpha[k] = if n == 9 {
+                    1.0
+                } else {
+                    0.5 + 0.5 * f32::from(n) / 9.0
+                };
+                continue;
+            }
+            alpha[k] = 0.5 * f32::from(n) / 9.0;
             let mut sum = [0.0f32; 4];
-            for yy in y.saturating_sub(1)..=(y + 1).min(wh.saturating_sub(1)) {
-                for xx in x.saturating_sub(1)..=(x + 1).min(ww.saturating_sub(1)) {
-                    let k = yy * ww + xx;
-                    if covered[k] {
-                        n += 1;
-                        for (s, l) in sum.iter_mut().zip(light[k]) {
+            for yy in y.saturating_sub(1)..=(y + 1).min(wh - 1) {
+                for xx in x.saturating_sub(1)..=(x + 1).min(ww - 1) {
+                    let kk = yy * ww + xx;
+                    if covered[kk] == 1 {
+                        for (s, l) in sum.iter_mut().zip(light[kk]) {
                             *s += l;
                         }
                     }
                 }
             }
-            let k = y * ww + x;
-            if n == 0 {
-                continue;
-            }
-            let centre = if covered[k] { 1.0 } else { 0.0 };
-            alpha[k] = (0.5 * centre + 0.5 * n as f32 / 9.0).min(1.0);
-            if !covered[k] {
-                light[k] = sum.map(|s| s / n as f32);
-            }
+            light[k] = sum.map(|s| s / f32::from(n));
         }
     }
     Shading {

@@ -50,17 +50,32 @@ pub fn render(
     let act = Activation::new(patient, state);
     let head = Head::new(id, &act);
     let cam = Camera::new(scene, width, height, head.chin_y);
+    let t0 = std::time::Instant::now();
+    TT.with(|t| t.borrow_mut().clear());
     let image = match paint(patient, &head, &cam, scene, width, height) {
         Some(canvas) => sensor::develop(&canvas, scene),
         // Only an absurd frame size gets here; a blank frame still carries
         // the ground truth.
         None => RgbImage::new(width, height),
     };
+    if std::env::var_os("SYNTH_TIMING").is_some() {
+        TT.with(|t| {
+            let mut prev = t0;
+            let mut line = String::new();
+            for (k, at) in t.borrow().iter() {
+                line += &format!("{k}:{:.2} ", (*at - prev).as_secs_f64() * 1e3);
+                prev = *at;
+            }
+            eprintln!("{line} total {:.2}", t0.elapsed().as_secs_f64() * 1e3);
+        });
+    }
     Rendered {
         image,
         truth: truth(patient, state, scene, &head, &cam),
     }
 }
+
+thread_local! { pub static TT: std::cell::RefCell<Vec<(u32, std::time::Instant)>> = const { std::cell::RefCell::new(Vec::new()) }; }
 
 fn paint(
     patient: &Patient,
@@ -71,8 +86,11 @@ fn paint(
     height: u32,
 ) -> Option<Pixmap> {
     let id = &patient.identity;
+    TT.with(|t| t.borrow_mut().push((0, std::time::Instant::now())));
     let mut out = Pixmap::new(width, height)?;
+    TT.with(|t| t.borrow_mut().push((1, std::time::Instant::now())));
     backdrop::draw(scene, cam, &mut out);
+    TT.with(|t| t.borrow_mut().push((2, std::time::Instant::now())));
     hair::draw_back(
         head,
         cam,
@@ -80,6 +98,7 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::HAIR_BACK),
     );
+    TT.with(|t| t.borrow_mut().push((3, std::time::Instant::now())));
     body::draw(
         head,
         cam,
@@ -87,12 +106,26 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::BODY),
     );
+    TT.with(|t| t.borrow_mut().push((4, std::time::Instant::now())));
     ear::draw(head, cam, &mut out, id);
+    TT.with(|t| t.borrow_mut().push((5, std::time::Instant::now())));
 
+    let frame_cam = cam;
+    TT.with(|t| t.borrow_mut().push((6, std::time::Instant::now())));
     let shading = raster::shade(head, cam, width, height);
-    let mut albedo = Pixmap::new(width, height)?;
+    TT.with(|t| t.borrow_mut().push((7, std::time::Instant::now())));
+    // The albedo is only needed where the head is: paint it in the head's
+    // window of the frame.
+    let win = cam.windowed(shading.x0 as f32, shading.y0 as f32);
+    TT.with(|t| t.borrow_mut().push((8, std::time::Instant::now())));
+    let cam = &win;
+    TT.with(|t| t.borrow_mut().push((9, std::time::Instant::now())));
+    let mut albedo = Pixmap::new(shading.width.max(1) as u32, shading.height.max(1) as u32)?;
+    TT.with(|t| t.borrow_mut().push((10, std::time::Instant::now())));
     let skin_rgb = rgb(id.skin);
+    TT.with(|t| t.borrow_mut().push((11, std::time::Instant::now())));
     albedo.fill(canvas::colour(skin_rgb, 1.0));
+    TT.with(|t| t.borrow_mut().push((12, std::time::Instant::now())));
     skin::draw_tone(
         head,
         cam,
@@ -100,6 +133,7 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::SKIN),
     );
+    TT.with(|t| t.borrow_mut().push((13, std::time::Instant::now())));
     hair::draw_scalp(
         head,
         cam,
@@ -107,6 +141,7 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::HAIR_SCALP),
     );
+    TT.with(|t| t.borrow_mut().push((14, std::time::Instant::now())));
     beard::draw(
         head,
         cam,
@@ -114,8 +149,11 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::BEARD),
     );
+    TT.with(|t| t.borrow_mut().push((15, std::time::Instant::now())));
     skin::draw_lines(head, cam, &mut albedo, id);
+    TT.with(|t| t.borrow_mut().push((16, std::time::Instant::now())));
     head.nose.draw(head, cam, &mut albedo, skin_rgb);
+    TT.with(|t| t.borrow_mut().push((17, std::time::Instant::now())));
     for side in Side::BOTH {
         let k = if side == Side::Left { 0 } else { 1 };
         head.brows.get(side).draw(
@@ -134,7 +172,11 @@ fn paint(
         );
     }
     head.mouth.draw(head, cam, &mut albedo, id);
+    TT.with(|t| t.borrow_mut().push((18, std::time::Instant::now())));
+    let cam = frame_cam;
+    TT.with(|t| t.borrow_mut().push((19, std::time::Instant::now())));
     composite(&mut out, &albedo, &shading, cam.ppmm, patient.seed);
+    TT.with(|t| t.borrow_mut().push((20, std::time::Instant::now())));
 
     for side in Side::BOTH {
         if let Some((c, r)) = head.eyes.get(side).highlight(head, cam) {
@@ -164,7 +206,9 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::HAIR_FRONT),
     );
+    TT.with(|t| t.borrow_mut().push((21, std::time::Instant::now())));
     glasses::draw(head, cam, &mut out, id);
+    TT.with(|t| t.borrow_mut().push((22, std::time::Instant::now())));
     Some(out)
 }
 
@@ -194,8 +238,10 @@ fn value_noise(x: f32, y: f32, cell: f32, seed: u32) -> f32 {
 
 /// `out = mix(out, albedo × light × texture + specular, coverage)` over the
 /// head. The texture is skin's blotchiness and pores, at their real sizes.
+/// `albedo` covers the shading's window.
 fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading, ppmm: f32, seed: u64) {
     let width = out.width() as usize;
+    let aw = albedo.width() as usize;
     let src = albedo.data();
     let dst = out.data_mut();
     let seed = (seed ^ (seed >> 32)) as u32;
@@ -215,10 +261,11 @@ fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading, ppmm:
                 + 0.045 * (value_noise(px, py, blotch, seed) - 0.5)
                 + pore_amp * (value_noise(px, py, pore, seed ^ 0xA5A5) - 0.5);
             let o = ((shading.y0 + y) * width + shading.x0 + x) * 4;
+            let i = (y * aw + x) * 4;
             for c in 0..3 {
-                let lit = f32::from(src[o + c]) * l[c] * tex + 255.0 * l[3];
+                let lit = f32::from(src[i + c]) * l[c] * tex + 255.0 * l[3];
                 let v = f32::from(dst[o + c]) * (1.0 - a) + lit * a;
-                dst[o + c] = v.round().clamp(0.0, 255.0) as u8;
+                dst[o + c] = (v + 0.5).clamp(0.0, 255.0) as u8;
             }
             dst[o + 3] = 255;
         }
