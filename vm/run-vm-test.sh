@@ -35,7 +35,7 @@ kver=${kernel#/boot/vmlinuz-}
 if [ -z "${KIOSK_BIN:-}" ]; then
   say "building kiosk"
   cargo build -q -p device --bin kiosk --locked
-  KIOSK_BIN="$root/target/debug/kiosk"
+  KIOSK_BIN="${CARGO_TARGET_DIR:-$root/target}/debug/kiosk"
 fi
 [ -x "$KIOSK_BIN" ] || die "no kiosk binary at $KIOSK_BIN"
 
