@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use screening::decision::{relative_fissure_ratio, DISCLAIMER};
-use screening::face::FaceStage;
 use screening::record::ModelRef;
 use screening::synth::{ConditionKind, Patient, Scene};
 
@@ -60,13 +59,7 @@ pub fn landmark_model_ref(stage_models: &std::path::Path) -> Result<ModelRef> {
 
 /// Runs one screening of a virtual patient.
 pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
-    let models = config
-        .models
-        .clone()
-        .unwrap_or_else(screening::model::default_models_dir);
-    let stage = FaceStage::load(&models)
-        .with_context(|| format!("loading the face models from {}", models.display()))?
-        .with_gate(config.gate.clone());
+    let (models, stage) = crate::kiosk::load_stage(config)?;
     let patient = Patient::with_kind(opts.seed, opts.condition);
     let description = describe_patient(&patient);
     let mut camera =

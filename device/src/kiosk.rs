@@ -128,7 +128,9 @@ pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
     }
 }
 
-fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> Result<()> {
+/// The models folder the configuration names, and the face stage loaded
+/// from it with the configured gate.
+pub fn load_stage(config: &Config) -> Result<(std::path::PathBuf, FaceStage)> {
     let models = config
         .models
         .clone()
@@ -136,6 +138,11 @@ fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> 
     let stage = FaceStage::load(&models)
         .with_context(|| format!("loading the face models from {}", models.display()))?
         .with_gate(config.gate.clone());
+    Ok((models, stage))
+}
+
+fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> Result<()> {
+    let (models, stage) = load_stage(config)?;
     let mut camera = open_camera(&config.camera)?;
     let mut store = RecordStore::open(&config.storage.data_dir).with_context(|| {
         format!(
