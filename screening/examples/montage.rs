@@ -104,9 +104,9 @@ fn patients(out: &Path) -> Result<(), image::ImageError> {
     let side = Side::Left;
     let rows: [(&str, Condition); 5] = [
         ("healthy", Condition::Healthy),
-        ("flaccid left", Condition::Flaccid { side }),
+        ("flaccid L", Condition::Flaccid { side }),
         (
-            "synk left mild",
+            "synk L mild",
             Condition::Synkinetic {
                 side,
                 severity: Severity::Mild,
@@ -114,7 +114,7 @@ fn patients(out: &Path) -> Result<(), image::ImageError> {
             },
         ),
         (
-            "synk left moderate",
+            "synk L moderate",
             Condition::Synkinetic {
                 side,
                 severity: Severity::Moderate,
@@ -122,7 +122,7 @@ fn patients(out: &Path) -> Result<(), image::ImageError> {
             },
         ),
         (
-            "synk left severe",
+            "synk L severe",
             Condition::Synkinetic {
                 side,
                 severity: Severity::Severe,
@@ -143,28 +143,24 @@ fn patients(out: &Path) -> Result<(), image::ImageError> {
         );
     }
     let mut scene = Scene::studio();
-    scene.face_height = 0.52;
+    scene.face_height = 0.6;
     for (r, (name, condition)) in rows.iter().enumerate() {
         let patient = Patient::with_condition(7, *condition);
         let y = BAR + r as u32 * (CELL + BAR);
         for (c, &e) in Expression::ALL.iter().enumerate() {
             let frame = synth::render(&patient, &FaceState::full(e), &scene, CELL, CELL);
             paste(&mut img, &frame.image, c as u32 * CELL, y + BAR);
-            let ratio =
-                frame.truth.eyelid_aperture.left / frame.truth.eyelid_aperture.right.max(1e-3);
-            let text = if frame.truth.eyelid_aperture.right > 0.5 {
-                format!("{name} l/r={ratio:.2}")
-            } else {
-                name.to_string()
-            };
-            label(
-                &mut img,
-                c as u32 * CELL + 3,
-                y + 3,
-                &text,
-                2,
-                Rgb([200, 220, 255]),
-            );
+            // The affected (left) eye's aperture over the other's.
+            let t = &frame.truth;
+            let blue = Rgb([200, 220, 255]);
+            if c == 0 {
+                label(&mut img, c as u32 * CELL + 3, y + 3, name, 2, blue);
+            }
+            if c > 0 && t.eyelid_aperture.right > 0.5 {
+                let ratio = t.eyelid_aperture.left / t.eyelid_aperture.right;
+                let text = format!("l/r {ratio:.2}");
+                label(&mut img, (c as u32 + 1) * CELL - 66, y + 3, &text, 2, blue);
+            }
         }
     }
     img.save(out)
@@ -187,8 +183,7 @@ fn variety(out: &Path) -> Result<(), image::ImageError> {
         paste(&mut img, &frame.image, x, y + BAR);
         let id = &patient.identity;
         let text = format!(
-            "{} f{} {:.0}y {}",
-            patient.id,
+            "f{} {:.0}y {}",
             id.fitzpatrick,
             id.age,
             patient.condition.kind()

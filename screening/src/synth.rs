@@ -7,12 +7,19 @@
 //! [`GroundTruth`] (eye corners, eyelid apertures, mouth corners, face box),
 //! measured on the same 3D geometry the pixels come from.
 //!
-//! How a frame is made: the clinical model ([`activation`]) turns condition
-//! and expression into per-side muscle activity; the [`head`] builds a 3D
-//! surface and feature outlines from it; [`raster`] shades the posed surface
-//! under the scene's light; the features are painted as albedo and
-//! multiplied by that shading; the [`sensor`] adds blur, noise and JPEG.
+//! How a frame is made (one private module each): the clinical model
+//! (`activation`) turns condition and expression into per-side muscle
+//! activity; the `head` builds a 3D surface and feature outlines from it
+//! (`eye`, `brow`, `nose`, `mouth`); the `camera` poses and projects it;
+//! `raster` shades the posed surface under the scene's light; the features
+//! are painted as albedo and multiplied by that shading; background, body,
+//! ears, hair and glasses are painted around it; the `sensor` adds white
+//! balance, blur, noise and JPEG. The same projection gives the ground truth.
 //! Everything is seeded: the same inputs give byte-identical images.
+//!
+//! A 640×480 frame takes about 13 ms (one core, release build), so a live
+//! virtual camera can animate [`FaceState::intensity`] and
+//! [`FaceState::blink`] frame by frame.
 //!
 //! ```
 //! use screening::synth::{self, Expression, FaceState, Patient, Scene};

@@ -63,7 +63,7 @@ pub(crate) fn draw(
         None,
     );
     // Texture: short hairs, denser for a full beard.
-    let count = (120.0 + 500.0 * density) as usize;
+    let count = (80.0 + 260.0 * density) as usize;
     let len = 0.8 + 3.5 * density;
     for _ in 0..count {
         let x = rng.gen_range(-1.0..1.0) * head.face_width;
@@ -78,13 +78,7 @@ pub(crate) fn draw(
         let a = head.image_at(cam, x, y);
         let b = head.image_at(cam, x + 0.3 * x.signum() * len, y + len);
         let c = scale(hair, rng.gen_range(0.5..1.3));
-        canvas::stroke(
-            albedo,
-            canvas::poly(&[a, b], false).as_ref(),
-            &canvas::solid(c, 0.35),
-            rng.gen_range(0.25..0.45) * px,
-            None,
-        );
+        let width = rng.gen_range(0.25..0.45) * px;
+        canvas::hairline(albedo, &[a, b], c, 0.35, width);
     }
-    let _ = Point::new(0.0, 0.0);
 }

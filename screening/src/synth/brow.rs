@@ -115,7 +115,7 @@ impl Brow {
             None,
         );
 
-        let count = (90.0 + 90.0 * self.thickness) as usize;
+        let count = (55.0 + 65.0 * self.thickness) as usize;
         for _ in 0..count {
             let t: f32 = rng.gen_range(0.0f32..1.0).powf(0.9);
             let v: f32 = rng.gen_range(-1.0f32..1.0);
@@ -143,14 +143,9 @@ impl Brow {
                 head.image_at(cam, tip[0], tip[1]),
             ];
             let shade = rng.gen_range(0.7..1.15);
-            let paint = canvas::solid(scale(colour, shade), rng.gen_range(0.55..0.95));
-            canvas::stroke(
-                albedo,
-                canvas::poly(&pts, false).as_ref(),
-                &paint,
-                rng.gen_range(0.22..0.36) * px,
-                None,
-            );
+            let alpha = rng.gen_range(0.55..0.95);
+            let width = rng.gen_range(0.22..0.36) * px;
+            canvas::hairline(albedo, &pts, scale(colour, shade), alpha, width);
         }
     }
 }

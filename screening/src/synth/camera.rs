@@ -104,9 +104,9 @@ impl Light {
     }
 
     /// Specular (Blinn-Phong) highlight of a surface with normal `n`.
-    pub fn specular(&self, n: V3, shininess: f32) -> f32 {
+    pub fn specular(&self, n: V3, shininess: i32) -> f32 {
         let h = dot(n, self.half).max(0.0);
-        (1.0 - self.ambient) * h.powf(shininess)
+        (1.0 - self.ambient) * h.powi(shininess)
     }
 }
 

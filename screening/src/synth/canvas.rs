@@ -202,8 +202,6 @@ pub(crate) struct Coverage {
     w: usize,
     h: usize,
     data: Vec<u8>,
-    /// Size of the frame the shape lives in.
-    frame: (usize, usize),
 }
 
 impl Coverage {
@@ -233,57 +231,44 @@ impl Coverage {
             w,
             h,
             data: m.data().to_vec(),
-            frame: (width as usize, height as usize),
         })
-    }
-
-    /// Coverage at frame pixel `(x, y)`, 0..255.
-    fn at(&self, x: usize, y: usize) -> u8 {
-        if x < self.x0 || y < self.y0 || x >= self.x0 + self.w || y >= self.y0 + self.h {
-            return 0;
-        }
-        self.data[(y - self.y0) * self.w + (x - self.x0)]
     }
 
     /// Removes `other` from this shape.
     pub fn subtract(&mut self, other: &Coverage) {
-        for y in 0..self.h {
-            for x in 0..self.w {
-                let o = other.at(self.x0 + x, self.y0 + y);
-                if o > 0 {
-                    let v = &mut self.data[y * self.w + x];
-                    *v = ((u16::from(*v) * u16::from(255 - o)) / 255) as u8;
-                }
+        let x0 = self.x0.max(other.x0);
+        let y0 = self.y0.max(other.y0);
+        let x1 = (self.x0 + self.w).min(other.x0 + other.w);
+        let y1 = (self.y0 + self.h).min(other.y0 + other.h);
+        for y in y0..y1 {
+            let mine = (y - self.y0) * self.w;
+            let theirs = (y - other.y0) * other.w;
+            let a = &mut self.data[mine + x0 - self.x0..mine + x1 - self.x0];
+            let b = &other.data[theirs + x0 - other.x0..theirs + x1 - other.x0];
+            for (v, &o) in a.iter_mut().zip(b) {
+                *v = ((u16::from(*v) * u16::from(255 - o)) / 255) as u8;
             }
         }
     }
 
-    /// This shape softened by a box blur of radius `r` pixels (twice, so
-    /// nearly Gaussian), its box grown to hold the blur.
-    pub fn blurred(&self, r: usize) -> Coverage {
-        let g = 2 * r;
-        let (x0, y0) = (self.x0.saturating_sub(g), self.y0.saturating_sub(g));
-        let w = (self.x0 + self.w + g).min(self.frame.0) - x0;
-        let h = (self.y0 + self.h + g).min(self.frame.1) - y0;
-        let mut a: Vec<f32> = (0..w * h)
-            .map(|i| f32::from(self.at(x0 + i % w, y0 + i / w)))
-            .collect();
-        let mut b = vec![0.0f32; w * h];
-        for _ in 0..2 {
-            box_pass(&a, &mut b, h, w, r, 1, w);
-            box_pass(&b, &mut a, w, h, r, w, 1);
-        }
-        let data = a
-            .iter()
-            .map(|&v| (v + 0.5).clamp(0.0, 255.0) as u8)
-            .collect();
-        Coverage {
-            x0,
-            y0,
-            w,
-            h,
-            data,
-            frame: self.frame,
+    /// Keeps only what `other` also covers.
+    pub fn intersect(&mut self, other: &Coverage) {
+        for y in 0..self.h {
+            let fy = self.y0 + y;
+            for x in 0..self.w {
+                let fx = self.x0 + x;
+                let inside = fx >= other.x0
+                    && fy >= other.y0
+                    && fx < other.x0 + other.w
+                    && fy < other.y0 + other.h;
+                let o = if inside {
+                    other.data[(fy - other.y0) * other.w + fx - other.x0]
+                } else {
+                    0
+                };
+                let v = &mut self.data[y * self.w + x];
+                *v = ((u16::from(*v) * u16::from(o)) / 255) as u8;
+            }
         }
     }
 
@@ -348,31 +333,130 @@ impl Coverage {
     }
 }
 
-/// One box-filter pass along lines of `len` samples `step` apart, `lines`
-/// of them `line_step` apart.
-fn box_pass(
-    src: &[f32],
-    dst: &mut [f32],
-    lines: usize,
-    len: usize,
-    r: usize,
-    step: usize,
-    line_step: usize,
+/// Blends `colour` at `alpha` into pixel `(x, y)` of an opaque pixmap.
+#[inline]
+fn blend_px(
+    data: &mut [u8],
+    stride: usize,
+    size: (usize, usize),
+    x: i32,
+    y: i32,
+    colour: [f32; 3],
+    alpha: f32,
 ) {
-    let norm = 1.0 / (2 * r + 1) as f32;
-    for l in 0..lines {
-        let base = l * line_step;
-        let get = |i: isize| -> f32 {
-            if i < 0 || i >= len as isize {
-                0.0
-            } else {
-                src[base + i as usize * step]
-            }
+    if x < 0 || y < 0 || x as usize >= size.0 || y as usize >= size.1 || alpha <= 0.0 {
+        return;
+    }
+    let o = y as usize * stride + x as usize * 4;
+    for k in 0..3 {
+        let d = f32::from(data[o + k]);
+        data[o + k] = (d + (colour[k] * 255.0 - d) * alpha + 0.5).clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// A thin anti-aliased line through `pts` (hairs, lashes, fibres): splats a
+/// bilinear footprint every half pixel, far cheaper than a stroked path for
+/// the hundreds of hairs a face has. `width` in pixels; widths above one
+/// pixel lay parallel lines.
+pub(crate) fn hairline(pixmap: &mut Pixmap, pts: &[Point], colour: Rgb, alpha: f32, width: f32) {
+    let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
+    let stride = w * 4;
+    let data = pixmap.data_mut();
+    let passes = width.ceil().clamp(1.0, 4.0) as usize;
+    // Half-pixel steps overlap, so each sample carries about half the ink.
+    let ink = (alpha * (width / passes as f32).min(1.0) * 0.55).clamp(0.0, 1.0);
+    for seg in pts.windows(2) {
+        let (a, b) = (seg[0], seg[1]);
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        let len = (dx * dx + dy * dy).sqrt();
+        if !len.is_finite() {
+            continue;
+        }
+        let steps = (len * 2.0).ceil().max(1.0) as usize;
+        let (nx, ny) = if len > 1e-6 {
+            (-dy / len, dx / len)
+        } else {
+            (0.0, 0.0)
         };
-        let mut acc: f32 = (-(r as isize)..=r as isize).map(get).sum();
-        for i in 0..len {
-            dst[base + i * step] = acc * norm;
-            acc += get(i as isize + r as isize + 1) - get(i as isize - r as isize);
+        for p in 0..passes {
+            let off = p as f32 - 0.5 * (passes as f32 - 1.0);
+            for i in 0..steps {
+                let t = (i as f32 + 0.5) / steps as f32;
+                let x = a.x + dx * t + nx * off - 0.5;
+                let y = a.y + dy * t + ny * off - 0.5;
+                let (fx, fy) = (x.floor(), y.floor());
+                let (tx, ty) = (x - fx, y - fy);
+                let (ix, iy) = (fx as i32, fy as i32);
+                blend_px(
+                    data,
+                    stride,
+                    (w, h),
+                    ix,
+                    iy,
+                    colour,
+                    ink * (1.0 - tx) * (1.0 - ty),
+                );
+                blend_px(
+                    data,
+                    stride,
+                    (w, h),
+                    ix + 1,
+                    iy,
+                    colour,
+                    ink * tx * (1.0 - ty),
+                );
+                blend_px(
+                    data,
+                    stride,
+                    (w, h),
+                    ix,
+                    iy + 1,
+                    colour,
+                    ink * (1.0 - tx) * ty,
+                );
+                blend_px(data, stride, (w, h), ix + 1, iy + 1, colour, ink * tx * ty);
+            }
+        }
+    }
+}
+
+/// A soft elliptical spot: `alpha` at the centre falling smoothly to 0 at
+/// the rim (a radial gradient without the shader's cost). `angle` rotates
+/// the ellipse, radians.
+pub(crate) fn spot(
+    pixmap: &mut Pixmap,
+    c: Point,
+    rx: f32,
+    ry: f32,
+    angle: f32,
+    colour: Rgb,
+    alpha: f32,
+) {
+    if !(rx > 0.1 && ry > 0.1) {
+        return;
+    }
+    let (w, h) = (pixmap.width() as usize, pixmap.height() as usize);
+    let stride = w * 4;
+    let data = pixmap.data_mut();
+    let r = rx.max(ry);
+    let x0 = (c.x - r).floor().max(0.0) as i32;
+    let x1 = (c.x + r).ceil().min(w as f32 - 1.0) as i32;
+    let y0 = (c.y - r).floor().max(0.0) as i32;
+    let y1 = (c.y + r).ceil().min(h as f32 - 1.0) as i32;
+    let (sin, cos) = angle.sin_cos();
+    let (irx, iry) = (1.0 / rx, 1.0 / ry);
+    for y in y0..=y1 {
+        let dy = y as f32 + 0.5 - c.y;
+        for x in x0..=x1 {
+            let dx = x as f32 + 0.5 - c.x;
+            let u = (dx * cos + dy * sin) * irx;
+            let v = (-dx * sin + dy * cos) * iry;
+            let e = u * u + v * v;
+            if e >= 1.0 {
+                continue;
+            }
+            let k = 1.0 - e;
+            blend_px(data, stride, (w, h), x, y, colour, alpha * k * k);
         }
     }
 }

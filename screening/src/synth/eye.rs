@@ -114,6 +114,12 @@ impl Eye {
         [k[0], k[1] + self.low * lower_shape(t)]
     }
 
+    /// Whether the head-frame point `p` lies inside the open fissure.
+    fn shows(&self, p: [f32; 2]) -> bool {
+        let t = (p[0] - self.inner[0]) / (self.outer[0] - self.inner[0]);
+        (0.0..=1.0).contains(&t) && p[1] > self.upper(t)[1] + 0.2 && p[1] < self.lower(t)[1] - 0.2
+    }
+
     /// Whether any of the eyeball shows.
     pub fn is_open(&self) -> bool {
         self.up + self.low > 0.2
@@ -343,8 +349,8 @@ impl Eye {
                 &canvas::shaded(shader, iris),
                 mask,
             );
-            let fibre_light = canvas::solid(mix(iris, [0.9, 0.85, 0.7], 0.35), 0.25);
-            let fibre_dark = canvas::solid(scale(iris, 0.5), 0.25);
+            let fibre_light = mix(iris, [0.9, 0.85, 0.7], 0.35);
+            let fibre_dark = scale(iris, 0.5);
             for i in 0..28 {
                 let a = i as f32 / 28.0 * std::f32::consts::TAU + rng.gen_range(-0.08..0.08);
                 let (r0, r1) = (self.iris_r * 0.38, self.iris_r * rng.gen_range(0.75..0.95));
@@ -354,18 +360,13 @@ impl Eye {
                     cam.project([p0[0], p0[1], z(p0[0], p0[1])]),
                     cam.project([p1[0], p1[1], z(p1[0], p1[1])]),
                 ];
-                let paint = if i % 2 == 0 {
-                    &fibre_light
-                } else {
-                    &fibre_dark
-                };
-                canvas::stroke(
-                    albedo,
-                    canvas::poly(&line, false).as_ref(),
-                    paint,
-                    0.35 * px,
-                    mask,
-                );
+                // Only fibres the lids leave uncovered (the splatted line
+                // cannot be clipped by the fissure mask).
+                if !(self.shows(p0) && self.shows(p1)) {
+                    continue;
+                }
+                let colour = if i % 2 == 0 { fibre_light } else { fibre_dark };
+                canvas::hairline(albedo, &line, colour, 0.25, 0.35 * px);
             }
             // Pupil.
             let pr = self.iris_r * 0.36;
@@ -459,7 +460,6 @@ impl Eye {
 
         // Lashes curl up and out from an open lid and hang down from a closed one.
         let long = if id.sex == Sex::Female { 1.25 } else { 1.0 };
-        let lash_paint = canvas::solid(lash, 0.7);
         for i in 0..24 {
             let t = 0.12 + 0.86 * (i as f32 + rng.gen_range(0.0..0.8)) / 24.0;
             let root = self.upper(t);
@@ -483,13 +483,7 @@ impl Eye {
                 cam.project([mid[0], mid[1], zr + 0.8 * len]),
                 cam.project([tip[0], tip[1], zr + 1.2 * len]),
             ];
-            canvas::stroke(
-                albedo,
-                canvas::poly(&pts, false).as_ref(),
-                &lash_paint,
-                0.22 * px,
-                None,
-            );
+            canvas::hairline(albedo, &pts, lash, 0.7, 0.22 * px);
         }
     }
 }

@@ -18,8 +18,8 @@ pub(crate) fn draw(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Identity
     }
     let frame = rgb(id.frame_colour);
     let px = cam.ppmm;
-    let half_w = 0.43 * id.eye_spacing + 2.0;
-    let half_h = 0.62 * half_w;
+    let half_w = 0.37 * id.eye_spacing + 1.5;
+    let half_h = 0.64 * half_w;
     let mut inner_tops = Vec::new();
     for side in Side::BOTH {
         let s = sign(side);
@@ -47,17 +47,10 @@ pub(crate) fn draw(head: &Head, cam: &Camera, pixmap: &mut Pixmap, id: &Identity
             &canvas::solid([0.85, 0.9, 0.95], 0.06),
             None,
         );
-        // A soft diagonal reflection on the lens.
-        let a = cam.project([cx - half_w * 0.6, cy - half_h * 0.5, z]);
-        let b = cam.project([cx + half_w * 0.3, cy + half_h * 0.6, z]);
-        let mask = canvas::mask(pixmap.width(), pixmap.height(), path.as_ref());
-        canvas::stroke(
-            pixmap,
-            canvas::poly(&[a, b], false).as_ref(),
-            &canvas::solid([1.0; 3], 0.07),
-            6.0 * px,
-            mask.as_ref(),
-        );
+        // A soft reflection of the room in the lens's upper part.
+        let glint = cam.project([cx - half_w * 0.35, cy - half_h * 0.45, z]);
+        let r = 0.45 * half_w * px;
+        canvas::spot(pixmap, glint, r, 0.6 * r, -0.5 + cam.roll(), [1.0; 3], 0.06);
         canvas::stroke(
             pixmap,
             path.as_ref(),

@@ -87,28 +87,37 @@ fn hair_colours(id: &Identity) -> (Rgb, Rgb, Rgb) {
 
 /// Outer half-width of the hair mass at height `y`.
 fn outer(head: &Head, t: f32, flare: f32, y: f32) -> f32 {
-    if y < -35.0 {
-        head.half_width(y) + t * (0.6 + 0.4 * ((-35.0 - y) / (-35.0 - head.top_y)).clamp(0.0, 1.0))
-    } else {
-        head.half_width(-35.0) + 0.6 * t + flare * ((y + 35.0) / 100.0).max(0.0).powf(1.3) * 40.0
-    }
+    head.half_width(-35.0) + 0.6 * t + flare * ((y + 35.0) / 100.0).max(0.0).powf(1.3) * 40.0
 }
 
 /// The hair mass outline, from the patient's right at `bottom` over the top
 /// to their left, in image pixels.
 fn volume_outline(head: &Head, cam: &Camera, t: f32, bottom: f32, flare: f32) -> Vec<Point> {
-    let n = 16;
-    let ys: Vec<f32> = (0..=n)
-        .map(|k| bottom + (head.top_y - bottom) * (k as f32 / n as f32).powf(0.8))
+    // Straight sides from the bottom up to the skull's widest line, then an
+    // elliptical arc over the top.
+    let side_top = -35.0f32;
+    let n = 10;
+    let ys: Vec<f32> = (0..n)
+        .map(|k| bottom + (side_top - bottom) * k as f32 / n as f32)
         .collect();
-    let mut pts = Vec::with_capacity(2 * n + 3);
-    for &y in &ys {
-        pts.push(cam.project([-outer(head, t, flare, y), y, head.z_c]));
+    let r = outer(head, t, flare, side_top);
+    let v = side_top - (head.top_y - t);
+    let arc = 14;
+    let mut half: Vec<[f32; 2]> = ys.iter().map(|&y| [outer(head, t, flare, y), y]).collect();
+    for k in 0..arc {
+        let phi = std::f32::consts::FRAC_PI_2 * k as f32 / arc as f32;
+        half.push([r * phi.cos(), side_top - v * phi.sin()]);
     }
+    let mut pts: Vec<Point> = half
+        .iter()
+        .map(|p| cam.project([-p[0], p[1], head.z_c]))
+        .collect();
     pts.push(cam.project([0.0, head.top_y - t, head.z_c]));
-    for &y in ys.iter().rev() {
-        pts.push(cam.project([outer(head, t, flare, y), y, head.z_c]));
-    }
+    pts.extend(
+        half.iter()
+            .rev()
+            .map(|p| cam.project([p[0], p[1], head.z_c])),
+    );
     pts
 }
 
@@ -157,13 +166,8 @@ pub(crate) fn draw_back(
                 c.x + 0.9 * rr * (a + 0.6).cos(),
                 c.y + 0.8 * rr * (a + 0.6).sin(),
             );
-            canvas::stroke(
-                pixmap,
-                canvas::poly(&[p0, p1], false).as_ref(),
-                &canvas::solid(scale(base, rng.gen_range(0.6..1.2)), 0.3),
-                0.5 * cam.ppmm,
-                None,
-            );
+            let c = scale(base, rng.gen_range(0.6..1.2));
+            canvas::hairline(pixmap, &[p0, p1], c, 0.3, 0.5 * cam.ppmm);
         }
     }
 }
@@ -222,8 +226,8 @@ pub(crate) fn draw_scalp(
     // Strands from the hairline back over the scalp, combed away from the face.
     let count = match id.hair_style {
         HairStyle::Buzz => 0,
-        HairStyle::Receding => 90,
-        _ => 170,
+        HairStyle::Receding => 100,
+        _ => 200,
     };
     for _ in 0..count {
         let k = rng.gen_range(0..line.len() - 1);
@@ -259,13 +263,9 @@ pub(crate) fn draw_scalp(
         } else {
             scale(base, rng.gen_range(0.55..1.15))
         };
-        canvas::stroke(
-            albedo,
-            canvas::poly(&pts, false).as_ref(),
-            &canvas::solid(c, rng.gen_range(0.2..0.45) * alpha),
-            rng.gen_range(0.3..0.6) * cam.ppmm,
-            None,
-        );
+        let a = rng.gen_range(0.2..0.45) * alpha;
+        let width = rng.gen_range(0.3..0.6) * cam.ppmm;
+        canvas::hairline(albedo, &pts, c, a, width);
     }
     if id.hair_style == HairStyle::Buzz {
         // Clipped hair: a fine stipple over the scalp.
@@ -277,13 +277,7 @@ pub(crate) fn draw_scalp(
             }
             let a = head.image_at(cam, x, y);
             let b = head.image_at(cam, x + rng.gen_range(-0.6..0.6), y - 1.2);
-            canvas::stroke(
-                albedo,
-                canvas::poly(&[a, b], false).as_ref(),
-                &canvas::solid(dark, 0.4),
-                0.3 * cam.ppmm,
-                None,
-            );
+            canvas::hairline(albedo, &[a, b], dark, 0.4, 0.3 * cam.ppmm);
         }
     }
 }
@@ -365,12 +359,16 @@ pub(crate) fn draw_front(
     let (w, h) = (pixmap.width(), pixmap.height());
     let hole_path = canvas::smooth(&hole, true);
     let outer_path = canvas::smooth_capped(&outline);
-    let Some(mut hair) = Coverage::of(outer_path.as_ref(), w, h) else {
+    let Some(outer) = Coverage::of(outer_path.as_ref(), w, h) else {
         return;
     };
-    if let Some(face) = Coverage::of(hole_path.as_ref(), w, h) {
+    let mut hair = outer.clone();
+    // The face inside the hair's outline, which the hair shades.
+    let face = Coverage::of(hole_path.as_ref(), w, h).map(|mut face| {
         hair.subtract(&face);
-    }
+        face.intersect(&outer);
+        face
+    });
 
     // Lit from above and from the key light's side; darker at the ends: an
     // elliptical radial gradient, computed per pixel.
@@ -386,73 +384,87 @@ pub(crate) fn draw_front(
         (0.85, scale(lit, 0.6)),
         (1.0, scale(dark, 0.9)),
     ];
-    hair.paint(pixmap, |x, y| {
-        let (dx, dy) = (x - centre.x, y - centre.y);
-        let (u, v) = (dx * cos - dy * sin, (dx * sin + dy * cos) / 1.35);
-        let t = ((u * u + v * v).sqrt() / r).min(1.0);
-        let k = stops
-            .windows(2)
-            .position(|s| t <= s[1].0)
-            .unwrap_or(stops.len() - 2);
-        let (a, b) = (stops[k], stops[k + 1]);
-        (mix(a.1, b.1, (t - a.0) / (b.0 - a.0)), 1.0)
-    });
-
-    // Sheen and strands go into a layer clipped to the hair.
-    let Some(mut layer) = hair.layer() else {
-        return;
-    };
-    let o = hair.origin();
-    let shift = |p: Point| Point::new(p.x - o.x, p.y - o.y);
-    let band: Vec<Point> = (0..=8)
-        .map(|k| {
-            let x = -0.7 + 1.4 * k as f32 / 8.0;
-            let y = head.top_y + 22.0 + 18.0 * x * x;
-            shift(cam.project([x * head.face_width, y, head.z_c + 70.0]))
+    let table: Vec<[f32; 3]> = (0..=64)
+        .map(|i| {
+            let t = i as f32 / 64.0;
+            let k = stops
+                .windows(2)
+                .position(|s| t <= s[1].0)
+                .unwrap_or(stops.len() - 2);
+            let (a, b) = (stops[k], stops[k + 1]);
+            mix(a.1, b.1, (t - a.0) / (b.0 - a.0))
         })
         .collect();
-    canvas::stroke(
-        &mut layer,
-        canvas::smooth(&band, false).as_ref(),
-        &canvas::solid(sheen, 0.16),
-        9.0 * cam.ppmm,
-        None,
-    );
+    let inv_r = 1.0 / r.max(1.0);
+    hair.paint(pixmap, |x, y| {
+        let (dx, dy) = (x - centre.x, y - centre.y);
+        let (u, v) = (dx * cos - dy * sin, (dx * sin + dy * cos) * (1.0 / 1.35));
+        let t = ((u * u + v * v).sqrt() * inv_r).min(1.0);
+        // A sheen band arcs over the crown, above the gradient's centre.
+        let band = (t - 0.42) * 12.0;
+        let above = (-v * inv_r * 3.0).clamp(0.0, 1.0);
+        let glow = 0.16 * above * (-band * band).exp();
+        (mix(table[(t * 64.0) as usize], sheen, glow), 1.0)
+    });
+
     // Strands: parallel to the outline near the outside and to the opening
     // near the face.
     let px = cam.ppmm;
     let face_centre = cam.project([0.0, 30.0, 0.0]);
-    for (edge, count, depth, sign) in [(&outline, 80usize, 0.8 * t, 1.0f32), (&hole, 80, 6.0, -1.0)]
-    {
-        if edge.len() < 4 {
+    // Along the opening only where it borders the face, not its far
+    // construction points.
+    let face_edge: Vec<Point> = hole3
+        .iter()
+        .zip(&hole)
+        .filter(|(h3, _)| {
+            h3[0].abs() < 1.2 * head.face_width && h3[1] < head.chin_y.min(bottom - 4.0)
+        })
+        .map(|(_, p)| *p)
+        .collect();
+    for (edge, count, depth, sign) in [
+        (&outline, 160usize, 0.8 * t, 1.0f32),
+        (&face_edge, 120, 6.0, -1.0),
+    ] {
+        if edge.len() < 6 {
             continue;
         }
         for _ in 0..count {
-            let i = rng.gen_range(0..edge.len() - 3);
+            // Not the cut ends at the outline's bottom.
+            let i = rng.gen_range(1..edge.len() - 4);
             let inset = sign * rng.gen_range(0.0..1.0) * depth * px;
             let pts: Vec<Point> = edge[i..i + 3]
                 .iter()
-                .map(|p| shift(toward(*p, face_centre, inset)))
+                .map(|p| toward(*p, face_centre, inset))
                 .collect();
             let c = if rng.gen_bool(0.22) {
                 sheen
             } else {
                 scale(base, rng.gen_range(0.5..1.2))
             };
-            canvas::stroke(
-                &mut layer,
-                canvas::poly(&pts, false).as_ref(),
-                &canvas::solid(c, rng.gen_range(0.15..0.35)),
-                rng.gen_range(0.3..0.7) * px,
-                None,
-            );
+            let a = rng.gen_range(0.15..0.35);
+            let width = rng.gen_range(0.3..0.7) * px;
+            canvas::hairline(pixmap, &pts, c, a, width);
         }
     }
-    hair.composite(pixmap, &layer);
     // The hair's soft shadow on the forehead and cheeks beside it.
-    let mut shadow = hair.blurred((2.5 * px).max(1.0) as usize);
-    shadow.subtract(&hair);
-    shadow.paint(pixmap, |_, _| ([0.0; 3], 0.35));
+    if let Some(face) = &face {
+        if let Some(mut layer) = face.layer() {
+            let o = face.origin();
+            // Only the edge along the face casts it, not the opening's far
+            // construction points.
+            let edge: Vec<Point> = hole3
+                .iter()
+                .zip(&hole)
+                .filter(|(h3, _)| h3[0].abs() < 1.2 * head.face_width && h3[1] < head.chin_y)
+                .map(|(_, p)| Point::new(p.x - o.x, p.y - o.y))
+                .collect();
+            let path = canvas::smooth(&edge, false);
+            let shade = canvas::solid([0.0; 3], 0.12);
+            canvas::stroke(&mut layer, path.as_ref(), &shade, 5.0 * px, None);
+            canvas::stroke(&mut layer, path.as_ref(), &shade, 2.0 * px, None);
+            face.composite(pixmap, &layer);
+        }
+    }
 }
 
 /// `p` moved `by` pixels towards `centre` (away from it when negative).

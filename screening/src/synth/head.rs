@@ -1,7 +1,7 @@
 //! The 3D head of one frame, in millimetres in the head frame: origin between
 //! the eyes on the eye line, x towards the patient's left (the image's right),
 //! y down, z out of the face towards the camera. The surface is a stack of
-//! superelliptic cross-sections (skull, cheeks, jaw, chin) plus smooth
+//! elliptic cross-sections (skull, cheeks, jaw, chin) plus smooth
 //! displacements for bone, soft tissue and features, which follow the
 //! expression. Feature outlines (eyes, brows, lips) are laid on this surface,
 //! so shading, drawing and ground truth all see the same geometry.
@@ -58,6 +58,11 @@ impl Bump {
             ry: 3.0 * sy,
             h,
         }
+    }
+
+    /// Whether the bump reaches height `y` at all.
+    fn reaches_row(&self, y: f32) -> bool {
+        (y - self.y).abs() <= self.ry
     }
 
     /// The bump's height at `(x, y)`.
@@ -328,8 +333,8 @@ impl Head {
         ));
 
         let folds = PerSide::new(
-            Fold::for_side(id, act, &nose, &mouth, Side::Left, age),
-            Fold::for_side(id, act, &nose, &mouth, Side::Right, age),
+            Fold::for_side(act, &nose, &mouth, Side::Left, age),
+            Fold::for_side(act, &nose, &mouth, Side::Right, age),
         );
 
         Head {
@@ -387,34 +392,48 @@ impl Head {
         d
     }
 
-    /// Superellipse exponent of the cross-section: flatter faces, rounder skull.
-    fn exponent(&self, y: f32) -> f32 {
-        2.05 + 0.15 * smoothstep(self.top_y, -30.0, y) - 0.1 * smoothstep(40.0, self.chin_y, y)
-    }
-
-    /// The displacement of all features at `(x, y)`.
-    fn features(&self, x: f32, y: f32) -> f32 {
-        let mut z = 0.0;
-        for b in &self.bumps {
-            z += b.at(x, y);
+    /// What the surface needs at height `y`, computed once for a row of
+    /// samples: outline, depth, cross-section and the bumps that reach it.
+    pub fn row(&self, y: f32) -> Row {
+        let mut bumps = [0u8; MAX_BUMPS];
+        let mut count = 0;
+        for (i, b) in self.bumps.iter().enumerate().take(MAX_BUMPS) {
+            if b.reaches_row(y) {
+                bumps[count] = i as u8;
+                count += 1;
+            }
         }
-        z += self.nose.height(x, y);
-        z += self.mouth.height(x, y);
-        z += self.folds.left.at(x, y) + self.folds.right.at(x, y);
-        z
+        Row {
+            y,
+            w: self.half_width(y).max(1e-3),
+            d: self.half_depth(y),
+            bumps,
+            count,
+        }
     }
 
-    /// Depth of the face surface at `(x, y)`; `x` is clamped to the outline.
-    pub fn front_z(&self, x: f32, y: f32) -> f32 {
-        let w = self.half_width(y).max(1e-3);
-        let q = (x / w).abs().min(1.0);
-        let n = self.exponent(y);
-        let base = self.z_c + self.half_depth(y) * (1.0 - q.powf(n)).max(0.0).powf(1.0 / n);
+    /// Depth of the face surface at `x` on `row`; `x` is clamped to the outline.
+    pub fn front_z_row(&self, row: &Row, x: f32) -> f32 {
+        let y = row.y;
+        let q = (x / row.w).abs().min(1.0);
+        let base = self.z_c + row.d * (1.0 - q * q).max(0.0).sqrt();
         let fade = 1.0 - smoothstep(0.8, 1.0, q);
         if fade <= 0.0 {
             return base;
         }
-        base + fade * self.features(x, y)
+        let mut z = 0.0;
+        for &i in &row.bumps[..row.count] {
+            z += self.bumps[usize::from(i)].at(x, y);
+        }
+        z += self.nose.height(x, y);
+        z += self.mouth.height(x, y);
+        z += self.folds.left.at(x, y) + self.folds.right.at(x, y);
+        base + fade * z
+    }
+
+    /// Depth of the face surface at `(x, y)`; `x` is clamped to the outline.
+    pub fn front_z(&self, x: f32, y: f32) -> f32 {
+        self.front_z_row(&self.row(y), x)
     }
 
     /// The surface point in front of `(x, y)`.
@@ -429,36 +448,38 @@ impl Head {
 
     /// A point on the head's skin by mesh parameters: `s` runs across the
     /// front (-1..1, the face's outline at ±1) and on around the sides towards
-    /// the back (|s| up to 1.6); `y` runs from the skull top to the chin.
-    pub fn mesh_point(&self, s: f32, y: f32) -> V3 {
-        let w = self.half_width(y);
+    /// the back (|s| up to 1.6) on `row`.
+    pub fn mesh_point(&self, row: &Row, s: f32) -> V3 {
+        let y = row.y;
         if s.abs() <= 1.0 {
-            let x = (s * std::f32::consts::FRAC_PI_2).sin() * w;
-            return [x, y, self.front_z(x, y)];
+            let x = (s * std::f32::consts::FRAC_PI_2).sin() * row.w;
+            return [x, y, self.front_z_row(row, x)];
         }
         // Behind the ear plane: a rounder back of the head, no features.
         let phi = (s.abs() - 1.0) * std::f32::consts::FRAC_PI_2;
-        let n = self.exponent(y);
         let (c, sn) = (phi.cos().max(0.0), phi.sin().max(0.0));
-        let x = s.signum() * w * c.powf(2.0 / n);
-        let back = self.half_depth(y) * 1.05;
-        [x, y, self.z_c - back * sn.powf(2.0 / n)]
+        [s.signum() * row.w * c, y, self.z_c - row.d * 1.05 * sn]
     }
 }
 
+/// Most bumps a head has (the row index is a byte).
+const MAX_BUMPS: usize = 64;
+
+/// The surface at one height: see [`Head::row`].
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    y: f32,
+    w: f32,
+    d: f32,
+    bumps: [u8; MAX_BUMPS],
+    count: usize,
+}
+
 impl Fold {
-    fn for_side(
-        id: &Identity,
-        act: &Activation,
-        nose: &Nose,
-        mouth: &Mouth,
-        side: Side,
-        age: f32,
-    ) -> Fold {
+    fn for_side(act: &Activation, nose: &Nose, mouth: &Mouth, side: Side, age: f32) -> Fold {
         let s = sign(side);
         let a = act.side.get(side);
         let c = mouth.corner(side);
-        let _ = id;
         Fold {
             a: [s * (nose.half_width + 2.5), nose.subnasale - 7.0],
             b: [c[0] + s * 5.5, c[1] + 9.0],

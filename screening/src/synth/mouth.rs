@@ -51,7 +51,6 @@ pub(crate) struct Mouth {
     protrude_u: f32,
     protrude_l: f32,
     jaw: f32,
-    smile: f32,
     pucker: f32,
     half_rest: f32,
 }
@@ -99,7 +98,6 @@ impl Mouth {
             protrude_u: (3.4 * full + 6.5 * pucker) * (1.0 - 0.35 * smile),
             protrude_l: (3.8 * full + 5.0 * pucker) * (1.0 - 0.3 * smile),
             jaw,
-            smile,
             pucker,
             half_rest: half,
         }
@@ -480,6 +478,5 @@ impl Mouth {
                 );
             }
         }
-        let _ = self.smile;
     }
 }

@@ -41,11 +41,12 @@ impl HeightMap {
         let mut z = Vec::with_capacity(nx * ny);
         for j in 0..ny {
             let y = y0 + j as f32 * step;
+            let row = head.row(y);
             let w = head.half_width(y);
             for i in 0..nx {
                 let x = x0 + i as f32 * step;
                 z.push(if x.abs() < w {
-                    head.front_z(x, y)
+                    head.front_z_row(&row, x)
                 } else {
                     head.z_c - 40.0
                 });
@@ -179,10 +180,10 @@ fn cross(a: V3, b: V3) -> V3 {
 /// Shades the head of `cam`'s frame into a `width × height` image window.
 pub(crate) fn shade(head: &Head, cam: &Camera, width: u32, height: u32) -> Shading {
     let px = cam.ppmm;
-    // About one mesh vertex every 3 pixels, within sane bounds.
-    let rows = (((head.chin_y - head.top_y) * px / 3.0) as usize).clamp(48, 220);
-    let front_cols = ((2.2 * head.face_width * px / 3.0) as usize).clamp(40, 200) & !1;
-    let back_cols = (front_cols / 6).max(6);
+    // About one mesh vertex every 4 pixels, within sane bounds.
+    let rows = (((head.chin_y - head.top_y) * px / 4.0) as usize).clamp(48, 200);
+    let front_cols = ((2.2 * head.face_width * px / 4.0) as usize).clamp(40, 180) & !1;
+    let back_cols = (front_cols / 10).max(5);
     let mut s_values = Vec::with_capacity(front_cols + 2 * back_cols + 1);
     for k in (1..=back_cols).rev() {
         s_values.push(-1.0 - 0.6 * k as f32 / back_cols as f32);
@@ -206,12 +207,13 @@ pub(crate) fn shade(head: &Head, cam: &Camera, width: u32, height: u32) -> Shadi
 
     let mut pos = Vec::with_capacity(nrows * cols);
     for &y in &y_values {
+        let row = head.row(y);
         for &s in &s_values {
-            pos.push(head.mesh_point(s, y));
+            pos.push(head.mesh_point(&row, s));
         }
     }
 
-    let map = HeightMap::new(head, 2.0);
+    let map = HeightMap::new(head, 2.5);
     let ao = map.occlusion();
     let light_head = normalize(cam.unrotate(cam.light.dir));
     let shadow = map.shadow(light_head);
@@ -243,7 +245,7 @@ pub(crate) fn shade(head: &Head, cam: &Camera, width: u32, height: u32) -> Shadi
             // Light that reaches the skin's depth comes back redder: warm the
             // dim side a little, as subsurface scattering does.
             let warm = (1.0 - d).clamp(0.0, 1.0);
-            let spec = 0.13 * cam.light.specular(nc, 22.0) * sh;
+            let spec = 0.13 * cam.light.specular(nc, 22) * sh;
             let c3 = cam.to_camera(p);
             let img = cam.image_of(c3);
             verts.push([
@@ -365,20 +367,26 @@ fn raster_triangle(
     if minx > maxx || miny > maxy {
         return;
     }
+    // Edge functions step by a constant per pixel along a row.
+    let (d0, d1, d2) = (b[1] - c[1], c[1] - a[1], a[1] - b[1]);
+    let fx0 = minx as f32 + 0.5;
     for py in miny..=maxy {
         let fy = py as f32 + 0.5;
+        let mut w0 = (b[0] - fx0) * (c[1] - fy) - (b[1] - fy) * (c[0] - fx0);
+        let mut w1 = (c[0] - fx0) * (a[1] - fy) - (c[1] - fy) * (a[0] - fx0);
+        let mut w2 = (a[0] - fx0) * (b[1] - fy) - (a[1] - fy) * (b[0] - fx0);
+        let row = (py as usize - y0) * ww;
         for px in minx..=maxx {
-            let fx = px as f32 + 0.5;
-            let w0 = (b[0] - fx) * (c[1] - fy) - (b[1] - fy) * (c[0] - fx);
-            let w1 = (c[0] - fx) * (a[1] - fy) - (c[1] - fy) * (a[0] - fx);
-            let w2 = (a[0] - fx) * (b[1] - fy) - (a[1] - fy) * (b[0] - fx);
-            // Shared edges: include one side only (top-left-like tie rule).
-            if w0 < 0.0 || w1 < 0.0 || w2 < 0.0 {
+            let inside = w0 >= 0.0 && w1 >= 0.0 && w2 >= 0.0;
+            let (l0, l1, l2) = (w0 * inv, w1 * inv, w2 * inv);
+            w0 += d0;
+            w1 += d1;
+            w2 += d2;
+            if !inside {
                 continue;
             }
-            let (l0, l1, l2) = (w0 * inv, w1 * inv, w2 * inv);
             let z = l0 * a[2] + l1 * b[2] + l2 * c[2];
-            let k = (py as usize - y0) * ww + (px as usize - x0);
+            let k = row + (px as usize - x0);
             if z <= depth[k] {
                 continue;
             }

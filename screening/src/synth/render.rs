@@ -50,32 +50,17 @@ pub fn render(
     let act = Activation::new(patient, state);
     let head = Head::new(id, &act);
     let cam = Camera::new(scene, width, height, head.chin_y);
-    let t0 = std::time::Instant::now();
-    TT.with(|t| t.borrow_mut().clear());
     let image = match paint(patient, &head, &cam, scene, width, height) {
         Some(canvas) => sensor::develop(&canvas, scene),
         // Only an absurd frame size gets here; a blank frame still carries
         // the ground truth.
         None => RgbImage::new(width, height),
     };
-    if std::env::var_os("SYNTH_TIMING").is_some() {
-        TT.with(|t| {
-            let mut prev = t0;
-            let mut line = String::new();
-            for (k, at) in t.borrow().iter() {
-                line += &format!("{k}:{:.2} ", (*at - prev).as_secs_f64() * 1e3);
-                prev = *at;
-            }
-            eprintln!("{line} total {:.2}", t0.elapsed().as_secs_f64() * 1e3);
-        });
-    }
     Rendered {
         image,
         truth: truth(patient, state, scene, &head, &cam),
     }
 }
-
-thread_local! { pub static TT: std::cell::RefCell<Vec<(u32, std::time::Instant)>> = const { std::cell::RefCell::new(Vec::new()) }; }
 
 fn paint(
     patient: &Patient,
@@ -86,11 +71,8 @@ fn paint(
     height: u32,
 ) -> Option<Pixmap> {
     let id = &patient.identity;
-    TT.with(|t| t.borrow_mut().push((0, std::time::Instant::now())));
     let mut out = Pixmap::new(width, height)?;
-    TT.with(|t| t.borrow_mut().push((1, std::time::Instant::now())));
     backdrop::draw(scene, cam, &mut out);
-    TT.with(|t| t.borrow_mut().push((2, std::time::Instant::now())));
     hair::draw_back(
         head,
         cam,
@@ -98,7 +80,6 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::HAIR_BACK),
     );
-    TT.with(|t| t.borrow_mut().push((3, std::time::Instant::now())));
     body::draw(
         head,
         cam,
@@ -106,26 +87,17 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::BODY),
     );
-    TT.with(|t| t.borrow_mut().push((4, std::time::Instant::now())));
     ear::draw(head, cam, &mut out, id);
-    TT.with(|t| t.borrow_mut().push((5, std::time::Instant::now())));
 
     let frame_cam = cam;
-    TT.with(|t| t.borrow_mut().push((6, std::time::Instant::now())));
     let shading = raster::shade(head, cam, width, height);
-    TT.with(|t| t.borrow_mut().push((7, std::time::Instant::now())));
     // The albedo is only needed where the head is: paint it in the head's
     // window of the frame.
     let win = cam.windowed(shading.x0 as f32, shading.y0 as f32);
-    TT.with(|t| t.borrow_mut().push((8, std::time::Instant::now())));
     let cam = &win;
-    TT.with(|t| t.borrow_mut().push((9, std::time::Instant::now())));
     let mut albedo = Pixmap::new(shading.width.max(1) as u32, shading.height.max(1) as u32)?;
-    TT.with(|t| t.borrow_mut().push((10, std::time::Instant::now())));
     let skin_rgb = rgb(id.skin);
-    TT.with(|t| t.borrow_mut().push((11, std::time::Instant::now())));
     albedo.fill(canvas::colour(skin_rgb, 1.0));
-    TT.with(|t| t.borrow_mut().push((12, std::time::Instant::now())));
     skin::draw_tone(
         head,
         cam,
@@ -133,7 +105,6 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::SKIN),
     );
-    TT.with(|t| t.borrow_mut().push((13, std::time::Instant::now())));
     hair::draw_scalp(
         head,
         cam,
@@ -141,7 +112,6 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::HAIR_SCALP),
     );
-    TT.with(|t| t.borrow_mut().push((14, std::time::Instant::now())));
     beard::draw(
         head,
         cam,
@@ -149,11 +119,8 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::BEARD),
     );
-    TT.with(|t| t.borrow_mut().push((15, std::time::Instant::now())));
     skin::draw_lines(head, cam, &mut albedo, id);
-    TT.with(|t| t.borrow_mut().push((16, std::time::Instant::now())));
     head.nose.draw(head, cam, &mut albedo, skin_rgb);
-    TT.with(|t| t.borrow_mut().push((17, std::time::Instant::now())));
     for side in Side::BOTH {
         let k = if side == Side::Left { 0 } else { 1 };
         head.brows.get(side).draw(
@@ -172,11 +139,8 @@ fn paint(
         );
     }
     head.mouth.draw(head, cam, &mut albedo, id);
-    TT.with(|t| t.borrow_mut().push((18, std::time::Instant::now())));
     let cam = frame_cam;
-    TT.with(|t| t.borrow_mut().push((19, std::time::Instant::now())));
     composite(&mut out, &albedo, &shading, cam.ppmm, patient.seed);
-    TT.with(|t| t.borrow_mut().push((20, std::time::Instant::now())));
 
     for side in Side::BOTH {
         if let Some((c, r)) = head.eyes.get(side).highlight(head, cam) {
@@ -206,9 +170,7 @@ fn paint(
         id,
         &mut detail_rng(patient, detail::HAIR_FRONT),
     );
-    TT.with(|t| t.borrow_mut().push((21, std::time::Instant::now())));
     glasses::draw(head, cam, &mut out, id);
-    TT.with(|t| t.borrow_mut().push((22, std::time::Instant::now())));
     Some(out)
 }
 
@@ -223,19 +185,6 @@ fn lattice(x: i32, y: i32, seed: u32) -> f32 {
     (h & 0xFFFF) as f32 / 65535.0
 }
 
-/// Smooth value noise at `(x, y)` with lattice spacing `cell` pixels.
-fn value_noise(x: f32, y: f32, cell: f32, seed: u32) -> f32 {
-    let (fx, fy) = (x / cell, y / cell);
-    let (ix, iy) = (fx.floor(), fy.floor());
-    let (tx, ty) = (fx - ix, fy - iy);
-    let (tx, ty) = (tx * tx * (3.0 - 2.0 * tx), ty * ty * (3.0 - 2.0 * ty));
-    let (ix, iy) = (ix as i32, iy as i32);
-    let a = lattice(ix, iy, seed) + (lattice(ix + 1, iy, seed) - lattice(ix, iy, seed)) * tx;
-    let b = lattice(ix, iy + 1, seed)
-        + (lattice(ix + 1, iy + 1, seed) - lattice(ix, iy + 1, seed)) * tx;
-    a + (b - a) * ty
-}
-
 /// `out = mix(out, albedo × light × texture + specular, coverage)` over the
 /// head. The texture is skin's blotchiness and pores, at their real sizes.
 /// `albedo` covers the shading's window.
@@ -245,10 +194,24 @@ fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading, ppmm:
     let src = albedo.data();
     let dst = out.data_mut();
     let seed = (seed ^ (seed >> 32)) as u32;
-    let blotch = (4.0 * ppmm).max(2.0);
-    let pore = (0.6 * ppmm).max(1.0);
+    // Blotchiness: value noise on a lattice of 4 mm cells, tabulated for the
+    // window once; pores: per-pixel noise, fainter when they are sub-pixel.
+    let cell = (4.0 * ppmm).max(2.0);
+    let (gx0, gy0) = (
+        (shading.x0 as f32 / cell).floor() as i32,
+        (shading.y0 as f32 / cell).floor() as i32,
+    );
+    let gw = (shading.width as f32 / cell).ceil() as usize + 3;
+    let gh = (shading.height as f32 / cell).ceil() as usize + 3;
+    let grid: Vec<f32> = (0..gw * gh)
+        .map(|i| lattice(gx0 + (i % gw) as i32, gy0 + (i / gw) as i32, seed) - 0.5)
+        .collect();
     let pore_amp = 0.05 * (ppmm / 2.5).min(1.0);
     for y in 0..shading.height {
+        let fy = (shading.y0 + y) as f32 / cell - gy0 as f32;
+        let (jy, ty) = (fy.floor(), fy - fy.floor());
+        let ty = ty * ty * (3.0 - 2.0 * ty);
+        let jy = (jy.max(0.0) as usize).min(gh - 2);
         for x in 0..shading.width {
             let k = y * shading.width + x;
             let a = shading.alpha[k];
@@ -256,11 +219,18 @@ fn composite(out: &mut Pixmap, albedo: &Pixmap, shading: &raster::Shading, ppmm:
                 continue;
             }
             let l = shading.light[k];
-            let (px, py) = ((shading.x0 + x) as f32, (shading.y0 + y) as f32);
-            let tex = 1.0
-                + 0.045 * (value_noise(px, py, blotch, seed) - 0.5)
-                + pore_amp * (value_noise(px, py, pore, seed ^ 0xA5A5) - 0.5);
-            let o = ((shading.y0 + y) * width + shading.x0 + x) * 4;
+            let (px, py) = (shading.x0 + x, shading.y0 + y);
+            let fx = px as f32 / cell - gx0 as f32;
+            let (jx, tx) = (fx.floor(), fx - fx.floor());
+            let tx = tx * tx * (3.0 - 2.0 * tx);
+            let jx = (jx.max(0.0) as usize).min(gw - 2);
+            let g = |i: usize, j: usize| grid[j * gw + i];
+            let top = g(jx, jy) + (g(jx + 1, jy) - g(jx, jy)) * tx;
+            let bottom = g(jx, jy + 1) + (g(jx + 1, jy + 1) - g(jx, jy + 1)) * tx;
+            let blotch = top + (bottom - top) * ty;
+            let pore = lattice(px as i32, py as i32, seed ^ 0xA5A5) - 0.5;
+            let tex = 1.0 + 0.045 * blotch + pore_amp * pore;
+            let o = (py * width + px) * 4;
             let i = (y * aw + x) * 4;
             for c in 0..3 {
                 let lit = f32::from(src[i + c]) * l[c] * tex + 255.0 * l[3];
@@ -524,77 +494,5 @@ mod tests {
             f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])
         };
         assert!(lum(&rest.image, eye) + 60.0 < lum(&shut.image, eye));
-    }
-}
-#[cfg(test)]
-mod debug_tmp {
-    use super::*;
-    #[test]
-    fn dump_ear() {
-        let p = Patient::random(12);
-        let act = Activation::new(&p, &FaceState::rest());
-        let head = Head::new(&p.identity, &act);
-        let cam = Camera::new(&Scene::studio(), 640, 480, head.chin_y);
-        let mut px = Pixmap::new(640, 480).unwrap();
-        px.fill(canvas::colour([1.0, 1.0, 1.0], 1.0));
-        ear::draw(&head, &cam, &mut px, &p.identity);
-        let n: usize = px.data().chunks(4).filter(|c| c[0] < 250).count();
-        eprintln!("ear pixels {n} ppmm {}", cam.ppmm);
-        for y in [-17.0f32, 0.0, 30.0] {
-            eprintln!(
-                "{y}: {:?} {:?}",
-                cam.project([head.half_width(y), y, head.z_c]),
-                head.half_width(y)
-            );
-        }
-    }
-    #[test]
-    fn dump_profile() {
-        let p = Patient::random(7);
-        let act = Activation::new(&p, &FaceState::rest());
-        let head = Head::new(&p.identity, &act);
-        let mut y = head.top_y;
-        while y < head.chin_y {
-            eprintln!(
-                "y {y:6.1} w {:5.1} z0 {:6.1} z30 {:6.1}",
-                head.half_width(y),
-                head.front_z(0.0, y),
-                head.front_z(30.0, y)
-            );
-            y += 4.0;
-        }
-    }
-    #[test]
-    fn dump_shading() {
-        for (k, (seed, e, yaw)) in [
-            (7u64, super::super::expression::Expression::Rest, 0.0f32),
-            (8, super::super::expression::Expression::BigSmile, 12.0),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let p = Patient::random(seed);
-            let act = Activation::new(&p, &FaceState::full(e));
-            let head = Head::new(&p.identity, &act);
-            let mut scene = Scene::studio();
-            scene.yaw_deg = yaw;
-            scene.light_azimuth_deg = 30.0;
-            let cam = Camera::new(&scene, 640, 480, head.chin_y);
-            let sh = raster::shade(&head, &cam, 640, 480);
-            let mut img = RgbImage::new(640, 480);
-            for y in 0..sh.height {
-                for x in 0..sh.width {
-                    let i = y * sh.width + x;
-                    let v = ((0.7 * sh.light[i][1] + sh.light[i][3]) * 255.0 * sh.alpha[i])
-                        .clamp(0.0, 255.0) as u8;
-                    img.put_pixel(
-                        (x + sh.x0) as u32,
-                        (y + sh.y0) as u32,
-                        image::Rgb([v, v, v]),
-                    );
-                }
-            }
-            img.save(format!("/tmp/shading{k}.png")).unwrap();
-        }
     }
 }

@@ -14,19 +14,7 @@ use super::identity::Identity;
 use crate::geometry::{Point, Side};
 
 fn blotch(albedo: &mut Pixmap, c: Point, rx: f32, ry: f32, colour: Rgb, alpha: f32, angle: f32) {
-    let shader = canvas::radial(
-        c,
-        rx,
-        ry,
-        angle,
-        &[(0.0, colour, alpha), (1.0, colour, 0.0)],
-    );
-    canvas::fill(
-        albedo,
-        canvas::ellipse(c, rx.max(ry), rx.max(ry)).as_ref(),
-        &canvas::shaded(shader, colour),
-        None,
-    );
+    canvas::spot(albedo, c, rx, ry, angle, colour, alpha);
 }
 
 /// Tone variation, freckles and moles.
@@ -206,7 +194,7 @@ pub(crate) fn draw_lines(head: &Head, cam: &Camera, albedo: &mut Pixmap, id: &Id
         crease(albedo, &pts, skin, frown, 0.7 * px, below(0.0));
         // Nasolabial crease: the edge of the fold's cheek mass.
         let f = head.folds.get(side);
-        let depth = (0.06 + 0.22 * a.smile + 0.1 * head.age + 0.08 * a.cheek_raise)
+        let depth = (0.03 + 0.22 * a.smile + 0.08 * head.age + 0.08 * a.cheek_raise)
             * a.fold.clamp(0.0, 1.2);
         let pts: Vec<Point> = (0..=6)
             .map(|i| {
