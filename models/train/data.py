@@ -1,0 +1,166 @@
+"""The data set folder: index.csv + standard views, preprocessing and augmentation.
+
+A data set is what `clinic synth` writes, or what a hospital makes from its own
+photos in the same format: `index.csv` with at least the columns
+`patient_id, expression, condition, severity, pattern, label, patient_label,
+split, file, fitzpatrick` and one aligned 112x112 RGB standard view per row
+(`file` empty when no single face was found; such rows are skipped).
+
+Preprocessing is the runtime's contract, written once here and mirrored by the
+Rust classifier: the 112-px view is shrunk by exact k x k box averaging in
+float (k = 112 / S), then each channel becomes (pixel / 255 - mean) / std.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageFilter
+
+VIEW = 112
+SPLITS = ("train", "validation", "test")
+
+
+@dataclass
+class Row:
+    """One usable line of index.csv."""
+
+    patient_id: str
+    expression: str
+    condition: str
+    severity: str
+    pattern: str
+    label: int
+    patient_label: int
+    split: str
+    file: str
+    fitzpatrick: int
+
+
+@dataclass
+class DataSet:
+    """All usable rows plus their images (uint8, N x 112 x 112 x 3, RGB)."""
+
+    rows: list[Row]
+    images: np.ndarray
+    skipped: int
+    root: Path
+
+    def indices(self, split: str) -> np.ndarray:
+        return np.array([i for i, r in enumerate(self.rows) if r.split == split], dtype=np.int64)
+
+    def labels(self) -> np.ndarray:
+        return np.array([r.label for r in self.rows], dtype=np.int64)
+
+
+def load(folder: Path) -> DataSet:
+    """Reads index.csv and every listed image, in file order."""
+    rows, images, skipped = [], [], 0
+    with open(folder / "index.csv", newline="") as f:
+        for rec in csv.DictReader(f):
+            if not rec["file"]:
+                skipped += 1
+                continue
+            row = Row(
+                patient_id=rec["patient_id"],
+                expression=rec["expression"],
+                condition=rec["condition"],
+                severity=rec.get("severity", ""),
+                pattern=rec.get("pattern", ""),
+                label=int(rec["label"]),
+                patient_label=int(rec.get("patient_label", rec["label"])),
+                split=rec["split"],
+                file=rec["file"],
+                fitzpatrick=int(rec.get("fitzpatrick") or 0),
+            )
+            img = read_view(folder / row.file)
+            rows.append(row)
+            images.append(img)
+    return DataSet(rows, np.stack(images), skipped, folder)
+
+
+def read_view(path: Path) -> np.ndarray:
+    """A standard view as uint8 H x W x 3 RGB; refuses any other size."""
+    img = np.asarray(Image.open(path).convert("RGB"))
+    if img.shape != (VIEW, VIEW, 3):
+        raise ValueError(f"{path}: expected a {VIEW}x{VIEW} standard view, got {img.shape}")
+    return img
+
+
+def preprocess(views: np.ndarray, size: int, mean, std) -> np.ndarray:
+    """uint8 N x 112 x 112 x 3 -> float32 N x 3 x S x S, the model input.
+
+    Box averaging over exact k x k blocks, in float32, then normalisation.
+    """
+    if VIEW % size:
+        raise ValueError(f"input size {size} does not divide {VIEW}")
+    k = VIEW // size
+    x = views.astype(np.float32) / np.float32(255.0)
+    n = x.shape[0]
+    x = x.reshape(n, size, k, size, k, 3).mean(axis=(2, 4), dtype=np.float32)
+    x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
+
+
+def channel_stats(views: np.ndarray) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of pixel/255 over the given views, rounded."""
+    x = views.astype(np.float64) / 255.0
+    mean = x.mean(axis=(0, 1, 2))
+    std = x.std(axis=(0, 1, 2))
+    return [round(float(m), 4) for m in mean], [round(float(s), 4) for s in std]
+
+
+class Augmenter:
+    """What a kiosk camera does to a face between sessions, applied to a 112-px
+    view: exposure, contrast, white balance, a few pixels of shift, a few
+    degrees of roll, a few per cent of scale, mirror, defocus, sensor noise and
+    JPEG. Driven by one numpy Generator, so a seed gives the same stream."""
+
+    def __init__(self, seed: int):
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, view: np.ndarray) -> np.ndarray:
+        r = self.rng
+        img = Image.fromarray(view)
+        if r.random() < 0.5:
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        # Geometry: the alignment is good to ~3 % of the crop, so stay near it.
+        angle = r.uniform(-4.0, 4.0)
+        scale = r.uniform(0.95, 1.05)
+        dx, dy = r.uniform(-3.0, 3.0, size=2)
+        img = affine(img, angle, scale, dx, dy)
+        if r.random() < 0.3:
+            img = img.filter(ImageFilter.GaussianBlur(radius=r.uniform(0.3, 1.0)))
+        x = np.asarray(img).astype(np.float32)
+        # Exposure, contrast and colour temperature.
+        gain = r.uniform(0.75, 1.25)
+        contrast = r.uniform(0.8, 1.2)
+        warm = r.uniform(-0.08, 0.08)
+        mean = x.mean()
+        x = (x - mean) * contrast + mean * gain
+        x *= np.array([1.0 + warm, 1.0, 1.0 - warm], np.float32)
+        if r.random() < 0.5:
+            x += r.normal(0.0, r.uniform(1.0, 6.0), size=x.shape).astype(np.float32)
+        out = np.clip(x, 0, 255).round().astype(np.uint8)
+        if r.random() < 0.3:
+            buf = io.BytesIO()
+            Image.fromarray(out).save(buf, format="JPEG", quality=int(r.integers(40, 90)))
+            out = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+        return out
+
+
+def affine(img: Image.Image, angle_deg: float, scale: float, dx: float, dy: float) -> Image.Image:
+    """Rotates by `angle_deg` and scales by `scale` about the centre, then shifts."""
+    c = (VIEW - 1) / 2.0
+    a = np.deg2rad(angle_deg)
+    cos, sin = np.cos(a) / scale, np.sin(a) / scale
+    # PIL maps output (x, y) to input (a x + b y + c, d x + e y + f).
+    coeffs = (
+        cos, sin, c - cos * (c + dx) - sin * (c + dy),
+        -sin, cos, c + sin * (c + dx) - cos * (c + dy),
+    )
+    return img.transform(img.size, Image.Transform.AFFINE, coeffs, resample=Image.Resampling.BILINEAR)

@@ -1,0 +1,107 @@
+"""Training: class-weighted cross entropy, augmented batches in a fixed order,
+early stopping on the validation split's loss. Deterministic given the seed
+(one thread, deterministic algorithms, one numpy Generator for augmentation
+and order)."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+
+from data import Augmenter, DataSet, preprocess
+from model import Net
+
+
+@dataclass
+class Config:
+    size: int = 56
+    widths: tuple[int, ...] = (16, 32, 48, 64)
+    pool: str = "stride"
+    epochs: int = 60
+    patience: int = 10
+    batch: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    seed: int = 1
+
+
+def determinism(seed: int) -> None:
+    torch.manual_seed(seed)
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+
+def predict(net: Net, x: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Softmax probability of synkinesis for preprocessed inputs."""
+    net.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            logits = net(torch.from_numpy(x[i : i + batch]))
+            out.append(torch.softmax(logits, dim=1)[:, 1].numpy())
+    return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+
+def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
+    """Trains on the train split, early-stops on validation; returns the best
+    net (by validation loss) and a short history."""
+    determinism(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    aug = Augmenter(cfg.seed + 1)
+    tr, va = ds.indices("train"), ds.indices("validation")
+    y = ds.labels()
+    pos = max(int(y[tr].sum()), 1)
+    neg = max(len(tr) - pos, 1)
+    # Balanced: each class carries half of the loss.
+    weights = torch.tensor([len(tr) / (2 * neg), len(tr) / (2 * pos)], dtype=torch.float32)
+    loss_fn = nn.CrossEntropyLoss(weight=weights)
+
+    net = Net(list(cfg.widths), cfg.pool)
+    opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps = cfg.epochs * ((len(tr) + cfg.batch - 1) // cfg.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
+
+    xva = preprocess(ds.images[va], cfg.size, mean, std)
+    yva = torch.from_numpy(y[va])
+    best, best_loss, best_epoch, waited = None, float("inf"), -1, 0
+    history = []
+    for epoch in range(cfg.epochs):
+        t0 = time.time()
+        net.train()
+        order = rng.permutation(tr)
+        total = 0.0
+        for i in range(0, len(order), cfg.batch):
+            idx = order[i : i + cfg.batch]
+            views = np.stack([aug(ds.images[j]) for j in idx])
+            xb = torch.from_numpy(preprocess(views, cfg.size, mean, std))
+            yb = torch.from_numpy(y[idx])
+            opt.zero_grad()
+            loss = loss_fn(net(xb), yb)
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss) * len(idx)
+        net.eval()
+        with torch.no_grad():
+            logits = torch.cat([net(torch.from_numpy(xva[i : i + 256])) for i in range(0, len(xva), 256)])
+            vloss = float(loss_fn(logits, yva))
+            p = torch.softmax(logits, 1)[:, 1].numpy()
+        vauc = float(roc_auc_score(y[va], p)) if 0 < y[va].sum() < len(va) else float("nan")
+        history.append({"epoch": epoch, "train_loss": total / len(tr), "val_loss": vloss, "val_auc": vauc})
+        log(f"epoch {epoch:3d} train {total / len(tr):.4f} val {vloss:.4f} auc {vauc:.4f} ({time.time() - t0:.1f} s)")
+        if vloss < best_loss - 1e-4:
+            best, best_loss, best_epoch, waited = copy.deepcopy(net.state_dict()), vloss, epoch, 0
+        else:
+            waited += 1
+            if waited >= cfg.patience:
+                log(f"early stop at epoch {epoch}; best epoch {best_epoch}")
+                break
+    net.load_state_dict(best)
+    net.eval()
+    return net, {"best_epoch": best_epoch, "best_val_loss": best_loss, "epochs_run": len(history), "history": history}
