@@ -86,6 +86,11 @@ pub enum CameraConfig {
         /// Frame height.
         #[serde(default = "default_height")]
         height: u32,
+        /// Frames per second of the patient's clock. Every frame is rendered
+        /// and analysed, so a lower rate makes a demo faster on a slow machine
+        /// without changing what the patient does in camera time.
+        #[serde(default = "default_virtual_fps")]
+        fps: f32,
     },
     /// A real camera through V4L2.
     V4l2 {
@@ -116,8 +121,13 @@ impl Default for CameraConfig {
             seed: default_seed(),
             width: default_width(),
             height: default_height(),
+            fps: default_virtual_fps(),
         }
     }
+}
+
+fn default_virtual_fps() -> f32 {
+    15.0
 }
 
 fn default_condition() -> ConditionKind {
@@ -433,6 +443,14 @@ impl Config {
                 "decision.rule.threshold",
                 format!("{threshold} is not strictly between 0 and 1"),
             );
+        }
+        if let CameraConfig::Virtual { fps, .. } = &self.camera {
+            if !(1.0..=120.0).contains(fps) {
+                return bad(
+                    "camera.fps",
+                    format!("{fps} is outside 1..=120 frames per second"),
+                );
+            }
         }
         let frame = match &self.camera {
             CameraConfig::Virtual { width, height, .. }

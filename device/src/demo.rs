@@ -12,8 +12,8 @@ use screening::record::ModelRef;
 use screening::synth::{ConditionKind, Patient, Scene};
 
 use crate::archive::SignedArchive;
-use crate::camera::virtual_patient::VirtualPatientCamera;
-use crate::config::{Config, DisplayConfig};
+use crate::camera::virtual_patient::{Behaviour, VirtualPatientCamera};
+use crate::config::{CameraConfig, Config, DisplayConfig};
 use crate::display::png::PngDisplay;
 use crate::input::{InputEvent, Scripted};
 use crate::record_store::RecordStore;
@@ -62,8 +62,16 @@ pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
     let (models, stage) = crate::kiosk::load_stage(config)?;
     let patient = Patient::with_kind(opts.seed, opts.condition);
     let description = describe_patient(&patient);
+    let fps = match config.camera {
+        CameraConfig::Virtual { fps, .. } => fps,
+        _ => Behaviour::default().fps,
+    };
     let mut camera =
-        VirtualPatientCamera::new(patient, Scene::studio().jittered(opts.seed), 640, 480);
+        VirtualPatientCamera::new(patient, Scene::studio().jittered(opts.seed), 640, 480)
+            .with_behaviour(Behaviour {
+                fps,
+                ..Behaviour::default()
+            });
     let (w, h) = match config.display {
         DisplayConfig::Png { width, height, .. } => (width, height),
         _ => (480, 320),

@@ -10,7 +10,7 @@ use screening::face::FaceStage;
 use screening::synth::{Patient, Scene};
 
 use crate::archive::SignedArchive;
-use crate::camera::virtual_patient::VirtualPatientCamera;
+use crate::camera::virtual_patient::{Behaviour, VirtualPatientCamera};
 use crate::camera::Camera;
 use crate::config::{CameraConfig, Config, DisplayConfig, InputConfig};
 use crate::display::png::PngDisplay;
@@ -44,12 +44,19 @@ pub fn open_camera(config: &CameraConfig) -> Result<Box<dyn Camera>> {
             seed,
             width,
             height,
-        } => Box::new(VirtualPatientCamera::new(
-            Patient::with_kind(*seed, *condition),
-            Scene::studio().jittered(*seed),
-            *width,
-            *height,
-        )),
+            fps,
+        } => Box::new(
+            VirtualPatientCamera::new(
+                Patient::with_kind(*seed, *condition),
+                Scene::studio().jittered(*seed),
+                *width,
+                *height,
+            )
+            .with_behaviour(Behaviour {
+                fps: *fps,
+                ..Behaviour::default()
+            }),
+        ),
         CameraConfig::Replay { path, looped } => Box::new(
             crate::camera::replay::ReplayCamera::open(path)
                 .with_context(|| format!("opening the recording {}", path.display()))?

@@ -101,9 +101,22 @@ impl Screen<'_> {
                 step, expression, ..
             } => format!("step{}-{}", step + 1, expression.name()),
             Screen::Result { .. } => "result".into(),
-            Screen::Error { .. } => "error".into(),
+            Screen::Error { title, .. } => format!("error-{}", slug(title)),
         }
     }
+}
+
+/// `Camera not available` → `camera-not-available`: readable in file names.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
 }
 
 /// Draws `screen` over the whole target.

@@ -231,7 +231,8 @@ impl<'a, D: Display> Session<'a, D> {
         self.camera.follow_prompt(Some(expression));
         let mut attempt = StepAttempt::default();
         let mut previous: Option<Analysis> = None;
-        let mut last_reason = String::from("no frame");
+        // Replaced by the gate's or the camera's reason as soon as there is one.
+        let mut last_reason = String::from("the expression was not held long enough");
         loop {
             match self.input.poll(Duration::ZERO) {
                 Some(InputEvent::Cancel) => {
