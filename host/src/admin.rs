@@ -221,10 +221,53 @@ pub fn export(data: &DataArgs, format: Format, out: Option<&Path>) -> Result<Str
 }
 
 /// `clinic serve`.
-pub fn serve(data: &DataArgs, bind: SocketAddr) -> Result<()> {
+pub fn serve(data: &DataArgs, bind: SocketAddr, models: &Path, session_minutes: u32) -> Result<()> {
     if !bind.ip().is_loopback() {
         tracing::warn!(%bind, "serving beyond this machine: records travel as plain HTTP on the LAN (signed, not encrypted)");
     }
-    let state = crate::http::AppState::new(data.store()?, data.key()?);
+    let store = data.store()?;
+    if store.user_count()? == 0 {
+        tracing::warn!("no web user yet: add one with `clinic user add NAME`");
+    }
+    let state = crate::http::AppState::new(store, data.key()?)
+        .with_session_ttl_ms(i64::from(session_minutes) * 60_000)
+        .with_photo(crate::http::upload::load_shared(models));
     crate::http::run(bind, state)
+}
+
+/// `clinic user add NAME`: reads the password from standard input.
+pub fn add_user(data: &DataArgs, name: &str, reset: bool) -> Result<String> {
+    crate::users::check_name(name)?;
+    let password = read_password()?;
+    let mut store = data.store()?;
+    crate::users::add_user(&mut store, name, &password, reset, crate::ingest::now_ms())?;
+    Ok(if reset {
+        format!("password of `{name}` replaced; their sessions are ended\n")
+    } else {
+        format!("user `{name}` added: log in at the address `clinic serve` prints\n")
+    })
+}
+
+/// The password: asked twice without echo on a terminal, else the first line of standard input.
+fn read_password() -> Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let password = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").context("reading the password")?;
+        crate::users::check_password(&first)?;
+        let again =
+            rpassword::prompt_password("Password again: ").context("reading the password")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("reading the password from standard input")?;
+        line.trim_end_matches(['\r', '\n']).to_string()
+    };
+    crate::users::check_password(&password)?;
+    Ok(password)
 }

@@ -114,13 +114,36 @@ pub enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Serve the kiosk sync endpoint (localhost unless told otherwise).
+    /// Serve the kiosk sync endpoint and the web page (localhost unless told otherwise).
     Serve {
         #[command(flatten)]
         data: DataArgs,
         /// Address to listen on; use the LAN address to accept kiosks.
         #[arg(long, default_value = "127.0.0.1:8470")]
         bind: std::net::SocketAddr,
+        /// How long a web login lasts, in minutes.
+        #[arg(long, default_value_t = 600)]
+        session_minutes: u32,
+    },
+    /// Manage the people who may log in to the web page.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+/// `clinic user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user; the password is read from standard input (asked for twice on a terminal).
+    Add {
+        #[command(flatten)]
+        data: DataArgs,
+        /// Login name.
+        name: String,
+        /// Replace the password of an existing user (and end their sessions).
+        #[arg(long)]
+        reset: bool,
     },
 }
 
@@ -185,7 +208,14 @@ pub fn run() -> Result<()> {
             };
             print(admin::export(&data, format, out.as_deref()))
         }
-        Command::Serve { data, bind } => admin::serve(&data, bind),
+        Command::Serve {
+            data,
+            bind,
+            session_minutes,
+        } => admin::serve(&data, bind, &models, session_minutes),
+        Command::User {
+            action: UserCommand::Add { data, name, reset },
+        } => print(admin::add_user(&data, &name, reset)),
     }
 }
 

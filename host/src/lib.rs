@@ -13,3 +13,4 @@ pub mod import;
 pub mod ingest;
 pub mod split;
 pub mod store;
+pub mod users;

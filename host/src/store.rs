@@ -12,6 +12,8 @@ use serde::Serialize;
 use std::path::Path;
 
 pub mod migrations;
+pub mod report;
+pub mod users;
 
 /// Why the database refused or failed.
 #[derive(Debug, thiserror::Error)]

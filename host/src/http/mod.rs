@@ -1,7 +1,7 @@
 //! The clinic's HTTP server (`clinic serve`): one state struct, one router
-//! per module merged here. Today it serves the kiosk sync endpoint
-//! ([`sync`]); the web pages come later. It binds to localhost unless told
-//! otherwise.
+//! per module merged here: the kiosk sync endpoint ([`sync`]), logging in
+//! ([`auth`]), the read-only pages ([`pages`]) and "classify a photo"
+//! ([`upload`]). It binds to localhost unless told otherwise.
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -13,8 +13,25 @@ use tracing::info;
 
 use crate::store::Store;
 
+pub mod auth;
+pub mod classify;
 pub mod error;
+pub mod html;
+pub mod pages;
 pub mod sync;
+pub mod upload;
+
+/// How long a web session lasts unless told otherwise: a working day.
+pub const DEFAULT_SESSION_TTL_MS: i64 = 10 * 3600 * 1000;
+
+/// What the web pages share.
+#[derive(Debug, Clone)]
+pub struct Web {
+    /// Lifetime of a login session, ms.
+    pub session_ttl_ms: i64,
+    /// Face stage and classifier for "classify a photo" (None: not loaded).
+    pub photo: Option<Arc<upload::PhotoAnalyzer>>,
+}
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -23,6 +40,8 @@ pub struct AppState {
     pub store: Arc<Mutex<Store>>,
     /// The host key that signs acknowledgements and hellos.
     pub host_key: Arc<SigningKey>,
+    /// Settings and models of the web pages.
+    pub web: Arc<Web>,
 }
 
 impl AppState {
@@ -31,13 +50,59 @@ impl AppState {
         AppState {
             store: Arc::new(Mutex::new(store)),
             host_key: Arc::new(host_key),
+            web: Arc::new(Web {
+                session_ttl_ms: DEFAULT_SESSION_TTL_MS,
+                photo: None,
+            }),
         }
+    }
+
+    /// The same state with the photo page's models.
+    #[must_use]
+    pub fn with_photo(mut self, photo: Option<Arc<upload::PhotoAnalyzer>>) -> Self {
+        Arc::make_mut(&mut self.web).photo = photo;
+        self
+    }
+
+    /// The same state with another session lifetime.
+    #[must_use]
+    pub fn with_session_ttl_ms(mut self, ttl_ms: i64) -> Self {
+        Arc::make_mut(&mut self.web).session_ttl_ms = ttl_ms.max(1000);
+        self
     }
 }
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    Router::new().merge(sync::router()).with_state(state)
+    Router::new()
+        .merge(sync::router())
+        .merge(auth::router())
+        .merge(pages::router())
+        .merge(upload::router())
+        .layer(axum::middleware::map_response(security_headers))
+        .with_state(state)
+}
+
+/// Headers every answer carries: no framing by other sites, no sniffing,
+/// no caching of pages that show patient data, nothing loaded from elsewhere.
+async fn security_headers(mut response: axum::response::Response) -> axum::response::Response {
+    let h = response.headers_mut();
+    let set = [
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+        (
+            "content-security-policy",
+            "default-src 'none'; img-src data:; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    ];
+    for (name, value) in set {
+        if let Ok(v) = axum::http::HeaderValue::from_str(value) {
+            h.entry(name).or_insert(v);
+        }
+    }
+    response
 }
 
 /// Serves on `listener` until `shutdown` completes.
@@ -113,7 +178,7 @@ pub fn run(bind: SocketAddr, state: AppState) -> Result<()> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
         info!(address = %listener.local_addr()?, host_key = %hex::encode(state.host_key.verifying_key().to_bytes()),
-              "clinic serving kiosk sync");
+              "clinic serving kiosk sync and the web page");
         serve(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;
         })

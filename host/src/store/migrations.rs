@@ -9,7 +9,10 @@ pub fn all() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
 
-const MIGRATIONS: &[M<'static>] = &[M::up(include_str!("migrations/0001_records.sql"))];
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("migrations/0001_records.sql")),
+    M::up(include_str!("migrations/0002_users.sql")),
+];
 
 #[cfg(test)]
 mod tests {
