@@ -9,16 +9,18 @@
 #   cpio, kmod         to pack the initramfs and resolve module dependencies
 #   v4l-utils          v4l2-ctl, to unplug vivid and damage a frame inside the VM
 #   python3            vm/check.py reads the results (standard library only)
+#   chromium, chromium-driver   headless browser and its WebDriver for tests/tests/web_browser.rs
 #
-# Usage: .ci/install-deps.sh [build|vm|all]   (default: all)
+# Usage: .ci/install-deps.sh [build|vm|browser|all]   (default: all)
 set -euo pipefail
 
 want=()
 case "${1:-all}" in
   build) want=(libclang-dev) ;;
   vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod v4l-utils python3) ;;
-  all) want=(libclang-dev qemu-system-x86 linux-image-amd64 busybox-static cpio kmod v4l-utils python3) ;;
-  *) echo "usage: $0 [build|vm|all]" >&2; exit 2 ;;
+  browser) want=(chromium chromium-driver) ;;
+  all) want=(libclang-dev qemu-system-x86 linux-image-amd64 busybox-static cpio kmod v4l-utils python3 chromium chromium-driver) ;;
+  *) echo "usage: $0 [build|vm|browser|all]" >&2; exit 2 ;;
 esac
 
 missing=()

@@ -2,3 +2,4 @@
 
 mod face_on_virtual_patients;
 mod record_sync;
+mod web_browser;

@@ -124,9 +124,11 @@ pub fn png_data_uri(img: &RgbImage) -> String {
 
 /// `YYYY-MM-DD HH:MM:SS UTC` for milliseconds since the Unix epoch.
 pub fn time(ms: i64) -> String {
-    crate::export::iso8601_utc(ms)
-        .replace('T', " ")
-        .replace('Z', " UTC")
+    let iso = crate::export::iso8601_utc(ms);
+    match (iso.get(..10), iso.get(11..19)) {
+        (Some(date), Some(clock)) => format!("{date} {clock} UTC"),
+        _ => iso,
+    }
 }
 
 #[cfg(test)]
@@ -146,6 +148,12 @@ mod tests {
         let p = page("t", None, "<p>x</p>");
         assert!(!p.contains("http://") && !p.contains("https://") && !p.contains("<script"));
         assert!(disclaimer().contains("Screening aid"));
+    }
+
+    #[test]
+    fn times_read_plainly() {
+        assert_eq!(time(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(time(1_764_000_000_123), "2025-11-24 16:00:00 UTC");
     }
 
     #[test]
