@@ -1,5 +1,6 @@
 //! End-to-end tests. One binary, one module per area, as ripgrep does.
 
+mod end_to_end;
 mod face_on_virtual_patients;
 mod record_sync;
 mod web_browser;
