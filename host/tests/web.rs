@@ -327,6 +327,10 @@ async fn dashboard_counts_and_disclaimer() {
         "last sync shown"
     );
     assert!(b.contains(DISCLAIMER));
+    assert!(
+        b.contains("<svg id=\"plot\"") && b.contains("2 of 3 referred"),
+        "{b}"
+    );
     assert!(!b.contains("<script"), "no script on the pages");
     let csp = res.headers.get("content-security-policy").unwrap();
     assert!(csp.to_str().unwrap().contains("default-src 'none'"));

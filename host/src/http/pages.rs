@@ -18,6 +18,57 @@ use super::html::{disclaimer, esc, page, time};
 use super::AppState;
 use crate::store::{RecordFilter, RecordRow};
 
+/// Days shown in the dashboard's plot.
+pub const PLOT_DAYS: u32 = 30;
+
+/// The refer rate per day as an inline SVG bar chart (no script, no external asset).
+fn refer_plot(days: &[crate::store::report::Day]) -> String {
+    if days.is_empty() {
+        return String::new();
+    }
+    let (w, h, pad) = (640.0f64, 160.0f64, 24.0f64);
+    let step = (w - 2.0 * pad) / days.len() as f64;
+    let mut bars = String::new();
+    for (i, d) in days.iter().enumerate() {
+        let rate = d.refer as f64 / d.records.max(1) as f64;
+        let bh = rate * (h - 2.0 * pad);
+        let x = pad + i as f64 * step + step * 0.15;
+        let date = time(d.day * 86_400_000);
+        bars.push_str(&format!(
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{bh:.1}\" fill=\"#a4161a\">\
+             <title>{}: {} of {} referred</title></rect>",
+            h - pad - bh,
+            step * 0.7,
+            esc(date.get(..10).unwrap_or(&date)),
+            d.refer,
+            d.records
+        ));
+    }
+    let first = time(days[0].day * 86_400_000);
+    let last = time(days[days.len() - 1].day * 86_400_000);
+    format!(
+        "<h2>Refer rate per day</h2><svg id=\"plot\" role=\"img\" width=\"{w}\" height=\"{h}\" \
+         viewBox=\"0 0 {w} {h}\" style=\"background:#fff;border:1px solid #dde\">\
+         <line x1=\"{pad}\" y1=\"{pad}\" x2=\"{}\" y2=\"{pad}\" stroke=\"#ccd\" stroke-dasharray=\"4\"/>\
+         <line x1=\"{pad}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#889\"/>{bars}\
+         <text x=\"2\" y=\"{}\" font-size=\"10\">100 %</text>\
+         <text x=\"{pad}\" y=\"{}\" font-size=\"10\">{}</text>\
+         <text x=\"{}\" y=\"{}\" font-size=\"10\" text-anchor=\"end\">{}</text></svg>\
+         <p><small>Share of screenings with the outcome \u{201c}refer\u{201d}, by the kiosks' clocks (UTC), the last {} days with records.</small></p>",
+        w - pad,
+        h - pad,
+        w - pad,
+        h - pad,
+        pad - 4.0,
+        h - 6.0,
+        esc(first.get(..10).unwrap_or(&first)),
+        w - pad,
+        h - 6.0,
+        esc(last.get(..10).unwrap_or(&last)),
+        days.len()
+    )
+}
+
 /// Most rows the records page lists at once.
 pub const MAX_LISTED: u64 = 500;
 
@@ -41,7 +92,10 @@ fn outcome_cell(outcome: &str) -> String {
 }
 
 async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Response, PageError> {
-    let (totals, devices) = with_store(&state, |s| Ok((s.totals()?, s.devices()?))).await?;
+    let (totals, devices, days) = with_store(&state, |s| {
+        Ok((s.totals()?, s.devices()?, s.daily(PLOT_DAYS)?))
+    })
+    .await?;
     let pct = |n: u64| {
         if totals.records == 0 {
             "–".to_string()
@@ -91,7 +145,9 @@ async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Response
             d.records
         ));
     }
-    body.push_str("</table><p><a href=\"/upload\">Classify a photo</a></p>");
+    body.push_str("</table>");
+    body.push_str(&refer_plot(&days));
+    body.push_str("<p><a href=\"/upload\">Classify a photo</a></p>");
     Ok(Html(page("Dashboard", Some(&auth.viewer()), &body)).into_response())
 }
 

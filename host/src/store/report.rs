@@ -34,7 +34,36 @@ pub struct RecordDetail {
     pub received: (i64, String),
 }
 
+/// Screenings of one day (UTC, by the kiosk's clock).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Day {
+    /// Days since the Unix epoch.
+    pub day: i64,
+    /// Records that day.
+    pub records: u64,
+    /// Of which `refer`.
+    pub refer: u64,
+}
+
 impl Store {
+    /// The last `days` days that have records, oldest first.
+    pub fn daily(&self, days: u32) -> Result<Vec<Day>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT wall_time_ms / 86400000 AS day, count(*), sum(outcome = 'refer')
+             FROM records GROUP BY day ORDER BY day DESC LIMIT ?1",
+        )?;
+        let rows = stmt.query_map([days], |r| {
+            Ok(Day {
+                day: r.get(0)?,
+                records: r.get::<_, i64>(1)? as u64,
+                refer: r.get::<_, i64>(2)? as u64,
+            })
+        })?;
+        let mut out = rows.collect::<Result<Vec<_>, _>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
     /// Counts of kiosks, records and outcomes.
     pub fn totals(&self) -> Result<Totals, StoreError> {
         let devices = self
@@ -154,5 +183,14 @@ mod tests {
             .is_none());
         assert!(s.record_detail(device, 3).unwrap().is_none());
         assert!(s.record_detail(DeviceId([0; 32]), 0).unwrap().is_none());
+        let days = s.daily(30).unwrap();
+        assert_eq!(
+            days,
+            vec![Day {
+                day: 0,
+                records: 3,
+                refer: 3
+            }]
+        );
     }
 }
