@@ -176,9 +176,12 @@ pub fn run(bind: SocketAddr, state: AppState) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
-        info!(address = %listener.local_addr()?, host_key = %hex::encode(state.host_key.verifying_key().to_bytes()),
-              "clinic serving kiosk sync and the web page");
+        let listener = tokio::net::TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        let address = listener.local_addr()?;
+        info!(%address, host_key = %hex::encode(state.host_key.verifying_key().to_bytes()),
+              "clinic serving kiosk sync and the web page at http://{address}/");
         serve(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;
         })
