@@ -280,7 +280,7 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
             "args": [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1200,1000",
+                "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1200,1100",
                 format!("--user-data-dir={}", profile.display()),
             ]
         }

@@ -38,7 +38,7 @@ th,td{border-bottom:1px solid #dde;padding:.3em .6em;text-align:left}th{backgrou
 .refer{color:#a4161a;font-weight:600}.ok{color:#1b7a3a;font-weight:600}.warn{color:#8a5a00;font-weight:600}
 .disclaimer{background:#fff4d6;border:1px solid #e0c060;border-radius:6px;padding:.5em .8em;font-weight:600}
 .error{background:#fde2e2;border:1px solid #d88;border-radius:6px;padding:.5em .8em}
-.views{display:flex;gap:1.5em;flex-wrap:wrap}.views figure{margin:0}
+.views{display:flex;gap:1.5em;flex-wrap:wrap}.views figure{margin:0}.views figcaption{max-width:260px;font-size:.9em}
 .views img{width:224px;height:224px;image-rendering:pixelated;border:1px solid #ccd}
 form.box{background:#fff;border:1px solid #dde;border-radius:6px;padding:1em;max-width:26em}
 label{display:block;margin:.4em 0}input[type=text],input[type=password]{width:100%;box-sizing:border-box;padding:.3em}

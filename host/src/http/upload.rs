@@ -358,7 +358,7 @@ pub fn result_html(r: &PhotoReport, csrf: &str) -> String {
         let style = if pixelated {
             ""
         } else {
-            " style=\"width:auto;height:auto;max-width:320px\""
+            " style=\"width:auto;height:auto;max-width:260px\""
         };
         format!(
             "<figure><img id=\"{id}\" alt=\"{}\" src=\"{}\"{style}><figcaption>{}</figcaption></figure>",
