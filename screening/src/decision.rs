@@ -12,6 +12,22 @@
 //! Auto-eFACE, the palpebral fissure of one eye against the other during big
 //! smile and pucker, normalised by the same ratio at rest so that a patient
 //! whose eyes differ at rest is not referred for that alone.
+//!
+//! **The classifier rule** ([`Rule::Classifier`], threshold from the
+//! manifest via [`crate::classifier::Classifier::rule`]): a series is
+//! positive (Refer) when the highest synkinesis probability among big smile,
+//! pucker and tight eye closure reaches the threshold. Rest and the other
+//! expressions never decide. It is negative (No synkinesis detected) only
+//! when all three were captured and classified and all stay below the
+//! threshold.
+//!
+//! **A partial series** (some sign expression not captured, or captured
+//! without a probability) is answered explicitly, never by guessing: Refer
+//! when an expression that was captured already reaches the threshold (more
+//! photos cannot undo a clear sign); otherwise Incomplete, with
+//! [`Decision::missing`] naming the expressions to retake, because the
+//! missing photo is the one that could have shown it. An empty series is
+//! Incomplete.
 
 use serde::{Deserialize, Serialize};
 
@@ -263,6 +279,44 @@ mod tests {
             "rest is not a sign expression"
         );
         assert_eq!(d.deciding, Some(Expression::Pucker));
+    }
+
+    #[test]
+    fn classifier_partial_series_is_explicit() {
+        let rule = Rule::Classifier { threshold: 0.6 };
+        // Below the threshold with tight eye closure missing: incomplete.
+        let calm = [
+            ev(Expression::BigSmile, 0.3, 0.3, Some(0.2)),
+            ev(Expression::Pucker, 0.3, 0.3, Some(0.59)),
+        ];
+        let d = decide(&calm, rule);
+        assert_eq!(d.outcome, Outcome::Incomplete);
+        assert_eq!(d.missing, vec![Expression::TightEyeClosure]);
+        assert_eq!(d.score, Some(0.59));
+        // A captured expression at the threshold refers despite the gap.
+        let clear = [ev(Expression::Pucker, 0.3, 0.3, Some(0.6))];
+        let d = decide(&clear, rule);
+        assert_eq!(d.outcome, Outcome::Refer);
+        assert_eq!(d.deciding, Some(Expression::Pucker));
+        // A photo without a probability (or a NaN one) counts as missing.
+        let unscored = [
+            ev(Expression::BigSmile, 0.3, 0.3, Some(0.1)),
+            ev(Expression::Pucker, 0.3, 0.3, None),
+            ev(Expression::TightEyeClosure, 0.3, 0.3, Some(f32::NAN)),
+        ];
+        let d = decide(&unscored, rule);
+        assert_eq!(d.outcome, Outcome::Incomplete);
+        assert_eq!(
+            d.missing,
+            vec![Expression::Pucker, Expression::TightEyeClosure]
+        );
+        // All three present and below: no synkinesis detected.
+        let full = [
+            ev(Expression::BigSmile, 0.3, 0.3, Some(0.1)),
+            ev(Expression::Pucker, 0.3, 0.3, Some(0.2)),
+            ev(Expression::TightEyeClosure, 0.3, 0.3, Some(0.3)),
+        ];
+        assert_eq!(decide(&full, rule).outcome, Outcome::NoSynkinesisDetected);
     }
 
     #[test]

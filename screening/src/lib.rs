@@ -5,6 +5,7 @@
 //! ([`synth`]), the face stage ([`face`]) and the model manifest ([`model`]).
 #![warn(missing_docs)]
 
+pub mod classifier;
 pub mod decision;
 pub mod face;
 pub mod geometry;

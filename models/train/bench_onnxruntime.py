@@ -1,0 +1,81 @@
+"""Time the synkinesis classifier in onnxruntime, single-threaded, for
+comparison with tract (screening/benches/classify.rs: `cargo bench -p
+screening --bench classify`).
+
+The input is the first golden standard view (models/golden/, by file name, as
+the Rust bench picks it), box-averaged and normalised as the runtime does it
+(models/train/data.py `preprocess`), so both sides time the same tensor.
+Only `session.run` is timed: pre-processing and the softmax are not.
+
+    models/train/.venv/bin/python models/train/bench_onnxruntime.py [--runs N]
+
+(needs only numpy, onnxruntime and pillow from requirements.txt).
+"""
+import argparse
+import os
+import statistics
+import time
+import tomllib
+
+import numpy as np
+import onnxruntime as ort
+from PIL import Image
+
+MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+ENTRIES = [("int8", "synkinesis"), ("f32", "synkinesis_f32")]
+
+
+def view_tensor(entry: dict, view_size: int) -> np.ndarray:
+    golden = os.path.join(MODELS, "golden")
+    first = sorted(f for f in os.listdir(golden) if f.endswith(".png"))[0]
+    img = np.asarray(Image.open(os.path.join(golden, first)).convert("RGB"))
+    size = entry["input"]["shape"][2]
+    k = view_size // size
+    if entry["input"].get("dtype", "f32") == "u8":
+        x = img.reshape(size, k, size, k, 3).astype(np.float32).mean(axis=(1, 3))
+        return np.round(x).astype(np.uint8).transpose(2, 0, 1)[np.newaxis].copy()
+    x = img.astype(np.float32) / np.float32(255.0)
+    x = x.reshape(size, k, size, k, 3).mean(axis=(1, 3), dtype=np.float32)
+    x = (x - np.asarray(entry["mean"], np.float32)) / np.asarray(entry["std"], np.float32)
+    return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)
+
+
+def bench(path: str, feed: np.ndarray, runs: int, warmup: int) -> list:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+    name = sess.get_inputs()[0].name
+    for _ in range(warmup):
+        sess.run(None, {name: feed})
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run(None, {name: feed})
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=2000)
+    ap.add_argument("--warmup", type=int, default=200)
+    args = ap.parse_args()
+    with open(os.path.join(MODELS, "manifest.toml"), "rb") as f:
+        manifest = tomllib.load(f)
+    view_size = manifest["standard_view"]["size"]
+    print(f"onnxruntime {ort.__version__}, 1 intra-op thread, 1 inter-op thread, {args.runs} runs")
+    for variant, name in ENTRIES:
+        entry = manifest["models"][name]
+        path = os.path.join(MODELS, entry["file"])
+        t = bench(path, view_tensor(entry, view_size), args.runs, args.warmup)
+        print(
+            f"{variant:5} {entry['file']:24} mean {statistics.fmean(t):7.3f} ms"
+            f"  median {statistics.median(t):7.3f} ms  min {min(t):7.3f} ms"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,836 @@
+//! The synkinesis classifier: one standard view in, the probability of
+//! synkinesis and a class-activation heatmap out.
+//!
+//! The network is the one `models/train/` makes, in two forms listed in the
+//! manifest: `[models.synkinesis]` (int8, what the kiosk runs) and
+//! `[models.synkinesis_f32]` (the float reference). [`Classifier::load`] reads
+//! the file through the sha256 check of [`crate::model`], checks it against
+//! its manifest entry (input shape, outputs, the keys below) and lets tract
+//! optimise it once; [`Classifier::classify`] then reuses that plan.
+//!
+//! The contract between training and this runtime:
+//! - input `image`, `[1, 3, S, S]`, NCHW, RGB, with `S = view / k` for an
+//!   integer `k`: the 112-px standard view ([`crate::face::align`]) is
+//!   shrunk by exact `k × k` box averaging in float, and each value is
+//!   `(pixel / 255 − mean[c]) / std[c]`. When the graph's input is `uint8`
+//!   (normalisation folded into the network), the box average is rounded to
+//!   the nearest integer instead and `mean`/`std` are not used.
+//! - outputs `logits` `[1, 2]` (0 = no synkinesis, 1 = synkinesis; the
+//!   softmax is done here, never in the graph, because tract's quantized
+//!   softmax is wrong) and `cam` `[1, h, w]`: the last feature maps weighted by
+//!   the difference of the two classes' fully-connected weights, so positive
+//!   values mark where the network sees synkinesis.
+//! - manifest keys besides `file`, `sha256` and `input`: `threshold` (the
+//!   screening threshold on the probability), `labels` (two names), `mean`
+//!   and `std` (three values each); `metrics` and `dataset` are for readers.
+
+use std::io::Cursor;
+use std::path::Path;
+use std::sync::Arc;
+
+use image::RgbImage;
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
+use tract_onnx::tract_hir::infer::Factoid;
+
+use crate::decision::Rule;
+use crate::model::{Manifest, ModelError};
+
+/// Manifest entry of the int8 classifier (the one the kiosk runs).
+pub const CLASSIFIER_INT8: &str = "synkinesis";
+
+/// Manifest entry of the float classifier (the reference).
+pub const CLASSIFIER_F32: &str = "synkinesis_f32";
+
+/// Which of the two forms of the network to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Variant {
+    /// Quantized weights and activations (manifest entry [`CLASSIFIER_INT8`]).
+    Int8,
+    /// Float weights (manifest entry [`CLASSIFIER_F32`]).
+    F32,
+}
+
+impl Variant {
+    /// Both variants, int8 first.
+    pub const BOTH: [Variant; 2] = [Variant::Int8, Variant::F32];
+
+    /// The manifest entry holding this variant.
+    pub fn entry(self) -> &'static str {
+        match self {
+            Variant::Int8 => CLASSIFIER_INT8,
+            Variant::F32 => CLASSIFIER_F32,
+        }
+    }
+
+    /// Short name: `int8` or `f32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Variant::Int8 => "int8",
+            Variant::F32 => "f32",
+        }
+    }
+}
+
+impl std::fmt::Display for Variant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Variant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Variant, String> {
+        match s {
+            "int8" => Ok(Variant::Int8),
+            "f32" => Ok(Variant::F32),
+            other => Err(format!(
+                "unknown classifier variant {other:?} (int8 or f32)"
+            )),
+        }
+    }
+}
+
+/// Why the classifier could not be loaded or run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClassifierError {
+    /// The manifest or the model file could not be used: missing or
+    /// unparseable manifest, unknown entry, missing file, wrong sha256.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// The manifest entry lacks a key the classifier needs, or has a bad value.
+    #[error("manifest entry models.{entry}: {message}")]
+    Manifest {
+        /// The manifest entry.
+        entry: String,
+        /// What is missing or wrong.
+        message: String,
+    },
+    /// The file passed the hash check but tract cannot read it as a network.
+    #[error(
+        "cannot load classifier {entry:?} from {file}: {message} (is the file truncated or not \
+         an ONNX model?)"
+    )]
+    Load {
+        /// The manifest entry.
+        entry: String,
+        /// The model file.
+        file: String,
+        /// tract's error chain.
+        message: String,
+    },
+    /// The network does not have the inputs or outputs its manifest entry says.
+    #[error("classifier {entry:?} does not match its manifest entry: {message}")]
+    Incompatible {
+        /// The manifest entry.
+        entry: String,
+        /// What differs.
+        message: String,
+    },
+    /// The image given to [`Classifier::classify`] is not a standard view.
+    #[error(
+        "the classifier takes the {expected}x{expected} standard view (screening::face::align \
+         makes it), not a {width}x{height} image"
+    )]
+    ViewSize {
+        /// The standard view's side.
+        expected: u32,
+        /// The image's width.
+        width: u32,
+        /// The image's height.
+        height: u32,
+    },
+    /// tract failed while running the network.
+    #[error("running classifier {entry:?} failed: {message}")]
+    Run {
+        /// The manifest entry.
+        entry: String,
+        /// tract's error chain.
+        message: String,
+    },
+}
+
+/// What the classifier says about one standard view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Classification {
+    /// Probability of synkinesis, softmax of the logits, `0..=1`.
+    pub probability: f32,
+    /// The raw logits: `[no synkinesis, synkinesis]`.
+    pub logits: [f32; 2],
+    /// Where the network saw synkinesis.
+    pub cam: Heatmap,
+}
+
+/// A class-activation map: a small grid over the standard view, row-major,
+/// positive where the network sees synkinesis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    /// Columns.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// `width × height` values, row by row.
+    pub values: Vec<f32>,
+}
+
+impl Heatmap {
+    /// Bilinear sample at `(x, y)` in grid units where cell centres sit at
+    /// half-integers (the convention of `align_corners = false`).
+    fn sample(&self, x: f32, y: f32) -> f32 {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let fx = (x - 0.5).clamp(0.0, (w - 1) as f32);
+        let fy = (y - 0.5).clamp(0.0, (h - 1) as f32);
+        let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
+        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
+        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
+        let v = |x: usize, y: usize| self.values[y * w + x];
+        let top = v(x0, y0) * (1.0 - tx) + v(x1, y0) * tx;
+        let bottom = v(x0, y1) * (1.0 - tx) + v(x1, y1) * tx;
+        top * (1.0 - ty) + bottom * ty
+    }
+
+    /// The map upsampled (bilinear) to `width × height`, scaled so that the
+    /// largest positive value is 1; negative evidence (against synkinesis)
+    /// is 0. A map with no positive value gives all zeros.
+    pub fn upsampled(&self, width: u32, height: u32) -> Vec<f32> {
+        let peak = self.values.iter().copied().fold(0.0f32, f32::max);
+        if self.values.is_empty() || peak <= 0.0 || !peak.is_finite() {
+            return vec![0.0; width as usize * height as usize];
+        }
+        let (sx, sy) = (
+            self.width as f32 / width as f32,
+            self.height as f32 / height as f32,
+        );
+        let mut out = Vec::with_capacity(width as usize * height as usize);
+        for y in 0..height {
+            for x in 0..width {
+                let v = self.sample((x as f32 + 0.5) * sx, (y as f32 + 0.5) * sy);
+                out.push((v / peak).clamp(0.0, 1.0));
+            }
+        }
+        out
+    }
+
+    /// The view with the map laid over it: upsampled to the view's size,
+    /// coloured from dark purple (weak) to pale yellow (strongest), and
+    /// blended more opaquely where the evidence is stronger, so regions
+    /// without evidence show the face unchanged.
+    pub fn to_overlay(&self, view: &RgbImage) -> RgbImage {
+        let heat = self.upsampled(view.width(), view.height());
+        let mut out = view.clone();
+        for (p, &t) in out.pixels_mut().zip(&heat) {
+            let colour = colour_map(t);
+            let alpha = MAX_OVERLAY_ALPHA * t;
+            for c in 0..3 {
+                let v = f32::from(p[c]) * (1.0 - alpha) + colour[c] * alpha;
+                p[c] = v.round().clamp(0.0, 255.0) as u8;
+            }
+        }
+        out
+    }
+}
+
+/// Opacity of the overlay where the map is strongest.
+const MAX_OVERLAY_ALPHA: f32 = 0.6;
+
+/// An "inferno"-like colour map, `t` in `0..=1` to sRGB.
+fn colour_map(t: f32) -> [f32; 3] {
+    const STOPS: [[f32; 3]; 5] = [
+        [0.0, 0.0, 4.0],
+        [87.0, 16.0, 110.0],
+        [188.0, 55.0, 84.0],
+        [249.0, 142.0, 9.0],
+        [252.0, 255.0, 164.0],
+    ];
+    let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
+    let i = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - i as f32;
+    let (a, b) = (STOPS[i], STOPS[i + 1]);
+    [
+        a[0] + (b[0] - a[0]) * f,
+        a[1] + (b[1] - a[1]) * f,
+        a[2] + (b[2] - a[2]) * f,
+    ]
+}
+
+/// Which matrix kernel tract runs for one matrix product of the optimised
+/// graph (a convolution after im2col, or a fully connected layer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MatMulKernel {
+    /// The node of the optimised graph (named after the ONNX node).
+    pub node: String,
+    /// The kernel(s) tract may pick between at run time, e.g.
+    /// `avx512vnni_mmm_i32_8x8` or `arm64simd_mmm_i32_8x8`.
+    pub kernels: Vec<String>,
+    /// The kernels' accumulator types (`I32` for integer kernels).
+    pub accumulators: Vec<String>,
+}
+
+impl MatMulKernel {
+    /// True when every kernel of the node accumulates in 32-bit integers.
+    pub fn is_integer(&self) -> bool {
+        !self.accumulators.is_empty() && self.accumulators.iter().all(|a| a == "I32")
+    }
+}
+
+/// What the graph takes as input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InputKind {
+    /// Normalised floats.
+    F32,
+    /// Raw pixels (normalisation inside the graph).
+    U8,
+}
+
+/// The synkinesis classifier, loaded and optimised once.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    entry: String,
+    variant: Variant,
+    plan: Arc<TypedSimplePlan>,
+    view_size: u32,
+    input_size: usize,
+    input_kind: InputKind,
+    mean: [f32; 3],
+    std: [f32; 3],
+    threshold: f32,
+    labels: [String; 2],
+    logits_ix: usize,
+    cam_ix: usize,
+    cam_shape: [usize; 2],
+}
+
+impl Classifier {
+    /// Loads `variant` from the manifest: sha256-checked, validated against
+    /// its entry and optimised by tract once.
+    pub fn load(manifest: &Manifest, variant: Variant) -> Result<Classifier, ClassifierError> {
+        let name = variant.entry();
+        let entry = manifest.entry(name)?;
+        let bad = |message: String| ClassifierError::Manifest {
+            entry: name.to_string(),
+            message,
+        };
+        let incompatible = |message: String| ClassifierError::Incompatible {
+            entry: name.to_string(),
+            message,
+        };
+
+        let threshold = float_key(&entry.extra, "threshold").map_err(bad)?;
+        if !(threshold > 0.0 && threshold < 1.0) {
+            return Err(bad(format!(
+                "threshold = {threshold} must lie strictly between 0 and 1"
+            )));
+        }
+        let labels = match entry.extra.get("labels") {
+            Some(toml::Value::Array(a)) if a.len() == 2 && a.iter().all(|v| v.is_str()) => [
+                a[0].as_str().unwrap_or_default().to_string(),
+                a[1].as_str().unwrap_or_default().to_string(),
+            ],
+            Some(other) => {
+                return Err(bad(format!(
+                    "labels must be two strings ([no synkinesis, synkinesis]), not {other}"
+                )))
+            }
+            None => return Err(bad("labels is missing".into())),
+        };
+        let input = entry.input.as_ref().ok_or_else(|| {
+            bad(
+                "input is missing (e.g. input = { name = \"image\", shape = [1, 3, 56, 56] })"
+                    .into(),
+            )
+        })?;
+        let view_size = manifest.standard_view.size;
+        let side = match input.shape.as_slice() {
+            &[1, 3, h, w] if h == w && h > 0 && view_size as usize % h == 0 => h,
+            other => {
+                return Err(bad(format!(
+                    "input.shape = {other:?} must be [1, 3, S, S] with S dividing the standard \
+                     view's {view_size} px"
+                )))
+            }
+        };
+
+        let bytes = manifest.read_verified(name)?;
+        let load_err = |e: TractError| ClassifierError::Load {
+            entry: name.to_string(),
+            file: entry.file.clone(),
+            message: format!("{e:#}"),
+        };
+        let model = tract_onnx::onnx()
+            .with_ignore_value_info(true)
+            .model_for_read(&mut Cursor::new(&bytes))
+            .map_err(load_err)?;
+
+        // The file's own declaration of its input must agree with the
+        // manifest: a fully convolutional net would otherwise run happily at
+        // the wrong size and give meaningless probabilities.
+        let inputs = model.input_outlets().map_err(load_err)?.to_vec();
+        if inputs.len() != 1 {
+            return Err(incompatible(format!(
+                "the graph has {} inputs, the classifier takes one",
+                inputs.len()
+            )));
+        }
+        let input_name = model.node(inputs[0].node).name.clone();
+        if let Some(expected) = input.name.as_deref() {
+            if expected != input_name {
+                return Err(incompatible(format!(
+                    "the graph's input is called {input_name:?}, the manifest says {expected:?}"
+                )));
+            }
+        }
+        let declared = model.input_fact(0).map_err(load_err)?.clone();
+        check_declared_shape(&declared, &input.shape).map_err(incompatible)?;
+        let input_kind = match declared.datum_type.concretize() {
+            None | Some(DatumType::F32) => InputKind::F32,
+            Some(DatumType::U8) => InputKind::U8,
+            Some(other) => {
+                return Err(incompatible(format!(
+                    "the graph's input is {other:?}; the classifier feeds f32 or u8"
+                )))
+            }
+        };
+        let (mean, std) = match input_kind {
+            InputKind::F32 => {
+                let mean = triple_key(&entry.extra, "mean").map_err(bad)?;
+                let std = triple_key(&entry.extra, "std").map_err(bad)?;
+                if std.iter().any(|s| *s <= 0.0) {
+                    return Err(bad(format!("std = {std:?} must be positive")));
+                }
+                (mean, std)
+            }
+            InputKind::U8 => ([0.0; 3], [1.0; 3]),
+        };
+
+        let output_names: Vec<String> = model
+            .output_outlets()
+            .map_err(load_err)?
+            .iter()
+            .map(|o| model.outlet_label(*o).unwrap_or_default().to_string())
+            .collect();
+        let find = |wanted: &str| {
+            output_names
+                .iter()
+                .position(|n| n == wanted)
+                .ok_or_else(|| {
+                    incompatible(format!(
+                        "the graph has no output {wanted:?} (outputs: {output_names:?})"
+                    ))
+                })
+        };
+        let (logits_ix, cam_ix) = (find("logits")?, find("cam")?);
+
+        let dt = match input_kind {
+            InputKind::F32 => DatumType::F32,
+            InputKind::U8 => DatumType::U8,
+        };
+        let plan = model
+            .with_input_fact(0, InferenceFact::dt_shape(dt, &input.shape))
+            .and_then(|m| m.into_optimized())
+            .and_then(|m| m.into_runnable())
+            .map_err(load_err)?;
+
+        let shape_of = |ix: usize| -> Result<Vec<usize>, ClassifierError> {
+            let fact = plan.model().output_fact(ix).map_err(load_err)?;
+            if fact.datum_type != DatumType::F32 {
+                return Err(incompatible(format!(
+                    "output {:?} is {:?}, f32 expected",
+                    output_names[ix], fact.datum_type
+                )));
+            }
+            fact.shape
+                .as_concrete()
+                .map(|s| s.to_vec())
+                .ok_or_else(|| incompatible(format!("output {ix} has no fixed shape")))
+        };
+        let logits_shape = shape_of(logits_ix)?;
+        if logits_shape != [1, 2] {
+            return Err(incompatible(format!(
+                "logits have shape {logits_shape:?}, [1, 2] expected"
+            )));
+        }
+        let cam_shape = match shape_of(cam_ix)?.as_slice() {
+            &[1, h, w] if h > 0 && w > 0 => [h, w],
+            other => {
+                return Err(incompatible(format!(
+                    "cam has shape {other:?}, [1, h, w] expected"
+                )))
+            }
+        };
+        for spec in &entry.outputs {
+            let actual = match spec.name.as_str() {
+                "logits" => logits_shape.clone(),
+                "cam" => vec![1, cam_shape[0], cam_shape[1]],
+                _ => continue,
+            };
+            if spec.shape != actual {
+                return Err(incompatible(format!(
+                    "output {:?} has shape {actual:?}, the manifest says {:?}",
+                    spec.name, spec.shape
+                )));
+            }
+        }
+
+        Ok(Classifier {
+            entry: name.to_string(),
+            variant,
+            plan,
+            view_size,
+            input_size: side,
+            input_kind,
+            mean,
+            std,
+            threshold,
+            labels,
+            logits_ix,
+            cam_ix,
+            cam_shape,
+        })
+    }
+
+    /// Loads the manifest in `dir`, then `variant` (see [`Classifier::load`]).
+    pub fn load_dir(dir: &Path, variant: Variant) -> Result<Classifier, ClassifierError> {
+        Classifier::load(&Manifest::load(dir)?, variant)
+    }
+
+    /// Classifies one standard view (`view size × view size` pixels).
+    pub fn classify(&self, view: &RgbImage) -> Result<Classification, ClassifierError> {
+        let input = self.preprocess(view)?;
+        let outputs = self
+            .plan
+            .run(tvec![input.into()])
+            .map_err(|e| ClassifierError::Run {
+                entry: self.entry.clone(),
+                message: format!("{e:#}"),
+            })?;
+        let logits = self.output(&outputs, self.logits_ix)?;
+        let logits = [logits[0], logits[1]];
+        let values = self.output(&outputs, self.cam_ix)?.to_vec();
+        Ok(Classification {
+            probability: synkinesis_probability(logits),
+            logits,
+            cam: Heatmap {
+                width: self.cam_shape[1] as u32,
+                height: self.cam_shape[0] as u32,
+                values,
+            },
+        })
+    }
+
+    /// The values fed to the network for `view`, NCHW: box-shrunk and
+    /// normalised as training did (see the module docs); for a `uint8`
+    /// input, the rounded box averages. For checks against training.
+    pub fn network_input(&self, view: &RgbImage) -> Result<Vec<f32>, ClassifierError> {
+        let t = self.preprocess(view)?;
+        let values = t.try_as_plain_ram().and_then(|v| match self.input_kind {
+            InputKind::F32 => v.as_slice::<f32>().map(<[f32]>::to_vec),
+            InputKind::U8 => v
+                .as_slice::<u8>()
+                .map(|s| s.iter().map(|&b| f32::from(b)).collect()),
+        });
+        values.map_err(|e| ClassifierError::Run {
+            entry: self.entry.clone(),
+            message: format!("{e:#}"),
+        })
+    }
+
+    /// The network's input tensor for `view`.
+    fn preprocess(&self, view: &RgbImage) -> Result<Tensor, ClassifierError> {
+        if view.width() != self.view_size || view.height() != self.view_size {
+            return Err(ClassifierError::ViewSize {
+                expected: self.view_size,
+                width: view.width(),
+                height: view.height(),
+            });
+        }
+        let s = self.input_size;
+        let k = self.view_size as usize / s;
+        let shape = [1, 3, s, s];
+        let area = (k * k) as f32;
+        let tensor = match self.input_kind {
+            InputKind::F32 => {
+                // The order of operations is numpy's in models/train/data.py
+                // (pixel / 255 first, then the block mean, all in f32), so
+                // the tensor is bit-identical to the one training saw.
+                let mut data = box_sums(view, k, |p| f32::from(p) / 255.0);
+                for (c, plane) in data.chunks_mut(s * s).enumerate() {
+                    for v in plane {
+                        *v = (*v / area - self.mean[c]) / self.std[c];
+                    }
+                }
+                Tensor::from_shape(&shape, &data)
+            }
+            InputKind::U8 => {
+                let data: Vec<u8> = box_sums(view, k, f32::from)
+                    .iter()
+                    .map(|&sum| (sum / area).round().clamp(0.0, 255.0) as u8)
+                    .collect();
+                Tensor::from_shape(&shape, &data)
+            }
+        };
+        tensor.map_err(|e| ClassifierError::Run {
+            entry: self.entry.clone(),
+            message: format!("{e:#}"),
+        })
+    }
+
+    fn output<'a>(
+        &self,
+        outputs: &'a TVec<TValue>,
+        ix: usize,
+    ) -> Result<&'a [f32], ClassifierError> {
+        outputs
+            .get(ix)
+            .ok_or_else(|| format!("no output {ix}"))
+            .and_then(|v| {
+                v.try_as_plain_ram()
+                    .and_then(|v| v.as_slice::<f32>())
+                    .map_err(|e| format!("{e:#}"))
+            })
+            .map_err(|message| ClassifierError::Run {
+                entry: self.entry.clone(),
+                message,
+            })
+    }
+
+    /// Refer at or above this probability (the manifest's `threshold`,
+    /// chosen on the validation split for high recall).
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    /// The series rule with this network's threshold (see
+    /// [`crate::decision`]).
+    pub fn rule(&self) -> Rule {
+        Rule::Classifier {
+            threshold: self.threshold,
+        }
+    }
+
+    /// Which form of the network this is.
+    pub fn variant(&self) -> Variant {
+        self.variant
+    }
+
+    /// The two class names, `[no synkinesis, synkinesis]`.
+    pub fn labels(&self) -> &[String; 2] {
+        &self.labels
+    }
+
+    /// Side of the network's input, pixels (`S` of `[1, 3, S, S]`).
+    pub fn input_size(&self) -> usize {
+        self.input_size
+    }
+
+    /// The matrix products of the optimised graph and the kernels tract
+    /// picked for them: the proof that the int8 network runs on integer
+    /// kernels (and a diagnostic for benchmarks on new hardware).
+    pub fn matmul_kernels(&self) -> Vec<MatMulKernel> {
+        self.plan
+            .model()
+            .nodes()
+            .iter()
+            .filter_map(|node| {
+                let op = node.op_as::<OptMatMul>()?;
+                Some(MatMulKernel {
+                    node: node.name.clone(),
+                    kernels: op.mmm.iter().map(|m| m.name().to_string()).collect(),
+                    accumulators: op
+                        .mmm
+                        .iter()
+                        .map(|m| format!("{:?}", m.internal_type()))
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    /// The optimised graph, one line a node (`name: op`), for diagnostics.
+    pub fn describe_graph(&self) -> Vec<String> {
+        let model = self.plan.model();
+        model
+            .nodes()
+            .iter()
+            .map(|n| {
+                let facts = n
+                    .outputs
+                    .iter()
+                    .map(|o| format!("{:?}", o.fact.datum_type))
+                    .collect::<Vec<_>>()
+                    .join(",");
+                format!("{}: {} -> {facts}", n.name, n.op.name())
+            })
+            .collect()
+    }
+}
+
+/// Softmax of two logits, class 1: `1 / (1 + e^(l0 − l1))`.
+pub fn synkinesis_probability(logits: [f32; 2]) -> f32 {
+    let d = logits[0] - logits[1];
+    if d.is_nan() {
+        return f32::NAN;
+    }
+    1.0 / (1.0 + d.exp())
+}
+
+/// Per channel and output cell, the sum of `value(pixel)` over the `k × k`
+/// pixels it covers, channel-major (`[c][y][x]`), added row by row.
+fn box_sums(view: &RgbImage, k: usize, value: impl Fn(u8) -> f32) -> Vec<f32> {
+    let s = view.width() as usize / k;
+    let mut sums = vec![0f32; 3 * s * s];
+    let raw = view.as_raw();
+    let width = view.width() as usize;
+    for y in 0..s * k {
+        let row = &raw[y * width * 3..(y + 1) * width * 3];
+        let oy = y / k;
+        for (x, px) in row.chunks_exact(3).enumerate().take(s * k) {
+            let cell = oy * s + x / k;
+            for c in 0..3 {
+                sums[c * s * s + cell] += value(px[c]);
+            }
+        }
+    }
+    sums
+}
+
+fn float_key(table: &toml::Table, key: &str) -> Result<f32, String> {
+    match table.get(key) {
+        Some(toml::Value::Float(f)) => Ok(*f as f32),
+        Some(toml::Value::Integer(i)) => Ok(*i as f32),
+        Some(other) => Err(format!("{key} must be a number, not {other}")),
+        None => Err(format!("{key} is missing")),
+    }
+}
+
+fn triple_key(table: &toml::Table, key: &str) -> Result<[f32; 3], String> {
+    let values = match table.get(key) {
+        Some(toml::Value::Array(a)) => a
+            .iter()
+            .map(|v| match v {
+                toml::Value::Float(f) => Some(*f as f32),
+                toml::Value::Integer(i) => Some(*i as f32),
+                _ => None,
+            })
+            .collect::<Option<Vec<f32>>>(),
+        Some(_) => None,
+        None => return Err(format!("{key} is missing (three values, R, G, B)")),
+    };
+    match values.as_deref() {
+        Some(&[r, g, b]) if [r, g, b].iter().all(|v| v.is_finite()) => Ok([r, g, b]),
+        _ => Err(format!("{key} must be three numbers (R, G, B)")),
+    }
+}
+
+/// Checks the input shape the ONNX file declares against the manifest's;
+/// symbolic or unknown dimensions (a free batch axis) are accepted.
+fn check_declared_shape(declared: &InferenceFact, manifest: &[usize]) -> Result<(), String> {
+    let dims: Vec<Option<usize>> = declared
+        .shape
+        .dims()
+        .map(|d| d.concretize().and_then(|d| d.as_i64()).map(|d| d as usize))
+        .collect();
+    let rank_known = !declared.shape.is_open();
+    let mismatch = (rank_known && dims.len() != manifest.len())
+        || dims
+            .iter()
+            .zip(manifest)
+            .any(|(d, m)| d.is_some_and(|d| d != *m));
+    if mismatch {
+        let shown: Vec<String> = dims
+            .iter()
+            .map(|d| d.map_or("?".to_string(), |d| d.to_string()))
+            .collect();
+        return Err(format!(
+            "the model file declares input shape [{}], the manifest says {manifest:?}",
+            shown.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    #[test]
+    fn probability_is_the_softmax_of_class_one() {
+        assert!((synkinesis_probability([0.0, 0.0]) - 0.5).abs() < 1e-7);
+        let p = synkinesis_probability([1.0, 3.0]);
+        let e = (3f32.exp()) / (1f32.exp() + 3f32.exp());
+        assert!((p - e).abs() < 1e-6, "{p} vs {e}");
+        assert_eq!(synkinesis_probability([100.0, -100.0]), 0.0);
+        assert_eq!(synkinesis_probability([-100.0, 100.0]), 1.0);
+    }
+
+    #[test]
+    fn box_sums_average_exact_blocks() {
+        let mut view = RgbImage::new(4, 4);
+        for (x, y, p) in view.enumerate_pixels_mut() {
+            *p = Rgb([(x + 4 * y) as u8, 10, 200]);
+        }
+        let sums = box_sums(&view, 2, f32::from);
+        // Top-left block: 0, 1, 4, 5.
+        assert_eq!(sums[0], 10.0);
+        // Bottom-right block: 10, 11, 14, 15.
+        assert_eq!(sums[3], 50.0);
+        assert!(sums[4..8].iter().all(|&v| v == 40.0));
+        assert!(sums[8..12].iter().all(|&v| v == 800.0));
+    }
+
+    #[test]
+    fn heatmap_upsampling_keeps_the_peak_where_it_is() {
+        let mut values = vec![0.0; 16];
+        values[4 + 2] = 2.0; // row 1, column 2
+        values[0] = -5.0;
+        let map = Heatmap {
+            width: 4,
+            height: 4,
+            values,
+        };
+        let up = map.upsampled(16, 16);
+        let (ix, peak) = up
+            .iter()
+            .enumerate()
+            .fold((0, 0.0f32), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
+        // Cell centres fall between output pixels, so the peak is sampled near, not at, 1.
+        assert!(peak > 0.7 && peak <= 1.0, "{peak}");
+        let (x, y) = (ix % 16, ix / 16);
+        assert!(
+            (8..12).contains(&x) && (4..8).contains(&y),
+            "peak at {x},{y}"
+        );
+        assert!(up.iter().all(|v| (0.0..=1.0).contains(v)));
+        // Negative evidence draws nothing.
+        assert_eq!(up[0], 0.0);
+    }
+
+    #[test]
+    fn overlay_leaves_pixels_without_evidence_alone() {
+        let view = RgbImage::from_pixel(8, 8, Rgb([100, 120, 140]));
+        let none = Heatmap {
+            width: 2,
+            height: 2,
+            values: vec![-1.0; 4],
+        };
+        assert_eq!(none.to_overlay(&view), view);
+        let some = Heatmap {
+            width: 2,
+            height: 2,
+            values: vec![0.0, 0.0, 0.0, 1.0],
+        };
+        let out = some.to_overlay(&view);
+        assert_eq!(out.get_pixel(0, 0), view.get_pixel(0, 0));
+        assert_ne!(out.get_pixel(7, 7), view.get_pixel(7, 7));
+    }
+
+    #[test]
+    fn variant_names_round_trip() {
+        for v in Variant::BOTH {
+            assert_eq!(v.name().parse::<Variant>().unwrap(), v);
+        }
+        assert!("fp16".parse::<Variant>().is_err());
+    }
+}
