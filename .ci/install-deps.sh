@@ -9,19 +9,37 @@
 #   cpio, kmod         to pack the initramfs and resolve module dependencies
 #   v4l-utils          v4l2-ctl, to unplug vivid and damage a frame inside the VM
 #   python3            vm/check.py reads the results (standard library only)
-#   chromium, chromium-driver   headless browser and its WebDriver for tests/tests/web_browser.rs
 #
-# Usage: .ci/install-deps.sh [build|vm|browser|all]   (default: all)
+# cross (scripts/cross-build.sh, scripts/compare-demo.sh; docker-free cross builds):
+#   gcc-aarch64-linux-gnu, gcc-arm-linux-gnueabihf    linkers and C compilers (rusqlite's bundled SQLite)
+#   libc6-dev-arm64-cross, libc6-dev-armhf-cross      the targets' glibc headers and libraries (bindgen's sysroot too)
+#   qemu-user                                         qemu-aarch64 / qemu-arm run the ARM binaries here
+# deb (scripts/package-deb.sh and its checks):
+#   systemd            systemd-analyze verify checks the unit
+# browser (tests/tests/web_browser.rs):
+#   chromium, chromium-driver   headless Chromium and its WebDriver
+#
+# Usage: .ci/install-deps.sh [build|vm|cross|deb|browser|all]...   (default: all; several modes add up)
 set -euo pipefail
 
+build=(libclang-dev)
+vm=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod v4l-utils python3)
+cross=(libclang-dev gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross qemu-user)
+deb=(systemd)
+browser=(chromium chromium-driver)
+
 want=()
-case "${1:-all}" in
-  build) want=(libclang-dev) ;;
-  vm) want=(qemu-system-x86 linux-image-amd64 busybox-static cpio kmod v4l-utils python3) ;;
-  browser) want=(chromium chromium-driver) ;;
-  all) want=(libclang-dev qemu-system-x86 linux-image-amd64 busybox-static cpio kmod v4l-utils python3 chromium chromium-driver) ;;
-  *) echo "usage: $0 [build|vm|browser|all]" >&2; exit 2 ;;
-esac
+for mode in "${@:-all}"; do
+  case "$mode" in
+    build) want+=("${build[@]}") ;;
+    vm) want+=("${vm[@]}") ;;
+    cross) want+=("${cross[@]}") ;;
+    deb) want+=("${deb[@]}") ;;
+    browser) want+=("${browser[@]}") ;;
+    all) want+=("${build[@]}" "${vm[@]}" "${browser[@]}") ;;
+    *) echo "usage: $0 [build|vm|cross|deb|browser|all]..." >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for pkg in "${want[@]}"; do
