@@ -9,7 +9,6 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-use screening::decision::Rule;
 use screening::synth::{ConditionKind, Expression};
 
 /// A configuration that cannot be used.
@@ -332,17 +331,57 @@ impl Default for ProtocolConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct DecisionConfig {
     /// The rule and its threshold.
-    pub rule: Rule,
+    pub rule: RuleConfig,
 }
 
 impl Default for DecisionConfig {
     fn default() -> Self {
         Self {
-            rule: Rule::EyeNarrowing {
-                threshold: DEFAULT_EYE_NARROWING_THRESHOLD,
+            rule: RuleConfig::Classifier {
+                threshold: None,
+                model: ModelChoice::Int8,
             },
         }
     }
+}
+
+/// The decision rule as configured (`[decision.rule]`).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
+pub enum RuleConfig {
+    /// The synkinesis CNN (the default): refer when the highest probability
+    /// among big smile, pucker and tight eye closure reaches the threshold.
+    Classifier {
+        /// Overrides the threshold recorded in the model's manifest entry
+        /// (chosen on the validation split for high recall). Leave it unset
+        /// unless a clinical validation chose another.
+        #[serde(default)]
+        threshold: Option<f32>,
+        /// Which weights: `int8` (the kiosk's) or `f32`.
+        #[serde(default)]
+        model: ModelChoice,
+    },
+    /// The landmark rule (Auto-eFACE eye narrowing), needing no CNN.
+    EyeNarrowing {
+        /// Refer at or below this relative fissure ratio.
+        #[serde(default = "default_eye_narrowing_threshold")]
+        threshold: f32,
+    },
+}
+
+/// Which classifier weights the kiosk runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelChoice {
+    /// int8 weights on tract's integer kernels.
+    #[default]
+    Int8,
+    /// The float model the int8 one was quantized from.
+    F32,
+}
+
+fn default_eye_narrowing_threshold() -> f32 {
+    DEFAULT_EYE_NARROWING_THRESHOLD
 }
 
 /// Relative fissure ratio at or below which the landmark rule refers; chosen
@@ -436,13 +475,16 @@ impl Config {
             );
         }
         let threshold = match self.decision.rule {
-            Rule::Classifier { threshold } | Rule::EyeNarrowing { threshold } => threshold,
+            RuleConfig::Classifier { threshold, .. } => threshold,
+            RuleConfig::EyeNarrowing { threshold } => Some(threshold),
         };
-        if !(threshold > 0.0 && threshold < 1.0) {
-            return bad(
-                "decision.rule.threshold",
-                format!("{threshold} is not strictly between 0 and 1"),
-            );
+        if let Some(threshold) = threshold {
+            if !(threshold > 0.0 && threshold < 1.0) {
+                return bad(
+                    "decision.rule.threshold",
+                    format!("{threshold} is not strictly between 0 and 1"),
+                );
+            }
         }
         if let CameraConfig::Virtual { fps, .. } = &self.camera {
             if !(1.0..=120.0).contains(fps) {
@@ -564,7 +606,13 @@ mod tests {
         .unwrap();
         assert!(matches!(c.camera, CameraConfig::V4l2 { .. }));
         assert!(matches!(c.display, DisplayConfig::Spi(ref s) if s.rotation == 90));
-        assert!(matches!(c.decision.rule, Rule::Classifier { threshold } if threshold == 0.3));
+        assert_eq!(
+            c.decision.rule,
+            RuleConfig::Classifier {
+                threshold: Some(0.3),
+                model: ModelChoice::Int8
+            }
+        );
     }
 
     #[test]

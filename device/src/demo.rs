@@ -46,20 +46,12 @@ pub struct DemoReport {
 /// The model reference recorded for screenings decided by the landmark rule:
 /// FaceMesh is the network that produced the evidence.
 pub fn landmark_model_ref(stage_models: &std::path::Path) -> Result<ModelRef> {
-    let manifest = screening::model::Manifest::load(stage_models)?;
-    let entry = manifest.entry("face_landmarks")?;
-    let mut sha256 = [0u8; 32];
-    hex::decode_to_slice(&entry.sha256, &mut sha256)
-        .context("manifest sha256 of face_landmarks is not 64 hex digits")?;
-    Ok(ModelRef {
-        name: "face_landmarks".into(),
-        sha256,
-    })
+    crate::kiosk::model_ref(stage_models, screening::model::FACE_LANDMARKS)
 }
 
 /// Runs one screening of a virtual patient.
 pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
-    let (models, stage) = crate::kiosk::load_stage(config)?;
+    let models = crate::kiosk::load_models(config)?;
     let patient = Patient::with_kind(opts.seed, opts.condition);
     let description = describe_patient(&patient);
     let fps = match config.camera {
@@ -81,11 +73,11 @@ pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
     let mut store =
         RecordStore::open(&opts.out.join("data")).context("opening the kiosk's record store")?;
     let mut archive = SignedArchive {
-        model: landmark_model_ref(&models)?,
+        model: models.evidence.clone(),
         store: &mut store,
     };
     let mut session_opts =
-        crate::kiosk::session_options(config, "demo kiosk (virtual patient)".into());
+        crate::kiosk::session_options(config, "demo kiosk (virtual patient)".into(), models.rule);
     session_opts.ask_patient_reference = false;
     session_opts.reopen_backoff = Duration::from_millis(250);
     let started = Instant::now();
@@ -93,10 +85,11 @@ pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
         &mut camera,
         &mut display,
         &mut input,
-        &stage,
+        &models.stage,
         &mut archive,
         session_opts,
     )
+    .with_classifier(models.classifier.as_ref())
     .run()?;
     display.finish()?;
     Ok(DemoReport {
@@ -137,8 +130,9 @@ impl fmt::Display for DemoReport {
                     let rel = relative_fissure_ratio(e, rest.map(|r| &r.evidence));
                     writeln!(
                         f,
-                        "  {:<20} eye opening L {:.3} R {:.3}  relative ratio {}",
+                        "  {:<20} synkinesis probability {}  eye opening L {:.3} R {:.3}  relative ratio {}",
                         e.expression.name(),
+                        e.probability.map_or("-".into(), |p| format!("{p:.3}")),
                         e.fissure_left,
                         e.fissure_right,
                         rel.map_or("-".into(), |r| format!("{r:.3}"))

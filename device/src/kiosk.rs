@@ -6,13 +6,17 @@ use anyhow::{Context, Result};
 use std::time::Duration;
 use tracing::{error, info};
 
+use screening::classifier::{Classifier, Variant};
+use screening::decision::Rule;
 use screening::face::FaceStage;
+use screening::record::ModelRef;
 use screening::synth::{Patient, Scene};
+use std::path::{Path, PathBuf};
 
 use crate::archive::SignedArchive;
 use crate::camera::virtual_patient::{Behaviour, VirtualPatientCamera};
 use crate::camera::Camera;
-use crate::config::{CameraConfig, Config, DisplayConfig, InputConfig};
+use crate::config::{CameraConfig, Config, DisplayConfig, InputConfig, ModelChoice, RuleConfig};
 use crate::display::png::PngDisplay;
 use crate::display::terminal::TerminalDisplay;
 use crate::display::Display;
@@ -20,8 +24,9 @@ use crate::input::{Input, InputEvent, Scripted};
 use crate::record_store::RecordStore;
 use crate::session::{Session, SessionEnd, SessionOptions};
 
-/// The session options a configuration asks for.
-pub fn session_options(config: &Config, device_name: String) -> SessionOptions {
+/// The session options a configuration asks for, deciding by `rule` (see
+/// [`load_models`], which resolves the configured rule against the model).
+pub fn session_options(config: &Config, device_name: String, rule: Rule) -> SessionOptions {
     let p = &config.protocol;
     SessionOptions {
         protocol: p.expressions.clone(),
@@ -30,7 +35,7 @@ pub fn session_options(config: &Config, device_name: String) -> SessionOptions {
         step_timeout: Duration::from_secs(p.step_timeout_s.into()),
         result_timeout: Duration::from_secs(p.result_timeout_s.into()),
         ask_patient_reference: p.ask_patient_reference,
-        rule: config.decision.rule,
+        rule,
         reopen_backoff: Duration::from_millis(500),
         device_name,
     }
@@ -137,7 +142,7 @@ pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
 
 /// The models folder the configuration names, and the face stage loaded
 /// from it with the configured gate.
-pub fn load_stage(config: &Config) -> Result<(std::path::PathBuf, FaceStage)> {
+pub fn load_stage(config: &Config) -> Result<(PathBuf, FaceStage)> {
     let models = config
         .models
         .clone()
@@ -148,8 +153,71 @@ pub fn load_stage(config: &Config) -> Result<(std::path::PathBuf, FaceStage)> {
     Ok((models, stage))
 }
 
+/// Everything the kiosk loads from the models folder.
+pub struct Models {
+    /// The folder.
+    pub dir: PathBuf,
+    /// Detector, landmarks, eyelids, alignment and gate.
+    pub stage: FaceStage,
+    /// The synkinesis CNN, when the rule uses it.
+    pub classifier: Option<Classifier>,
+    /// The decision rule with its threshold resolved.
+    pub rule: Rule,
+    /// The network that produced the deciding evidence, for the records.
+    pub evidence: ModelRef,
+}
+
+/// Loads the face stage and, for the classifier rule, the synkinesis CNN;
+/// resolves the rule's threshold (the manifest's unless the configuration
+/// overrides it).
+pub fn load_models(config: &Config) -> Result<Models> {
+    let (dir, stage) = load_stage(config)?;
+    let (classifier, rule, evidence) = match config.decision.rule {
+        RuleConfig::Classifier { threshold, model } => {
+            let variant = match model {
+                ModelChoice::Int8 => Variant::Int8,
+                ModelChoice::F32 => Variant::F32,
+            };
+            let classifier = Classifier::load_dir(&dir, variant).with_context(|| {
+                format!(
+                    "loading the synkinesis classifier ({variant}) from {}",
+                    dir.display()
+                )
+            })?;
+            let threshold = threshold.unwrap_or_else(|| classifier.threshold());
+            let evidence = model_ref(&dir, variant.entry())?;
+            (Some(classifier), Rule::Classifier { threshold }, evidence)
+        }
+        RuleConfig::EyeNarrowing { threshold } => (
+            None,
+            Rule::EyeNarrowing { threshold },
+            model_ref(&dir, screening::model::FACE_LANDMARKS)?,
+        ),
+    };
+    Ok(Models {
+        dir,
+        stage,
+        classifier,
+        rule,
+        evidence,
+    })
+}
+
+/// The record's reference to manifest entry `entry`: its name and sha256.
+pub fn model_ref(models_dir: &Path, entry: &str) -> Result<ModelRef> {
+    let manifest = screening::model::Manifest::load(models_dir)?;
+    let e = manifest.entry(entry)?;
+    let mut sha256 = [0u8; 32];
+    hex::decode_to_slice(&e.sha256, &mut sha256)
+        .with_context(|| format!("manifest sha256 of {entry} is not 64 hex digits"))?;
+    Ok(ModelRef {
+        name: entry.into(),
+        sha256,
+    })
+}
+
 fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> Result<()> {
-    let (models, stage) = load_stage(config)?;
+    let models = load_models(config)?;
     let mut camera = open_camera(&config.camera)?;
     let mut store = RecordStore::open(&config.storage.data_dir).with_context(|| {
         format!(
@@ -158,7 +226,6 @@ fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> 
         )
     })?;
     let name = format!("kiosk {}", store.device().short());
-    let model = crate::demo::landmark_model_ref(&models)?;
     let (camera_name, display_name) = (camera.describe(), display.describe());
     info!(camera = %camera_name, display = %display_name, "kiosk ready");
     let mut done = 0usize;
@@ -166,17 +233,18 @@ fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> 
         let mut input = open_input(&config.input)?;
         let mut archive = SignedArchive {
             store: &mut store,
-            model: model.clone(),
+            model: models.evidence.clone(),
         };
-        let opts = session_options(config, name.clone());
+        let opts = session_options(config, name.clone(), models.rule);
         match Session::new(
             camera.as_mut(),
             &mut display,
             input.as_mut(),
-            &stage,
+            &models.stage,
             &mut archive,
             opts,
         )
+        .with_classifier(models.classifier.as_ref())
         .run()
         {
             Ok(SessionEnd::Completed { screening, saved }) => {

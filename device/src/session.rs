@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::{debug, info, warn};
 
+use screening::classifier::{Classifier, Heatmap};
 use screening::decision::{self, Decision, ExpressionEvidence, Rule};
 use screening::face::{Analysis, FaceStage};
 use screening::synth::Expression;
@@ -60,6 +61,8 @@ pub struct Capture {
     pub sharpness: f32,
     /// Frames the kiosk looked at for this expression.
     pub frames_seen: u32,
+    /// Where the classifier saw synkinesis, when a classifier ran.
+    pub heatmap: Option<Heatmap>,
 }
 
 /// A finished screening, as handed to storage.
@@ -122,6 +125,7 @@ pub struct Session<'a, D: Display> {
     display: &'a mut D,
     input: &'a mut dyn Input,
     stage: &'a FaceStage,
+    classifier: Option<&'a Classifier>,
     store: &'a mut dyn ResultStore,
     opts: SessionOptions,
     patient_reference: Option<String>,
@@ -144,12 +148,21 @@ impl<'a, D: Display> Session<'a, D> {
             display,
             input,
             stage,
+            classifier: None,
             store,
             opts,
             patient_reference: None,
             captures: Vec::new(),
             skipped: Vec::new(),
         }
+    }
+
+    /// Scores every capture with `classifier` (the classifier rule needs it;
+    /// without one, captures carry no probability).
+    #[must_use]
+    pub fn with_classifier(mut self, classifier: Option<&'a Classifier>) -> Self {
+        self.classifier = classifier;
+        self
     }
 
     /// Runs from the welcome screen until a result has been shown or the
@@ -287,10 +300,12 @@ impl<'a, D: Display> Session<'a, D> {
                 hold,
             })?;
             if attempt.held >= self.opts.hold_frames {
-                if let Some(capture) = attempt.take_best(expression) {
+                if let Some(mut capture) = attempt.take_best(expression) {
+                    self.classify(&mut capture);
                     info!(
                         expression = expression.name(),
                         frames = capture.frames_seen,
+                        probability = ?capture.evidence.probability,
                         "captured"
                     );
                     self.captures.push(capture);
@@ -310,6 +325,25 @@ impl<'a, D: Display> Session<'a, D> {
         })?;
         self.skipped.push((expression, last_reason));
         Ok(State::Capturing { step: step + 1 })
+    }
+
+    /// Adds the classifier's probability and heatmap to a capture. A failure
+    /// leaves the capture without a probability: the decision then counts
+    /// that expression as missing rather than guessing.
+    fn classify(&self, capture: &mut Capture) {
+        let Some(classifier) = self.classifier else {
+            return;
+        };
+        match classifier.classify(&capture.view) {
+            Ok(c) => {
+                capture.evidence.probability = Some(c.probability);
+                capture.heatmap = Some(c.cam);
+            }
+            Err(e) => warn!(
+                expression = capture.evidence.expression.name(),
+                "classifier failed: {e}"
+            ),
+        }
     }
 
     /// Handles a camera error during capture. Returns whether to keep trying.
@@ -360,7 +394,7 @@ impl<'a, D: Display> Session<'a, D> {
             skipped: std::mem::take(&mut self.skipped),
             decision,
         };
-        let face = deciding_view(&screening).cloned();
+        let face = deciding_picture(&screening);
         self.show(&Screen::Result {
             decision: &screening.decision,
             face: face.as_ref(),
@@ -390,13 +424,29 @@ impl<'a, D: Display> Session<'a, D> {
     }
 }
 
-/// The standard view of the expression that decided, else the first capture.
-pub fn deciding_view(s: &Screening) -> Option<&RgbImage> {
+/// The capture of the expression that decided, else the first capture.
+pub fn deciding_capture(s: &Screening) -> Option<&Capture> {
     let by_decider = s
         .decision
         .deciding
         .and_then(|e| s.captures.iter().find(|c| c.evidence.expression == e));
-    by_decider.or(s.captures.first()).map(|c| &c.view)
+    by_decider.or(s.captures.first())
+}
+
+/// The standard view of the expression that decided, else the first capture.
+pub fn deciding_view(s: &Screening) -> Option<&RgbImage> {
+    deciding_capture(s).map(|c| &c.view)
+}
+
+/// What the result screen shows of the face: the deciding view with the
+/// classifier's heatmap over it when there is one, so the nurse sees where
+/// the network looked.
+pub fn deciding_picture(s: &Screening) -> Option<RgbImage> {
+    let c = deciding_capture(s)?;
+    Some(match &c.heatmap {
+        Some(h) => h.to_overlay(&c.view),
+        None => c.view.clone(),
+    })
 }
 
 /// Bookkeeping for one expression while the gate is watched.
@@ -459,6 +509,7 @@ impl StepAttempt {
             },
             view,
             sharpness,
+            heatmap: None,
             frames_seen: self.frames,
         })
     }

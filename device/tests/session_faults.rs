@@ -25,6 +25,7 @@ use device::input::{InputEvent, Scripted};
 use device::record_store::RecordStore;
 use device::session::{Session, SessionEnd, SessionOptions};
 use image::{imageops, RgbImage};
+use screening::classifier::{Classifier, Variant};
 use screening::decision::{Outcome, Rule};
 use screening::face::FaceStage;
 use screening::record::ModelRef;
@@ -39,6 +40,14 @@ fn stage() -> &'static FaceStage {
     static STAGE: OnceLock<FaceStage> = OnceLock::new();
     STAGE.get_or_init(|| {
         FaceStage::load(&screening::model::default_models_dir()).expect("face models load")
+    })
+}
+
+fn classifier() -> &'static Classifier {
+    static CLASSIFIER: OnceLock<Classifier> = OnceLock::new();
+    CLASSIFIER.get_or_init(|| {
+        Classifier::load_dir(&screening::model::default_models_dir(), Variant::Int8)
+            .expect("classifier loads")
     })
 }
 
@@ -326,6 +335,8 @@ fn screen(
         store: &mut store,
         model: model_ref(),
     };
+    // The classifier rule scores captures with the shipped int8 model.
+    let scorer = matches!(opts.rule, Rule::Classifier { .. }).then(classifier);
     let end = Session::new(
         &mut camera,
         &mut display,
@@ -334,6 +345,7 @@ fn screen(
         &mut archive,
         opts,
     )
+    .with_classifier(scorer)
     .run()
     .expect("the session carries on through camera faults");
     drop(store);
@@ -375,11 +387,20 @@ fn damaged_and_misshapen_frames_are_skipped_and_the_screening_completes() {
         5 => Fault::WrongSize,
         _ => Fault::None,
     });
-    let o = screen(dir.path(), camera, vec![InputEvent::Start], options());
+    let mut opts = options();
+    opts.rule = Rule::Classifier {
+        threshold: classifier().threshold(),
+    };
+    let o = screen(dir.path(), camera, vec![InputEvent::Start], opts);
     let s = completed(&o.end);
     assert!(o.camera.saw(Fault::TruncatedJpeg) && o.camera.saw(Fault::WrongSize));
     assert_eq!(s.captures.len(), PROTOCOL.len(), "skipped: {:?}", s.skipped);
     assert_ne!(s.decision.outcome, Outcome::Incomplete);
+    for c in &s.captures {
+        let p = c.evidence.probability.expect("every capture is scored");
+        assert!((0.0..=1.0).contains(&p));
+        assert!(c.heatmap.is_some(), "every capture has its heatmap");
+    }
     assert_nothing_lost(&o);
 }
 
