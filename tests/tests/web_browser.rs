@@ -337,10 +337,14 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
     let decision = b.text("#decision");
     assert!(!decision.is_empty());
     assert!(b.text("#disclaimer").contains(DISCLAIMER));
-    let source = b.source();
-    if source.contains("id=\"probability\"") {
-        b.find("#overlay");
-    }
+    assert!(
+        decision.starts_with("Refer") || decision.starts_with("No synkinesis"),
+        "{decision}"
+    );
+    assert!(b
+        .text("#probability")
+        .starts_with("Probability of synkinesis"));
+    b.find("#overlay");
     b.screenshot("web-result");
 
     // Log out.
