@@ -133,6 +133,18 @@ struct Browser<'a> {
     shots: Vec<(String, Vec<u8>)>,
 }
 
+impl Drop for Browser<'_> {
+    /// Ends the session (and Chromium with it), also when an assertion failed.
+    fn drop(&mut self) {
+        let _ = request(
+            &self.driver.url,
+            "DELETE",
+            &format!("/session/{}", self.session),
+            None,
+        );
+    }
+}
+
 impl Browser<'_> {
     fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let path = format!("/session/{}{path}", self.session);
@@ -350,12 +362,13 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
     // Log out.
     b.click("header form button");
     assert!(b.text("#notice").contains("logged out"));
-    b.cmd("DELETE", "", None);
 
     let save = std::env::var_os("KIOSK_SAVE_SCREENS").is_some();
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screens");
     std::fs::create_dir_all(&out).unwrap();
-    for (name, png) in &b.shots {
+    let shots = std::mem::take(&mut b.shots);
+    drop(b);
+    for (name, png) in &shots {
         std::fs::write(out.join(format!("{name}.png")), png).unwrap();
         if save {
             let docs = repo().join("docs/screens");
@@ -364,7 +377,7 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
     }
     eprintln!(
         "browser test: {} screenshots in {}{}; result: {decision}",
-        b.shots.len(),
+        shots.len(),
         out.display(),
         if save { " and docs/screens/" } else { "" }
     );
