@@ -100,8 +100,9 @@ def preprocess(views: np.ndarray, size: int, mean, std) -> np.ndarray:
         raise ValueError(f"input size {size} does not divide {VIEW}")
     k = VIEW // size
     x = views.astype(np.float32) / np.float32(255.0)
-    n = x.shape[0]
-    x = x.reshape(n, size, k, size, k, 3).mean(axis=(2, 4), dtype=np.float32)
+    if k > 1:
+        n = x.shape[0]
+        x = x.reshape(n, size, k, size, k, 3).mean(axis=(2, 4), dtype=np.float32)
     x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
 
@@ -144,7 +145,7 @@ class Augmenter:
         x = (x - mean) * contrast + mean * gain
         x *= np.array([1.0 + warm, 1.0, 1.0 - warm], np.float32)
         if r.random() < 0.5:
-            x += r.normal(0.0, r.uniform(1.0, 6.0), size=x.shape).astype(np.float32)
+            x += np.float32(r.uniform(1.0, 6.0)) * r.standard_normal(size=x.shape, dtype=np.float32)
         out = np.clip(x, 0, 255).round().astype(np.uint8)
         if r.random() < 0.3:
             buf = io.BytesIO()

@@ -20,11 +20,11 @@ from model import Net
 
 @dataclass
 class Config:
-    size: int = 56
-    widths: tuple[int, ...] = (16, 32, 48, 64)
+    size: int = 112
+    widths: tuple[int, ...] = (8, 16, 32, 48, 64, 64)
     pool: str = "stride"
-    epochs: int = 60
-    patience: int = 10
+    epochs: int = 30
+    patience: int = 8
     batch: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
