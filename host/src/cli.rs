@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use crate::admin::{self, DataArgs};
 use crate::dataset::{self, SynthOptions};
+use crate::evaluate::{self, EvaluateOptions};
+use screening::classifier::Variant;
 
 /// The clinic tool: enrol kiosks, collect their records, synthesise data.
 #[derive(Debug, Parser)]
@@ -125,6 +127,32 @@ pub enum Command {
         #[arg(long, default_value_t = 600)]
         session_minutes: u32,
     },
+    /// Evaluate the synkinesis classifier (the kiosk's Rust runtime) on a
+    /// data set: per image, per condition, expression, skin tone and series,
+    /// int8 against f32; writes a JSON report and a PNG plot.
+    Evaluate {
+        /// The data-set folder (`index.csv` and its standard views).
+        #[arg(long)]
+        data: PathBuf,
+        /// Which network: `int8`, `f32` or `both`.
+        #[arg(long, default_value = "both", value_parser = ["int8", "f32", "both"])]
+        model: String,
+        /// Which split (`test`, `validation`, `train` or `all`).
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "report.json")]
+        out: PathBuf,
+        /// Where to write the ROC and histogram plot (PNG).
+        #[arg(long)]
+        plot: Option<PathBuf>,
+        /// Bootstrap resamples for the AUC and F1 intervals.
+        #[arg(long, default_value_t = 1000)]
+        resamples: usize,
+        /// Seed of the bootstrap.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Manage the people who may log in to the web page.
     User {
         #[command(subcommand)]
@@ -213,6 +241,37 @@ pub fn run() -> Result<()> {
             bind,
             session_minutes,
         } => admin::serve(&data, bind, &models, session_minutes),
+        Command::Evaluate {
+            data,
+            model,
+            split,
+            out,
+            plot,
+            resamples,
+            seed,
+        } => {
+            let variants = match model.as_str() {
+                "int8" => vec![Variant::Int8],
+                "f32" => vec![Variant::F32],
+                _ => Variant::BOTH.to_vec(),
+            };
+            let opts = EvaluateOptions {
+                data,
+                models,
+                variants,
+                split,
+                resamples,
+                seed,
+            };
+            let report = evaluate::evaluate(&opts)
+                .with_context(|| format!("evaluating on {}", opts.data.display()))?;
+            evaluate::write_report(&report, &out)?;
+            if let Some(plot) = plot {
+                evaluate::plot::write_plot(&report, &plot)?;
+            }
+            print!("{}", report.summary());
+            Ok(())
+        }
         Command::User {
             action: UserCommand::Add { data, name, reset },
         } => print(admin::add_user(&data, &name, reset)),

@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod dataset;
+pub mod evaluate;
 pub mod export;
 pub mod http;
 pub mod import;
