@@ -278,6 +278,9 @@ fn int8_convolutions_run_on_integer_kernels() {
     );
     // And the float network must not (the check can tell them apart).
     let f32 = load(Variant::F32);
+    for line in f32.describe_graph() {
+        eprintln!("f32 graph: {line}");
+    }
     let fk = f32.matmul_kernels();
     assert!(!fk.is_empty(), "the f32 graph has matrix products");
     assert!(fk.iter().all(|k| !k.is_integer()), "{fk:?}");
@@ -500,8 +503,8 @@ fn wrong_size_view_is_refused() {
 /// photographed under another light, background, exposure and camera noise
 /// (same pose and framing) should get the same decision.
 #[test]
-#[ignore = "fails on the first quick artifacts (probabilities all within 0.03 of the threshold); \
-            run with --ignored once the final model lands"]
+#[ignore = "fails on the committed model (same decision in 74 % of re-lit views, 98 % wanted): \
+            the model still reads the scene; run with --ignored after retraining"]
 fn decision_is_invariant_to_light_background_and_noise() {
     use screening::face::FaceStage;
     use screening::synth::{render, Expression, FaceState, Patient, Scene};
