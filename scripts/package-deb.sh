@@ -53,12 +53,6 @@ bin=$target_dir/$triple/$dir/kiosk
 for tool in dpkg-deb python3 "$gnu-objdump" "$gnu-strip" readelf; do
   command -v "$tool" >/dev/null || die "$tool is missing (.ci/install-deps.sh cross installs the cross binutils)"
 done
-if [ ! -x "$bin" ]; then
-  flag="--profile $profile"
-  [ "$profile" = dev ] && flag=""
-  die "no kiosk binary at $bin; build it first: scripts/cross-build.sh ${triple%%-*} $flag"
-fi
-readelf -h "$bin" | grep -q "Machine:.*$machine" || die "$bin is not an $machine binary"
 
 # --- the models: exactly what the manifest lists, each with the right sha256 ---
 [ -f "$models/manifest.toml" ] || die "no manifest.toml in $models"
@@ -86,6 +80,14 @@ if not files:
 print("\n".join(files))
 EOF
 ) || die "refusing to package models that do not match $models/manifest.toml (regenerate them with models/face/convert.sh, or fix the manifest)"
+
+# --- the binary ---
+if [ ! -x "$bin" ]; then
+  flag="--profile $profile"
+  [ "$profile" = dev ] && flag=""
+  die "no kiosk binary at $bin; build it first: scripts/cross-build.sh ${triple%%-*} $flag"
+fi
+readelf -h "$bin" | grep -q "Machine:.*$machine" || die "$bin is not an $machine binary"
 
 version=$(cargo metadata --no-deps --format-version 1 --offline |
   python3 -c 'import json,sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == "device"))')
