@@ -335,11 +335,15 @@ pub struct DecisionConfig {
 }
 
 impl Default for DecisionConfig {
+    /// The eye-narrowing rule. The bundled CNN does not yet separate
+    /// synkinesis from healthy and flaccid faces well enough to decide on its
+    /// own (see `models/MODEL_CARD.md`: series accuracy far below the landmark
+    /// rule's on the same synthetic patients); a site whose retrained model
+    /// validates better switches with `rule = "classifier"`.
     fn default() -> Self {
         Self {
-            rule: RuleConfig::Classifier {
-                threshold: None,
-                model: ModelChoice::Int8,
+            rule: RuleConfig::EyeNarrowing {
+                threshold: DEFAULT_EYE_NARROWING_THRESHOLD,
             },
         }
     }
@@ -349,7 +353,7 @@ impl Default for DecisionConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RuleConfig {
-    /// The synkinesis CNN (the default): refer when the highest probability
+    /// The synkinesis CNN: refer when the highest probability
     /// among big smile, pucker and tight eye closure reaches the threshold.
     Classifier {
         /// Overrides the threshold recorded in the model's manifest entry
@@ -361,7 +365,7 @@ pub enum RuleConfig {
         #[serde(default)]
         model: ModelChoice,
     },
-    /// The landmark rule (Auto-eFACE eye narrowing), needing no CNN.
+    /// The landmark rule (Auto-eFACE eye narrowing), needing no CNN; the default.
     EyeNarrowing {
         /// Refer at or below this relative fissure ratio.
         #[serde(default = "default_eye_narrowing_threshold")]

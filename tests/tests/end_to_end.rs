@@ -116,9 +116,10 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
     let demo = dir.path().join("kiosk-demo");
     let outcomes = three_screenings(&demo);
     let kiosk_data = demo.join("data");
-    assert!(
-        outcomes.iter().any(|o| o == "refer"),
-        "the synkinetic patient is referred: {outcomes:?}"
+    assert_eq!(
+        outcomes,
+        ["refer", "no_synkinesis_detected", "no_synkinesis_detected"],
+        "the synkinetic patient is referred, the healthy and the flaccid one are not"
     );
 
     // `clinic identity` / `clinic enroll` / `kiosk pair`.
