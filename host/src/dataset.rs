@@ -140,8 +140,12 @@ pub struct IndexRow {
     pub severity: &'static str,
     /// `oral_ocular`, `ocular_oral`, `both`, empty unless synkinetic.
     pub pattern: &'static str,
-    /// 1 when the patient has synkinesis, else 0 (a per-patient label).
+    /// 1 when this image shows synkinesis (see [`shows_synkinesis`]), else 0:
+    /// the per-image label the classifier learns.
     pub label: u8,
+    /// 1 when the patient has synkinesis, else 0 (a per-patient label; a
+    /// series is judged against it).
+    pub patient_label: u8,
     /// `train`, `validation` or `test`.
     pub split: &'static str,
     /// Standard view, relative to the data set folder; empty when no single face was found.
@@ -167,6 +171,32 @@ fn condition_fields(c: &Condition) -> (&'static str, &'static str, &'static str,
         c.severity().map_or("", Severity::name),
         c.pattern().map_or("", Pattern::name),
     )
+}
+
+/// Whether a photo of `expression` shows the synkinesis of `condition`.
+///
+/// Follows the renderer (`screening::synth::activation`): the eye narrows
+/// with the oral drive (`max(min(1.4 × smile, 1), pucker)` of the command)
+/// and the mouth corner pulls with the ocular drive (`max(lid closure,
+/// 0.7 × brow raise, squeeze)`). So oral-ocular synkinesis shows in small
+/// smile, big smile and pucker; lower-lip depression asks for neither smile
+/// nor pucker, and the small smile share of tight eye closure (drive 0.11)
+/// narrows an eye that is already shut, so neither shows it. Ocular-oral
+/// synkinesis shows in brow elevation, gentle and tight eye closure. Both
+/// patterns show in the union. Rest never shows it.
+pub fn shows_synkinesis(condition: &Condition, expression: Expression) -> bool {
+    let Some(pattern) = condition.pattern() else {
+        return false;
+    };
+    let oral = matches!(
+        expression,
+        Expression::SmallSmile | Expression::BigSmile | Expression::Pucker
+    );
+    let ocular = matches!(
+        expression,
+        Expression::BrowElevation | Expression::GentleEyeClosure | Expression::TightEyeClosure
+    );
+    (pattern.oral_ocular() && oral) || (pattern.ocular_oral() && ocular)
 }
 
 /// The figures a data set run reports, and that the foundation tests check.
@@ -489,7 +519,8 @@ fn write_patient(
             side,
             severity,
             pattern,
-            label: u8::from(p.condition.has_synkinesis()),
+            label: u8::from(shows_synkinesis(&p.condition, rendered.truth.expression)),
+            patient_label: u8::from(p.condition.has_synkinesis()),
             split: split.name(),
             file,
             fitzpatrick: rendered.truth.fitzpatrick,
@@ -542,6 +573,33 @@ mod tests {
         assert_eq!(auc_below(&[0.1, 0.2], &[0.8, 0.9]), 1.0);
         assert_eq!(auc_below(&[0.8, 0.9], &[0.1, 0.2]), 0.0);
         assert_eq!(auc_below(&[0.5], &[0.5]), 0.5);
+    }
+
+    #[test]
+    fn image_label_follows_the_pattern_and_expression() {
+        let synk = |pattern| Condition::Synkinetic {
+            side: Side::Left,
+            severity: Severity::Mild,
+            pattern,
+        };
+        let shown = |c: &Condition| -> Vec<&'static str> {
+            Expression::ALL
+                .iter()
+                .filter(|&&e| shows_synkinesis(c, e))
+                .map(|e| e.name())
+                .collect()
+        };
+        assert_eq!(
+            shown(&synk(Pattern::OralOcular)),
+            ["small_smile", "big_smile", "pucker"]
+        );
+        assert_eq!(
+            shown(&synk(Pattern::OcularOral)),
+            ["brow_elevation", "gentle_eye_closure", "tight_eye_closure"]
+        );
+        assert_eq!(shown(&synk(Pattern::Both)).len(), 6);
+        assert!(shown(&Condition::Healthy).is_empty());
+        assert!(shown(&Condition::Flaccid { side: Side::Right }).is_empty());
     }
 
     #[test]
