@@ -47,7 +47,11 @@ fn rows_for_part(
                     side: "",
                     severity: "",
                     pattern: "",
-                    label: u8::from(p.condition.has_synkinesis()),
+                    label: u8::from(dataset::shows_synkinesis(
+                        &p.condition,
+                        rendered.truth.expression,
+                    )),
+                    patient_label: u8::from(p.condition.has_synkinesis()),
                     split: "train",
                     file: String::new(),
                     fitzpatrick: rendered.truth.fitzpatrick,
