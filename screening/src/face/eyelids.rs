@@ -12,10 +12,8 @@
 //! other eye is mirrored on the way in and its points mirrored back.
 
 use image::RgbImage;
-use tract_onnx::prelude::Tensor;
 
-use super::landmarks::{index, Landmarks};
-use super::resample;
+use super::landmarks::{crop_tensor, index, CropSampling, Landmarks};
 use super::FaceError;
 use crate::geometry::{PerSide, Point, Side, Similarity};
 use crate::model::{output_slice, LoadedModel, Manifest, ModelError};
@@ -130,38 +128,18 @@ impl EyelidModel {
         // The patient's left eye is on the image's right: mirror it so it
         // looks like the eye the model was trained on.
         let mirror = side == Side::Left;
-        let size = self.size as usize;
-        let plane = size * size;
-        let run_err = |e: tract_onnx::prelude::TractError| {
-            FaceError::Model(ModelError::Run {
-                name: self.model.name().into(),
-                message: e.to_string(),
-            })
-        };
-        let mut input = Tensor::zero::<f32>(&[1, 3, size, size]).map_err(run_err)?;
-        {
-            let mut view = input.try_as_plain_ram_mut().map_err(run_err)?;
-            let data = view.as_slice_mut::<f32>().map_err(run_err)?;
-            let (scale, offset) = (self.scale, self.offset);
-            resample::warp(
-                frame,
-                &crop_to_frame,
-                self.size,
-                self.size,
-                true,
-                |x, y, rgb| {
-                    let x = if mirror {
-                        size - 1 - x as usize
-                    } else {
-                        x as usize
-                    };
-                    let i = y as usize * size + x;
-                    data[i] = rgb[0] * scale + offset;
-                    data[plane + i] = rgb[1] * scale + offset;
-                    data[2 * plane + i] = rgb[2] * scale + offset;
-                },
-            );
-        }
+        let input = crop_tensor(
+            &self.model,
+            frame,
+            &crop_to_frame,
+            self.size,
+            CropSampling {
+                antialias: true,
+                mirror,
+                scale: self.scale,
+                offset: self.offset,
+            },
+        )?;
         let outputs = self.model.run(input)?;
         let raw = output_slice(&self.model, &outputs, self.contour)?;
         let crop_point = |i: usize| {

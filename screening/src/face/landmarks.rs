@@ -281,35 +281,20 @@ impl LandmarkModel {
         if frame.width() == 0 || frame.height() == 0 {
             return Err(FaceError::EmptyImage);
         }
-        let size = self.size as usize;
-        let plane = size * size;
         let crop_to_frame = roi.crop_to_frame(self.size);
-        let run_err = |e: tract_onnx::prelude::TractError| {
-            FaceError::Model(ModelError::Run {
-                name: self.model.name().into(),
-                message: e.to_string(),
-            })
-        };
-        let mut input = Tensor::zero::<f32>(&[1, 3, size, size]).map_err(run_err)?;
-        {
-            let mut view = input.try_as_plain_ram_mut().map_err(run_err)?;
-            let data = view.as_slice_mut::<f32>().map_err(run_err)?;
-            let (scale, offset) = (self.scale, self.offset);
-            // One bilinear sample per pixel, as MediaPipe prepares this model's input.
-            resample::warp(
-                frame,
-                &crop_to_frame,
-                self.size,
-                self.size,
-                false,
-                |x, y, rgb| {
-                    let i = y as usize * size + x as usize;
-                    data[i] = rgb[0] * scale + offset;
-                    data[plane + i] = rgb[1] * scale + offset;
-                    data[2 * plane + i] = rgb[2] * scale + offset;
-                },
-            );
-        }
+        // One bilinear sample per pixel, as MediaPipe prepares this model's input.
+        let input = crop_tensor(
+            &self.model,
+            frame,
+            &crop_to_frame,
+            self.size,
+            CropSampling {
+                antialias: false,
+                mirror: false,
+                scale: self.scale,
+                offset: self.offset,
+            },
+        )?;
         let outputs = self.model.run(input)?;
         let raw = output_slice(&self.model, &outputs, self.points)?;
         let logit = output_slice(&self.model, &outputs, self.presence)?
@@ -364,4 +349,60 @@ mod tests {
         assert_eq!(roi.size, 90.0);
         assert_eq!(roi.centre, Point::new(50.0, 50.0));
     }
+}
+
+/// How [`crop_tensor`] samples a model's input crop.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CropSampling {
+    /// Box-prefilter when the crop shrinks the frame (see [`resample::warp`]).
+    pub antialias: bool,
+    /// Flip the crop left to right.
+    pub mirror: bool,
+    /// Channel value = 0..255 × `scale` + `offset`.
+    pub scale: f32,
+    /// See `scale`.
+    pub offset: f32,
+}
+
+/// The `[1, 3, size, size]` input tensor of a MediaPipe model: the frame
+/// warped into the crop, channel planes normalised as the model expects.
+pub(super) fn crop_tensor(
+    model: &LoadedModel,
+    frame: &RgbImage,
+    crop_to_frame: &Similarity,
+    size: u32,
+    how: CropSampling,
+) -> Result<Tensor, FaceError> {
+    let side = size as usize;
+    let plane = side * side;
+    let run_err = |e: tract_onnx::prelude::TractError| {
+        FaceError::Model(ModelError::Run {
+            name: model.name().into(),
+            message: e.to_string(),
+        })
+    };
+    let mut input = Tensor::zero::<f32>(&[1, 3, side, side]).map_err(run_err)?;
+    {
+        let mut view = input.try_as_plain_ram_mut().map_err(run_err)?;
+        let data = view.as_slice_mut::<f32>().map_err(run_err)?;
+        resample::warp(
+            frame,
+            crop_to_frame,
+            size,
+            size,
+            how.antialias,
+            |x, y, rgb| {
+                let x = if how.mirror {
+                    side - 1 - x as usize
+                } else {
+                    x as usize
+                };
+                let i = y as usize * side + x;
+                data[i] = rgb[0] * how.scale + how.offset;
+                data[plane + i] = rgb[1] * how.scale + how.offset;
+                data[2 * plane + i] = rgb[2] * how.scale + how.offset;
+            },
+        );
+    }
+    Ok(input)
 }
