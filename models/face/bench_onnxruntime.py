@@ -13,10 +13,15 @@ only the inference is timed.
 import argparse
 import os
 import statistics
+import sys
 import time
 
 import numpy as np
 import onnxruntime as ort
+
+# The shared timing loop lives beside the model folders (models/ort_timing.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ort_timing import time_single_thread as bench  # noqa: E402
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
@@ -49,24 +54,6 @@ def detector_input(frame: np.ndarray) -> np.ndarray:
 def landmark_input(frame: np.ndarray) -> np.ndarray:
     crop = nearest(frame[120:360, 200:440], 192, 192).astype(np.float32) / 255.0
     return crop.transpose(2, 0, 1)[np.newaxis].copy()
-
-
-def bench(path: str, feed: np.ndarray, runs: int, warmup: int) -> list:
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    for _ in range(warmup):
-        sess.run(None, {name: feed})
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, {name: feed})
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
 
 
 def main() -> None:

@@ -14,11 +14,16 @@ Only `session.run` is timed: pre-processing and the softmax are not.
 import argparse
 import os
 import statistics
+import sys
 import time
 import tomllib
 
 import numpy as np
 import onnxruntime as ort
+
+# The shared timing loop lives beside the model folders (models/ort_timing.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from ort_timing import time_single_thread as bench  # noqa: E402
 from PIL import Image
 
 MODELS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -38,24 +43,6 @@ def view_tensor(entry: dict, view_size: int) -> np.ndarray:
     x = x.reshape(size, k, size, k, 3).mean(axis=(1, 3), dtype=np.float32)
     x = (x - np.asarray(entry["mean"], np.float32)) / np.asarray(entry["std"], np.float32)
     return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)
-
-
-def bench(path: str, feed: np.ndarray, runs: int, warmup: int) -> list:
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    name = sess.get_inputs()[0].name
-    for _ in range(warmup):
-        sess.run(None, {name: feed})
-    times = []
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        sess.run(None, {name: feed})
-        times.append((time.perf_counter() - t0) * 1e3)
-    return times
 
 
 def main() -> None:
