@@ -4,9 +4,11 @@
 //! (`kiosk pair --host-key HEX --url URL`). Before sending anything it asks
 //! the server to sign a fresh nonce ([`Hello`]) and sends nothing unless the
 //! pinned key signed it; every acknowledgement is host-signed too and is
-//! checked against the kiosk's own record hash before the cursor moves. The
-//! transport is plain HTTP on the clinic LAN: see docs/ARCHITECTURE.md
-//! ("Records and sync") for what that does and does not protect.
+//! checked against the kiosk's own record hash before the cursor moves.
+//! Batches and answers are sealed ([`screening::record::seal`]) to the
+//! X25519 key the pinned host key signed in its hello answer, so records and
+//! patient references cross the clinic LAN encrypted even over plain HTTP:
+//! see docs/ARCHITECTURE.md ("Records and sync").
 //!
 //! A sync run stops at the first failure; the log is durable and the cursor
 //! only moves on a verified ack, so the next run resumes where this one
@@ -14,6 +16,7 @@
 
 use ed25519_dalek::VerifyingKey;
 use screening::record::keyfile::write_atomic;
+use screening::record::seal::Session;
 use screening::record::wire::{
     Hello, HelloAnswer, SyncBatch, SyncResponse, HELLO_PATH, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
     SYNC_PATH,
@@ -212,7 +215,7 @@ pub fn sync(
     let hello = Hello { nonce };
     let answer = HelloAnswer::decode(&transport.hello(&hello.encode())?)
         .map_err(|e| SyncError::Malformed(e.to_string()))?;
-    answer
+    let sync_key = answer
         .verify(&hello, host_key)
         .map_err(|_| SyncError::NotPairedHost)?;
 
@@ -225,8 +228,12 @@ pub fn sync(
         }
         let before = store.acknowledged_through();
         let n = records.len() as u64;
-        let body = SyncBatch::new(store.device(), records).encode();
-        let answer = transport.push(&body)?;
+        let plain = SyncBatch::new(store.device(), records).encode();
+        let (body, session) = Session::seal_request(&sync_key, &plain)
+            .map_err(|e| SyncError::Malformed(format!("clinic sealing key: {e}")))?;
+        let answer = session
+            .open_answer(&transport.push(&body)?)
+            .map_err(|e| SyncError::Malformed(e.to_string()))?;
         let response =
             SyncResponse::decode(&answer).map_err(|e| SyncError::Malformed(e.to_string()))?;
         store.apply_ack(&response.ack, host_key)?;
@@ -249,7 +256,8 @@ pub fn sync(
     Ok(report)
 }
 
-/// HTTP transport (`ureq`, plain HTTP on the clinic LAN).
+/// HTTP transport (`ureq`). The bodies it carries are sealed by [`sync`], so
+/// plain HTTP on the clinic LAN shows who talks to whom, not what.
 pub struct HttpTransport {
     agent: ureq::Agent,
     base: String,

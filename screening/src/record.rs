@@ -32,6 +32,7 @@ pub mod bundle;
 pub mod chain;
 pub mod format;
 pub mod keyfile;
+pub mod seal;
 pub mod sign;
 pub mod wire;
 

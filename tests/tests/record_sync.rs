@@ -291,6 +291,11 @@ impl SyncTransport for FaultyLink {
     }
 
     fn push(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        // What an eavesdropper on the LAN sees: no patient reference.
+        assert!(
+            !body.windows(6).any(|w| w == b"P-0001"),
+            "a patient reference crossed the link in the clear"
+        );
         // Half the pushes meet a fault, spread over the six kinds.
         let fault = match self.rng.below(12) as usize {
             f @ 1..=6 => f,
@@ -364,6 +369,11 @@ fn sync_under_faults_ends_with_exactly_the_kiosks_records() {
     link.store = None;
     let clinic = Store::open(&dir.path().join("clinic.sqlite")).unwrap();
     assert_same_records(&kiosk, &clinic);
+    let plain = kiosk.log().get(0).unwrap().unwrap().to_bytes();
+    assert!(
+        plain.windows(6).any(|w| w == b"P-0001"),
+        "the eavesdropping check above looks for bytes a plain record holds"
+    );
     let faults: Vec<String> = FAULT_NAMES
         .iter()
         .zip(link.faults)

@@ -1,8 +1,9 @@
 //! The sync endpoint: `POST /api/v1/hello` (the host proves it holds the
-//! key the kiosk pinned) and `POST /api/v1/sync` (a batch of signed records
-//! in, a host-signed acknowledgement out). Bodies are `postcard` bytes,
-//! limited to [`MAX_BATCH_BYTES`]; malformed ones get a 400 with a plain
-//! message, unenrolled kiosks a 403.
+//! key the kiosk pinned, and vouches for its sealing key) and
+//! `POST /api/v1/sync` (a sealed batch of signed records in, a sealed
+//! host-signed acknowledgement out; see [`screening::record::seal`]). Bodies
+//! are `postcard` bytes, limited to [`MAX_BATCH_BYTES`]; malformed or
+//! unopenable ones get a 400 with a plain message, unenrolled kiosks a 403.
 //!
 //! [`handle_batch`] and [`handle_hello`] hold the logic without HTTP, so
 //! fault-injecting tests can drive them in process.
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use ed25519_dalek::SigningKey;
+use screening::record::seal::ClinicSecret;
 use screening::record::wire::{
     Hello, SyncBatch, SyncResponse, HELLO_PATH, MAX_BATCH_BYTES, SYNC_PATH,
 };
@@ -32,8 +34,25 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_BATCH_BYTES))
 }
 
-/// Verifies and stores one encoded [`SyncBatch`]; returns the encoded [`SyncResponse`].
+/// Opens one sealed [`SyncBatch`], verifies and stores it; returns the
+/// sealed [`SyncResponse`].
 pub fn handle_batch(
+    store: &mut Store,
+    host_key: &SigningKey,
+    body: &[u8],
+) -> Result<Vec<u8>, ApiError> {
+    let (plain, session) = ClinicSecret::derive(host_key)
+        .open_request(body)
+        .map_err(|e| {
+            warn!(bytes = body.len(), error = %e, "refused a sync body that does not open");
+            ApiError::BadRequest(format!("malformed sync batch: {e}"))
+        })?;
+    let answer = handle_plain_batch(store, host_key, &plain)?;
+    Ok(session.seal_answer(&answer))
+}
+
+/// [`handle_batch`] after the envelope is open: plain batch in, plain response out.
+pub fn handle_plain_batch(
     store: &mut Store,
     host_key: &SigningKey,
     body: &[u8],
@@ -52,7 +71,8 @@ pub fn handle_batch(
     Ok(response.encode())
 }
 
-/// Answers one encoded [`Hello`] with the host's signature over its nonce.
+/// Answers one encoded [`Hello`] with the host's signature over its nonce
+/// and sealing key.
 pub fn handle_hello(host_key: &SigningKey, body: &[u8]) -> Result<Vec<u8>, ApiError> {
     let hello = Hello::decode(body).map_err(|e| {
         warn!(bytes = body.len(), error = %e, "refused a malformed hello");

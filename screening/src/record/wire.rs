@@ -12,6 +12,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::fixed_bytes;
 use super::format::{DeviceId, RecordHash};
+use super::seal::ClinicSecret;
 use super::sign::{Signature, SignedRecord};
 
 /// Wire format version.
@@ -26,7 +27,7 @@ pub const SYNC_PATH: &str = "/api/v1/sync";
 pub const HELLO_PATH: &str = "/api/v1/hello";
 
 const ACK_DOMAIN: &[u8] = b"synkinesis-kiosk/ack/v1\0";
-const HELLO_DOMAIN: &[u8] = b"synkinesis-kiosk/hello/v1\0";
+const HELLO_DOMAIN: &[u8] = b"synkinesis-kiosk/hello/v2\0";
 
 /// Why a sync message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -223,13 +224,23 @@ impl Hello {
         decode_exact(bytes)
     }
 
-    /// The host's answer: its public key and a signature over the nonce.
+    /// The host's answer: its public key, the key kiosks seal batches to
+    /// ([`seal`](super::seal)), and a signature over the nonce and that key.
     pub fn answer(&self, host_key: &SigningKey) -> HelloAnswer {
+        let sync_key = ClinicSecret::derive(host_key).public();
         HelloAnswer {
             host_key: host_key.verifying_key().to_bytes(),
-            signature: Signature::create(host_key, HELLO_DOMAIN, &self.nonce),
+            sync_key,
+            signature: Signature::create(host_key, HELLO_DOMAIN, &hello_message(self, &sync_key)),
         }
     }
+}
+
+fn hello_message(hello: &Hello, sync_key: &[u8; 32]) -> [u8; 64] {
+    let mut m = [0u8; 64];
+    m[..32].copy_from_slice(&hello.nonce);
+    m[32..].copy_from_slice(sync_key);
+    m
 }
 
 /// The host's proof of identity for one [`Hello`].
@@ -238,7 +249,10 @@ pub struct HelloAnswer {
     /// The host's Ed25519 public key.
     #[serde(with = "fixed_bytes")]
     pub host_key: [u8; 32],
-    /// Signature over the nonce.
+    /// The clinic's X25519 key for sealed batches.
+    #[serde(with = "fixed_bytes")]
+    pub sync_key: [u8; 32],
+    /// Signature over the nonce and `sync_key`.
     pub signature: Signature,
 }
 
@@ -253,14 +267,17 @@ impl HelloAnswer {
         decode_exact(bytes)
     }
 
-    /// Checks that the answer comes from `pinned` and signs `hello`'s nonce.
-    pub fn verify(&self, hello: &Hello, pinned: &VerifyingKey) -> Result<(), WireError> {
+    /// Checks that the answer comes from `pinned` and signs `hello`'s nonce;
+    /// returns the sync key it vouches for.
+    pub fn verify(&self, hello: &Hello, pinned: &VerifyingKey) -> Result<[u8; 32], WireError> {
         if self.host_key != pinned.to_bytes()
-            || !self.signature.check(pinned, HELLO_DOMAIN, &hello.nonce)
+            || !self
+                .signature
+                .check(pinned, HELLO_DOMAIN, &hello_message(hello, &self.sync_key))
         {
             return Err(WireError::BadHostSignature);
         }
-        Ok(())
+        Ok(self.sync_key)
     }
 }
 
@@ -341,6 +358,13 @@ mod tests {
             .answer(&rogue)
             .verify(&hello, &host.verifying_key())
             .is_err());
+        let mut swapped = hello.answer(&host);
+        swapped.sync_key = hello.answer(&rogue).sync_key;
+        assert_eq!(
+            swapped.verify(&hello, &host.verifying_key()),
+            Err(WireError::BadHostSignature),
+            "a sealing key the pinned key did not sign is refused"
+        );
         let other = Hello { nonce: [7; 32] };
         assert!(hello
             .answer(&host)
