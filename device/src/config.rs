@@ -61,6 +61,8 @@ pub struct Config {
     pub decision: DecisionConfig,
     /// Where records and keys live.
     pub storage: StorageConfig,
+    /// Pushing records to the paired clinic between screenings.
+    pub sync: SyncConfig,
     /// The quality gate.
     pub gate: screening::face::GateConfig,
     /// Model folder; default: the installed or in-repo models.
@@ -409,6 +411,26 @@ impl Default for StorageConfig {
     }
 }
 
+/// Automatic sync from `kiosk run`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Try to sync at start and after every screening, when paired with an address.
+    pub automatic: bool,
+    /// Seconds one sync may take before the kiosk gives up until next time
+    /// (the patient waits on the result screen meanwhile).
+    pub timeout_s: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            automatic: true,
+            timeout_s: 10,
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -524,6 +546,12 @@ impl Config {
                     format!("{w}×{h} is outside 160×120 to 3840×2160"),
                 );
             }
+        }
+        if !(1..=120).contains(&self.sync.timeout_s) {
+            return bad(
+                "sync.timeout_s",
+                format!("{} s is outside 1..=120", self.sync.timeout_s),
+            );
         }
         if let DisplayConfig::Spi(s) = &self.display {
             if !matches!(

@@ -4,7 +4,7 @@
 
 use anyhow::{Context, Result};
 use std::time::Duration;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use screening::classifier::{Classifier, Variant};
 use screening::decision::Rule;
@@ -23,6 +23,8 @@ use crate::display::Display;
 use crate::input::{Input, InputEvent, Scripted};
 use crate::record_store::RecordStore;
 use crate::session::{Session, SessionEnd, SessionOptions};
+use crate::sync::{HttpTransport, PairedHost, SyncOptions};
+use crate::watchdog::{self, Beating, NotifySocket};
 
 /// The session options a configuration asks for, deciding by `rule` (see
 /// [`load_models`], which resolves the configured rule against the model).
@@ -217,8 +219,10 @@ pub fn model_ref(models_dir: &Path, entry: &str) -> Result<ModelRef> {
 }
 
 fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> Result<()> {
+    let notify = NotifySocket::from_env();
+    let heartbeat = watchdog::start(notify.clone(), watchdog::watchdog_period_from_env());
     let models = load_models(config)?;
-    let mut camera = open_camera(&config.camera)?;
+    let mut camera = Beating::new(open_camera(&config.camera)?, heartbeat.clone());
     let mut store = RecordStore::open(&config.storage.data_dir).with_context(|| {
         format!(
             "opening the record store in {}",
@@ -228,18 +232,24 @@ fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> 
     let name = format!("kiosk {}", store.device().short());
     let (camera_name, display_name) = (camera.describe(), display.describe());
     info!(camera = %camera_name, display = %display_name, "kiosk ready");
+    if let Some(socket) = &notify {
+        if let Err(e) = socket.notify("READY=1") {
+            warn!("could not tell systemd the kiosk is ready: {e}");
+        }
+    }
+    sync_between_screenings(config, &mut store);
     let mut done = 0usize;
     while limit.is_none_or(|l| done < l) {
-        let mut input = open_input(&config.input)?;
+        let mut input = Beating::new(open_input(&config.input)?, heartbeat.clone());
         let mut archive = SignedArchive {
             store: &mut store,
             model: models.evidence.clone(),
         };
         let opts = session_options(config, name.clone(), models.rule);
         match Session::new(
-            camera.as_mut(),
+            &mut camera,
             &mut display,
-            input.as_mut(),
+            &mut input,
             &models.stage,
             &mut archive,
             opts,
@@ -254,6 +264,7 @@ fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> 
                     "screening finished"
                 );
                 done += 1;
+                sync_between_screenings(config, &mut store);
             }
             Ok(SessionEnd::Cancelled) => info!("screening cancelled"),
             Err(e) => {
@@ -264,4 +275,40 @@ fn run_on<D: Display>(mut display: D, config: &Config, limit: Option<usize>) -> 
         }
     }
     Ok(())
+}
+
+/// Pushes unacknowledged records to the paired clinic, if the kiosk is
+/// paired with an address and automatic sync is on. A failure is logged and
+/// left for next time: the records stay in the log until a verified ack.
+fn sync_between_screenings(config: &Config, store: &mut RecordStore) {
+    if !config.sync.automatic || store.unacknowledged_count() == 0 {
+        return;
+    }
+    let (url, key) = match PairedHost::load(&config.storage.data_dir) {
+        Ok(Some(paired)) => match (paired.url.clone(), paired.key()) {
+            (Some(url), Ok(key)) => (url, key),
+            (None, _) => return,
+            (Some(_), Err(e)) => {
+                warn!("automatic sync skipped: paired host key: {e}");
+                return;
+            }
+        },
+        Ok(None) => return,
+        Err(e) => {
+            warn!("automatic sync skipped: {e}");
+            return;
+        }
+    };
+    let mut transport = HttpTransport::new(&url, Duration::from_secs(config.sync.timeout_s));
+    match crate::sync::sync(store, &key, &mut transport, SyncOptions::default()) {
+        Ok(r) => info!(
+            sent = r.sent,
+            stored = r.stored,
+            remaining = r.remaining,
+            "records synced with the clinic"
+        ),
+        Err(e) => {
+            warn!("automatic sync with {url} failed; retrying after the next screening: {e}")
+        }
+    }
 }

@@ -23,3 +23,4 @@ pub mod record_store;
 pub mod screens;
 pub mod session;
 pub mod sync;
+pub mod watchdog;

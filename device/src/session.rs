@@ -194,14 +194,12 @@ impl<'a, D: Display> Session<'a, D> {
         self.skipped.clear();
         let name = self.opts.device_name.clone();
         self.show(&Screen::Welcome { device: &name })?;
-        loop {
-            match self.input.poll(Duration::from_millis(500)) {
-                Some(InputEvent::Start) | None => break,
-                Some(InputEvent::Text(_)) | Some(InputEvent::Retake) | Some(InputEvent::Cancel) => {
-                    continue
-                }
-            }
-        }
+        // The welcome screen stays until someone presses start: a kiosk left
+        // alone must not screen an empty chair over and over.
+        while !matches!(
+            self.input.poll(Duration::from_millis(500)),
+            Some(InputEvent::Start)
+        ) {}
         info!("screening started");
         Ok(if self.opts.ask_patient_reference {
             State::PatientReference {

@@ -183,3 +183,50 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
     host::admin::import(&usb_clinic, &drive).unwrap();
     assert_clinic_holds(&usb_clinic, &usb_kiosk, &outcomes, "usb again");
 }
+
+#[test]
+fn kiosk_run_syncs_to_the_paired_clinic_after_every_screening() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("kiosk-data");
+    let clinic = clinic(dir.path(), "clinic-run");
+    let kiosk_key = hex::encode(
+        Identity::open_or_create(&data)
+            .unwrap()
+            .public_key()
+            .to_bytes(),
+    );
+    host::admin::enroll(&clinic, &kiosk_key, "ward kiosk", "test bench").unwrap();
+    let host_key = clinic.key().unwrap();
+    let server = BackgroundServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        AppState::new(clinic.store().unwrap(), host_key.clone()),
+    )
+    .unwrap();
+    let host_public = hex::encode(host_key.verifying_key().to_bytes());
+    device::admin::pair(&data, &host_public, Some(server.url())).unwrap();
+
+    // `kiosk run --screenings 2` on the embedded default, with a start press
+    // per screening and automatic sync on (its default).
+    let toml = format!(
+        "[camera]\nsource = \"virtual\"\ncondition = \"healthy\"\nseed = 5\nfps = 60\n\n\
+         [display]\nkind = \"png\"\ndir = {:?}\n\n[input]\nkind = \"automatic\"\n\n\
+         [protocol]\nresult_timeout_s = 1\n\n[storage]\ndata_dir = {:?}\n",
+        dir.path().join("screens"),
+        data
+    );
+    let config = Config::parse(&toml, Path::new("kiosk.toml")).unwrap();
+    assert!(config.sync.automatic);
+    device::kiosk::run(&config, Some(2)).unwrap();
+    drop(server);
+
+    let kiosk = RecordStore::open(&data).unwrap();
+    assert_eq!(kiosk.len(), 2);
+    assert_eq!(
+        kiosk.unacknowledged_count(),
+        0,
+        "both screenings were acknowledged without `kiosk sync`"
+    );
+    let store = Store::open(&clinic.db).unwrap();
+    assert_eq!(store.record_count().unwrap(), 2);
+    assert!(host::audit::audit(&store).unwrap().problems.is_empty());
+}
