@@ -3,7 +3,10 @@
 //!
 //! - `decode`: one MJPEG frame to RGB (the V4L2 and replay path);
 //! - `decode_detect_gate`: decode, then the face stage as the session runs it
-//!   on every frame (detector, landmarks, eyelids, alignment, quality gate);
+//!   on every frame (detector, landmarks, alignment, quality gate);
+//! - `decode_detect_gate_refine`: the same plus the iris model's eyelid
+//!   refinement, which the session adds only on frames that pass the gate
+//!   while it waits for the hold (the frames it may capture);
 //! - `capture_to_result`: a whole one-expression screening from a recording
 //!   (settle 0, hold 5 frames) through decision and a durable, signed record.
 //!
@@ -88,6 +91,14 @@ fn frame_path(c: &mut Criterion) {
         b.iter(|| {
             let image = decode_jpeg(one, Some((640, 480)), "bench").unwrap();
             stage.analyse(&image, Some(&first)).unwrap()
+        })
+    });
+    g.bench_function("decode_detect_gate_refine", |b| {
+        b.iter(|| {
+            let image = decode_jpeg(one, Some((640, 480)), "bench").unwrap();
+            let mut a = stage.analyse(&image, Some(&first)).unwrap();
+            stage.refine_eyelids(&image, &mut a).unwrap();
+            a
         })
     });
     g.finish();

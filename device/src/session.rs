@@ -268,7 +268,7 @@ impl<'a, D: Display> Session<'a, D> {
                 break;
             }
             attempt.frames += 1;
-            let analysis = match self.stage.analyse(&frame.image, previous.as_ref()) {
+            let mut analysis = match self.stage.analyse(&frame.image, previous.as_ref()) {
                 Ok(a) => a,
                 Err(e) => {
                     // A frame the face stage cannot read is skipped like a corrupt frame.
@@ -280,7 +280,16 @@ impl<'a, D: Display> Session<'a, D> {
             let settling = frame.captured.saturating_duration_since(started) < self.opts.settle;
             match hint {
                 None if settling => attempt.reset_hold(),
-                None => attempt.hold(&analysis, &frame),
+                None => {
+                    // Only frames that may be captured pay for the iris model.
+                    match self.stage.refine_eyelids(&frame.image, &mut analysis) {
+                        Ok(()) => attempt.hold(&analysis, &frame),
+                        Err(e) => {
+                            warn!("eyelid refinement refused a frame: {e}");
+                            attempt.reset_hold();
+                        }
+                    }
+                }
                 Some(h) => {
                     last_reason = h.to_string();
                     attempt.reset_hold();

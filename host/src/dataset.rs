@@ -82,7 +82,7 @@ pub fn check_image(
     rendered: &Rendered,
 ) -> Result<(ImageCheck, Option<image::RgbImage>)> {
     let analysis = stage
-        .analyse(&rendered.image, None)
+        .analyse_still(&rendered.image)
         .context("running the face stage")?;
     let truth = &rendered.truth;
     let faces = analysis.detections.len();

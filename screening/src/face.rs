@@ -177,8 +177,12 @@ impl FaceStage {
         &self.landmarks
     }
 
-    /// Analyses one frame. `previous` (the analysis of the frame before) lets
-    /// the gate tell whether the face is still.
+    /// Analyses one camera frame: detection, landmarks, alignment and the
+    /// quality gate. `previous` (the analysis of the frame before) lets the
+    /// gate tell whether the face is still. The eye apertures in `measures`
+    /// are FaceMesh's; [`FaceStage::refine_eyelids`] sharpens them with the
+    /// iris model, which costs about as much again, so the kiosk calls it
+    /// only for frames it may capture.
     pub fn analyse(
         &self,
         frame: &RgbImage,
@@ -235,11 +239,6 @@ impl FaceStage {
         };
         let work_face = detections[pi];
         let landmarks = self.landmarks.landmarks(&work, &work_face)?;
-        let eyelids = self
-            .eyelids
-            .as_ref()
-            .map(|m| m.refine(&work, &landmarks))
-            .transpose()?;
         let aligned = align::align(&work, landmarks.eye_centres(), &self.view).ok();
 
         // Gate figures, measured in the working frame (ratios and degrees do
@@ -263,6 +262,11 @@ impl FaceStage {
         // Back to the caller's frame.
         let to_frame = |d: &Detection| scale_detection(d, factor as f32);
         a.detections = detections.iter().map(to_frame).collect();
+        let face = a.detections[pi];
+        a.figures.motion = previous
+            .and_then(|p| p.face())
+            .map(|prev| gate::motion(&face, prev));
+        a.verdict = self.verdict(&a.figures);
         let landmarks = if factor > 1 {
             landmarks.transformed(&up)
         } else {
@@ -280,25 +284,67 @@ impl FaceStage {
             ),
             image: al.image,
         });
-        let face = a.detections[pi];
-        a.figures.motion = previous
-            .and_then(|p| p.face())
-            .map(|prev| gate::motion(&face, prev));
-        a.measures = Measures::from_landmarks(&landmarks).map(|m| match &eyelids {
-            // Apertures over the interocular distance do not depend on the working scale.
-            Some(e) => m.with_fissures(
-                e.as_ref()
-                    .map(|c| c.aperture * factor as f32 / m.interocular),
-            ),
-            None => m,
-        });
+        a.measures = Measures::from_landmarks(&landmarks);
         a.landmarks = Some(landmarks);
         a.aligned = aligned;
-        a.verdict = self.verdict(&a.figures);
         Ok(a)
     }
 
     /// The gate's decision on measured figures, checks in screen order.
+    /// Replaces the eye apertures of `analysis` (made by
+    /// [`FaceStage::analyse`] from `frame`) with the iris model's eyelid
+    /// contours. A no-op without an eyelid model or landmarks.
+    pub fn refine_eyelids(
+        &self,
+        frame: &RgbImage,
+        analysis: &mut Analysis,
+    ) -> Result<(), FaceError> {
+        let (Some(model), Some(landmarks)) = (&self.eyelids, &analysis.landmarks) else {
+            return Ok(());
+        };
+        let Some(measures) = analysis.measures.take() else {
+            return Ok(());
+        };
+        // The same working frame `analyse` looked at, so the figures do not
+        // depend on when the refinement runs.
+        let factor = shrink_factor(frame.width(), frame.height(), MAX_ANALYSIS_SIDE);
+        let (work, work_landmarks) = if factor > 1 {
+            let down = Similarity {
+                a: 1.0 / factor as f32,
+                b: 0.0,
+                tx: 0.0,
+                ty: 0.0,
+            };
+            (
+                Cow::Owned(resample::box_shrink(frame, factor)),
+                landmarks.transformed(&down),
+            )
+        } else {
+            (Cow::Borrowed(frame), landmarks.clone())
+        };
+        let contours = model.refine(&work, &work_landmarks);
+        analysis.measures = Some(match contours {
+            // Apertures over the interocular distance do not depend on the working scale.
+            Ok(e) => {
+                let interocular = measures.interocular;
+                measures.with_fissures(e.as_ref().map(|c| c.aperture * factor as f32 / interocular))
+            }
+            Err(err) => {
+                analysis.measures = Some(measures);
+                return Err(err);
+            }
+        });
+        Ok(())
+    }
+
+    /// Analyses one still photo with every measure refined, whatever the
+    /// gate says (data sets, uploaded photos).
+    pub fn analyse_still(&self, frame: &RgbImage) -> Result<Analysis, FaceError> {
+        let mut a = self.analyse(frame, None)?;
+        self.refine_eyelids(frame, &mut a)?;
+        Ok(a)
+    }
+
     fn verdict(&self, f: &GateFigures) -> Result<(), GateReason> {
         let g = &self.gate;
         if f.faces > 1 {

@@ -234,7 +234,7 @@ fn alignment_puts_the_eyes_on_the_standard_view() {
 
 #[test]
 fn grace_hopper_passes_the_gate_and_the_astronaut_is_told_where_to_go() {
-    let a = stage().analyse(&photo("grace_hopper.jpg"), None).unwrap();
+    let a = stage().analyse_still(&photo("grace_hopper.jpg")).unwrap();
     assert_eq!(a.verdict, Ok(()), "{:?}", a.figures);
     assert!(a.passed() && a.message().is_none());
     let m = a.measures.unwrap();

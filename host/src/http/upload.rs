@@ -104,7 +104,7 @@ impl PhotoAnalyzer {
         })?;
         let analysis = self
             .stage
-            .analyse(&photo, None)
+            .analyse_still(&photo)
             .map_err(|e| PageError::Internal(format!("face stage: {e}")))?;
         let aligned = analysis.aligned.as_ref().map(|a| a.image.clone());
         let classification = match (&analysis.verdict, &aligned) {
