@@ -337,15 +337,18 @@ pub struct DecisionConfig {
 }
 
 impl Default for DecisionConfig {
-    /// The eye-narrowing rule. The bundled CNN does not yet separate
-    /// synkinesis from healthy and flaccid faces well enough to decide on its
-    /// own (see `models/MODEL_CARD.md`: series accuracy far below the landmark
-    /// rule's on the same synthetic patients); a site whose retrained model
-    /// validates better switches with `rule = "classifier"`.
+    /// The synkinesis CNN (int8, the manifest's threshold). On the same
+    /// held-out synthetic patients it ranks series far better than the
+    /// landmark rule (series ROC AUC 0.91 against about 0.78) and, at its
+    /// validation-chosen threshold, misses far fewer synkinetic patients
+    /// (recall 0.95 against about 0.43), at the cost of more referrals of
+    /// healthy and flaccid faces (`models/MODEL_CARD.md`). A site can fall
+    /// back to `rule = "eye_narrowing"`, which needs no CNN.
     fn default() -> Self {
         Self {
-            rule: RuleConfig::EyeNarrowing {
-                threshold: DEFAULT_EYE_NARROWING_THRESHOLD,
+            rule: RuleConfig::Classifier {
+                threshold: None,
+                model: ModelChoice::Int8,
             },
         }
     }
@@ -356,7 +359,8 @@ impl Default for DecisionConfig {
 #[serde(tag = "rule", rename_all = "snake_case", deny_unknown_fields)]
 pub enum RuleConfig {
     /// The synkinesis CNN: refer when the highest probability
-    /// among big smile, pucker and tight eye closure reaches the threshold.
+    /// among big smile, pucker and tight eye closure reaches the threshold;
+    /// the default.
     Classifier {
         /// Overrides the threshold recorded in the model's manifest entry
         /// (chosen on the validation split for high recall). Leave it unset
@@ -367,7 +371,7 @@ pub enum RuleConfig {
         #[serde(default)]
         model: ModelChoice,
     },
-    /// The landmark rule (Auto-eFACE eye narrowing), needing no CNN; the default.
+    /// The landmark rule (Auto-eFACE eye narrowing), needing no CNN.
     EyeNarrowing {
         /// Refer at or below this relative fissure ratio.
         #[serde(default = "default_eye_narrowing_threshold")]

@@ -39,6 +39,9 @@ class Row:
     split: str
     file: str
     fitzpatrick: int
+    # Truth of the left/right palpebral fissure ratio when the data set has
+    # it (synthetic patients do); NaN otherwise.
+    fissure_ratio: float = float("nan")
 
 
 @dataclass
@@ -55,6 +58,15 @@ class DataSet:
 
     def labels(self) -> np.ndarray:
         return np.array([r.label for r in self.rows], dtype=np.int64)
+
+    def eye_asymmetry(self) -> np.ndarray:
+        """|log(fissure ratio)| per row, capped at 2; NaN where unknown or
+        undefined (both eyes shut: the ratio is 0/0 or 0)."""
+        r = np.array([row.fissure_ratio for row in self.rows], dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.abs(np.log(r))
+        a[~np.isfinite(a)] = np.nan
+        return np.minimum(a, 2.0).astype(np.float32)
 
 
 def load(folder: Path) -> DataSet:
@@ -76,6 +88,7 @@ def load(folder: Path) -> DataSet:
                 split=rec["split"],
                 file=rec["file"],
                 fitzpatrick=int(rec.get("fitzpatrick") or 0),
+                fissure_ratio=float(rec.get("fissure_ratio_truth") or "nan"),
             )
             img = read_view(folder / row.file)
             rows.append(row)
@@ -121,8 +134,11 @@ class Augmenter:
     degrees of roll, a few per cent of scale, mirror, defocus, sensor noise and
     JPEG. Driven by one numpy Generator, so a seed gives the same stream."""
 
-    def __init__(self, seed: int):
+    def __init__(self, seed: int, strength: str = "camera"):
         self.rng = np.random.default_rng(seed)
+        # "light" keeps the lid gaps sharp: the decisive sign is ~2 px at
+        # 112 px, and blur, JPEG and a few degrees of roll can erase it.
+        self.light = strength == "light"
 
     def __call__(self, view: np.ndarray) -> np.ndarray:
         r = self.rng
@@ -130,11 +146,12 @@ class Augmenter:
         if r.random() < 0.5:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         # Geometry: the alignment is good to ~3 % of the crop, so stay near it.
-        angle = r.uniform(-4.0, 4.0)
-        scale = r.uniform(0.95, 1.05)
-        dx, dy = r.uniform(-3.0, 3.0, size=2)
+        k = 0.33 if self.light else 1.0
+        angle = r.uniform(-4.0, 4.0) * k
+        scale = 1.0 + r.uniform(-0.05, 0.05) * k
+        dx, dy = r.uniform(-3.0, 3.0, size=2) * k
         img = affine(img, angle, scale, dx, dy)
-        if r.random() < 0.3:
+        if r.random() < (0.0 if self.light else 0.3):
             img = img.filter(ImageFilter.GaussianBlur(radius=r.uniform(0.3, 1.0)))
         x = np.asarray(img).astype(np.float32)
         # Exposure, contrast and colour temperature.
@@ -147,7 +164,7 @@ class Augmenter:
         if r.random() < 0.5:
             x += np.float32(r.uniform(1.0, 6.0)) * r.standard_normal(size=x.shape, dtype=np.float32)
         out = np.clip(x, 0, 255).round().astype(np.uint8)
-        if r.random() < 0.3:
+        if r.random() < (0.1 if self.light else 0.3):
             buf = io.BytesIO()
             Image.fromarray(out).save(buf, format="JPEG", quality=int(r.integers(40, 90)))
             out = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))

@@ -120,8 +120,9 @@ def auc_ci(y: np.ndarray, p: np.ndarray, groups: list[str], seed: int, reps: int
 
 
 def choose_threshold(y: np.ndarray, p: np.ndarray, recall: float = 0.97) -> dict:
-    """The largest threshold whose per-image recall on `y` is at least
-    `recall`; Youden's J when that would flag (almost) everything."""
+    """The largest threshold whose recall on (`y`, `p`) is at least `recall`
+    (per image or per series: whatever the scores are); Youden's J when that
+    would flag (almost) everything."""
     pos = np.sort(p[y == 1])
     k = int(math.floor((1 - recall) * len(pos)))  # positives we may miss
     t = float(pos[k]) if len(pos) else 0.5

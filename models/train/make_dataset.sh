@@ -6,7 +6,7 @@
 # two busy cores). The pipeline then reads OUT_DIR/index.csv.
 set -euo pipefail
 SEED=20261127
-PATIENTS=400
+PATIENTS=800
 OUT=${1:?usage: make_dataset.sh OUT_DIR}
 cd "$(dirname "$0")/../.."
 cargo run -p host --bin clinic -- synth --patients "$PATIENTS" --seed "$SEED" --out "$OUT"

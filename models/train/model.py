@@ -15,16 +15,35 @@ import torch
 from torch import nn
 
 
+class Mirror(nn.Module):
+    """Appends the left-right difference image: x and x - mirror(x).
+
+    The standard view puts the eyes at fixed places symmetric about its
+    vertical centre line, so mirroring maps each eye onto the other and each
+    mouth corner onto the other. The decisive sign of synkinesis is an
+    asymmetry of that kind (one eye narrowing while the mouth moves), which a
+    small network with local receptive fields struggles to compare across
+    34 px on its own; the difference channels put it in one place. The mirror
+    is a Gather with reversed column indices, an op every runtime we target
+    runs in float before the first quantized convolution.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rev = torch.arange(x.shape[3] - 1, -1, -1)
+        return torch.cat([x, x - torch.index_select(x, 3, rev)], dim=1)
+
+
 class Net(nn.Module):
     """`widths` gives one block per entry. `pool` is "stride" (the block's
     3x3 convolution has stride 2) or "max" (stride-1 convolution then a 2x2
     max pool). The last block never downsamples, so the CAM keeps its
     resolution."""
 
-    def __init__(self, widths: list[int], pool: str = "stride"):
+    def __init__(self, widths: list[int], pool: str = "stride", asymmetry: bool = False):
         super().__init__()
+        self.mirror = Mirror() if asymmetry else None
         layers: list[nn.Module] = []
-        cin = 3
+        cin = 6 if asymmetry else 3
         for i, w in enumerate(widths):
             last = i == len(widths) - 1
             stride = 2 if (pool == "stride" and not last) else 1
@@ -38,10 +57,16 @@ class Net(nn.Module):
             cin = w
         self.features = nn.Sequential(*layers)
         self.fc = nn.Linear(cin, 2)
+        # Training-only head: regresses the eyelid asymmetry |log(left/right
+        # fissure height)| from the same pooled features. Not exported.
+        self.aux = nn.Linear(cin, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.features(x)
-        return self.fc(f.mean(dim=(2, 3)))
+        return self.fc(self.pooled(x))
+
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(self.mirror(x) if self.mirror is not None else x)
+        return f.mean(dim=(2, 3))
 
 
 class Exported(nn.Module):
@@ -49,6 +74,7 @@ class Exported(nn.Module):
 
     def __init__(self, net: Net):
         super().__init__()
+        self.mirror = net.mirror
         self.features = net.features
         self.fc = net.fc
         w = net.fc.weight.detach()
@@ -58,7 +84,7 @@ class Exported(nn.Module):
             self.cam.weight.copy_(diff)
 
     def forward(self, image: torch.Tensor):
-        f = self.features(image)
+        f = self.features(self.mirror(image) if self.mirror is not None else image)
         logits = self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(f, 1), 1))
         cam = self.cam(f).squeeze(1)
         return logits, cam

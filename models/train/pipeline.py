@@ -54,9 +54,17 @@ def parse() -> argparse.Namespace:
     a.add_argument("--size", type=int, default=Config.size, help="input side: 112, 56 or 28")
     a.add_argument("--widths", default=",".join(map(str, Config.widths)), help="channels per block")
     a.add_argument("--pool", choices=["stride", "max"], default=Config.pool)
+    a.add_argument("--asymmetry", action="store_true", help="add the left-right difference channels")
+    a.add_argument("--augment", choices=["camera", "light"], default=Config.augment,
+                   help="augmentation strength (light: less geometry, no blur, rare JPEG)")
+    a.add_argument("--aux-weight", type=float, default=Config.aux_weight,
+                   help="weight of the eyelid-asymmetry regression head (needs fissure_ratio_truth)")
+    a.add_argument("--stop-on", choices=["loss", "auc"], default=Config.stop_on,
+                   help="early stopping and best-epoch criterion on the validation split")
+    a.add_argument("--weight-decay", type=float, default=Config.weight_decay)
     a.add_argument("--epochs", type=int, default=Config.epochs)
     a.add_argument("--patience", type=int, default=Config.patience)
-    a.add_argument("--recall", type=float, default=0.97, help="validation recall the threshold keeps")
+    a.add_argument("--recall", type=float, default=0.9, help="validation series recall the threshold keeps")
     a.add_argument("--dataset-seed", type=int, help="seed `clinic synth` used (read from report.json when absent)")
     return a.parse_args()
 
@@ -69,6 +77,11 @@ def main() -> None:
         size=args.size,
         widths=tuple(int(w) for w in args.widths.split(",")),
         pool=args.pool,
+        asymmetry=args.asymmetry,
+        augment=args.augment,
+        aux_weight=args.aux_weight,
+        stop_on=args.stop_on,
+        weight_decay=args.weight_decay,
         epochs=args.epochs,
         patience=args.patience,
         seed=args.seed,
@@ -99,7 +112,12 @@ def main() -> None:
 
     y_va = ds.labels()[va]
     p_va = {m: evaluate.softmax1(evaluate.run(str(p), x_va)[0]) for m, p in (("int8", int8_path), ("f32", f32_path))}
-    choice = evaluate.choose_threshold(y_va, p_va["int8"], args.recall)
+    # The kiosk decides per series (the highest probability among the sign
+    # expressions), so the threshold is chosen on the validation patients'
+    # series scores, not on single images.
+    _, ys_va, ps_va, _ = evaluate.series_scores(ds, va, p_va["int8"])
+    choice = evaluate.choose_threshold(np.asarray(ys_va), np.asarray(ps_va), args.recall)
+    choice["rule"] += ", on the validation patients' series scores"
     threshold = choice["threshold"]
     print(f"threshold {threshold} ({choice['rule']})")
 

@@ -23,8 +23,12 @@ class Config:
     size: int = 112
     widths: tuple[int, ...] = (8, 16, 32, 48, 64, 64)
     pool: str = "stride"
-    epochs: int = 30
-    patience: int = 8
+    asymmetry: bool = False
+    augment: str = "light"
+    aux_weight: float = 20.0
+    stop_on: str = "auc"
+    epochs: int = 80
+    patience: int = 25
     batch: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
@@ -53,16 +57,18 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
     net (by validation loss) and a short history."""
     determinism(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
-    aug = Augmenter(cfg.seed + 1)
+    aug = Augmenter(cfg.seed + 1, cfg.augment)
     tr, va = ds.indices("train"), ds.indices("validation")
     y = ds.labels()
+    asym = ds.eye_asymmetry()
+    mse = nn.MSELoss()
     pos = max(int(y[tr].sum()), 1)
     neg = max(len(tr) - pos, 1)
     # Balanced: each class carries half of the loss.
     weights = torch.tensor([len(tr) / (2 * neg), len(tr) / (2 * pos)], dtype=torch.float32)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
 
-    net = Net(list(cfg.widths), cfg.pool)
+    net = Net(list(cfg.widths), cfg.pool, cfg.asymmetry)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * ((len(tr) + cfg.batch - 1) // cfg.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
@@ -82,7 +88,15 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
             xb = torch.from_numpy(preprocess(views, cfg.size, mean, std))
             yb = torch.from_numpy(y[idx])
             opt.zero_grad()
-            loss = loss_fn(net(xb), yb)
+            pooled = net.pooled(xb)
+            loss = loss_fn(net.fc(pooled), yb)
+            known = np.isfinite(asym[idx])
+            if cfg.aux_weight > 0 and known.any():
+                # Multi-task: the eyelid asymmetry is the sign that matters, so
+                # make the features measure it (mirroring leaves |log| unchanged).
+                target = torch.from_numpy(asym[idx][known])
+                pred = net.aux(pooled[torch.from_numpy(known)]).squeeze(1)
+                loss = loss + cfg.aux_weight * mse(pred, target)
             loss.backward()
             opt.step()
             sched.step()
@@ -95,8 +109,10 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
         vauc = float(roc_auc_score(y[va], p)) if 0 < y[va].sum() < len(va) else float("nan")
         history.append({"epoch": epoch, "train_loss": total / len(tr), "val_loss": vloss, "val_auc": vauc})
         log(f"epoch {epoch:3d} train {total / len(tr):.4f} val {vloss:.4f} auc {vauc:.4f} ({time.time() - t0:.1f} s)")
-        if vloss < best_loss - 1e-4:
-            best, best_loss, best_epoch, waited = copy.deepcopy(net.state_dict()), vloss, epoch, 0
+        # Lower is better for both criteria.
+        score = vloss if cfg.stop_on == "loss" else -vauc
+        if score < best_loss - 1e-4:
+            best, best_loss, best_epoch, waited = copy.deepcopy(net.state_dict()), score, epoch, 0
         else:
             waited += 1
             if waited >= cfg.patience:
@@ -104,4 +120,6 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
                 break
     net.load_state_dict(best)
     net.eval()
-    return net, {"best_epoch": best_epoch, "best_val_loss": best_loss, "epochs_run": len(history), "history": history}
+    best_val = {"loss": best_loss} if cfg.stop_on == "loss" else {"auc": -best_loss}
+    return net, {"best_epoch": best_epoch, "stop_on": cfg.stop_on, "best_validation": best_val,
+                 "epochs_run": len(history), "history": history}
