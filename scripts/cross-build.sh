@@ -81,9 +81,9 @@ export "BINDGEN_EXTRA_CLANG_ARGS_${lower}=--sysroot=$sysroot -I$sysroot/include"
 # tract cannot read NEON support from /proc/cpuinfo: tell it.
 if command -v "$qemu" >/dev/null 2>&1; then
   if [ "$qemu" = qemu-arm ]; then
-    export "CARGO_TARGET_${upper}_RUNNER=env TRACT_CPU_ARM32_NEON=true $qemu -L $sysroot"
+    export "CARGO_TARGET_${upper}_RUNNER=env TRACT_CPU_ARM32_NEON=true $qemu -cpu cortex-a7 -L $sysroot"
   else
-    export "CARGO_TARGET_${upper}_RUNNER=$qemu -L $sysroot"
+    export "CARGO_TARGET_${upper}_RUNNER=$qemu -cpu cortex-a72 -L $sysroot"
   fi
 fi
 
