@@ -223,7 +223,7 @@ pub fn export(data: &DataArgs, format: Format, out: Option<&Path>) -> Result<Str
 /// `clinic serve`.
 pub fn serve(data: &DataArgs, bind: SocketAddr, models: &Path, session_minutes: u32) -> Result<()> {
     if !bind.ip().is_loopback() {
-        tracing::warn!(%bind, "serving beyond this machine: records travel as plain HTTP on the LAN (signed, not encrypted)");
+        tracing::warn!(%bind, "serving beyond this machine: kiosk sync bodies are sealed, but the web pages (logins, results) travel as plain HTTP on the LAN");
     }
     let store = data.store()?;
     if store.user_count()? == 0 {

@@ -1,26 +1,26 @@
-//! Kiosk to clinic, end to end: `kiosk demo` screens three virtual patients
-//! into one kiosk's record store, and the clinic ends up holding exactly
-//! those three signed records, once over HTTP (`kiosk pair` + `kiosk sync`
-//! to a clinic server on a loopback port) and once through a USB bundle
-//! directory (`kiosk export` + `clinic import`).
+//! Kiosk to clinic, end to end, with the real command-line tools as
+//! processes: `kiosk demo` screens three virtual patients into one kiosk's
+//! record store, and the clinic ends up holding exactly those three signed
+//! records, once over HTTP (`clinic enroll`, `clinic identity`, `kiosk pair`,
+//! `clinic serve` on a loopback port, `kiosk sync`) and once through a USB
+//! bundle directory (`kiosk export` + `clinic import`).
 //!
-//! Driven in process through the same library functions the `kiosk` and
-//! `clinic` subcommands call (`device::demo::run`, `device::admin::*`,
-//! `host::admin::*`, and the server `clinic serve` runs), because this test
-//! crate cannot name the two binaries with `CARGO_BIN_EXE_*`.
+//! The binaries are `e2e-kiosk` and `e2e-clinic`: the `kiosk` and `clinic`
+//! mains compiled inside this package (see `tests/Cargo.toml`). The checks
+//! read the clinic's database and the kiosk's log through the libraries.
+//! `kiosk run`'s automatic sync is driven in process.
 
 use device::config::Config;
-use device::demo::DemoOptions;
 use device::identity::Identity;
 use device::record_store::RecordStore;
-use device::session::SessionEnd;
 use host::admin::DataArgs;
 use host::http::{AppState, BackgroundServer};
 use host::store::Store;
 use screening::record::{self, SignedRecord};
 use screening::synth::ConditionKind;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::time::Duration;
+use std::process::{Child, Command, Stdio};
 
 /// The virtual patients screened, in order: the README's
 /// `kiosk demo --condition …` patients (seed 7), except a second healthy face
@@ -33,30 +33,103 @@ const PATIENTS: [(ConditionKind, u64); 3] = [
     (ConditionKind::Flaccid, 7),
 ];
 
-/// Runs the three demo screenings into `out`; returns each saved outcome.
+/// Runs a command-line tool and returns its standard output; fails the
+/// test with its standard error when it exits non-zero.
+fn tool(exe: &str, args: &[&str]) -> String {
+    let out = Command::new(exe)
+        .args(args)
+        .env("KIOSK_LOG", "warn")
+        .env("CLINIC_LOG", "warn")
+        .output()
+        .unwrap_or_else(|e| panic!("starting {exe}: {e}"));
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{exe} {args:?} failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+const KIOSK: &str = env!("CARGO_BIN_EXE_e2e-kiosk");
+const CLINIC: &str = env!("CARGO_BIN_EXE_e2e-clinic");
+
+/// `kiosk demo` for the three patients into `out`; returns each outcome as
+/// the record stores it.
 fn three_screenings(out: &Path) -> Vec<String> {
-    let config = Config::default();
-    PATIENTS
-        .iter()
-        .map(|&(condition, seed)| {
-            let report = device::demo::run(
-                &config,
-                &DemoOptions {
-                    condition,
-                    seed,
-                    out: out.to_path_buf(),
-                },
-            )
-            .unwrap();
-            match report.end {
-                SessionEnd::Completed {
-                    screening,
-                    saved: Ok(_),
-                } => screening.decision.outcome.name().to_string(),
-                other => panic!("demo of {condition} seed {seed} did not save a result: {other:?}"),
-            }
+    let out_arg = out.to_str().unwrap();
+    for &(condition, seed) in &PATIENTS {
+        let said = tool(
+            KIOSK,
+            &[
+                "demo",
+                "--condition",
+                &condition.to_string(),
+                "--seed",
+                &seed.to_string(),
+                "--out",
+                out_arg,
+            ],
+        );
+        assert!(
+            said.contains("saved"),
+            "kiosk demo {condition} {seed}:\n{said}"
+        );
+        assert!(said.contains("Screening aid, not a diagnosis"), "{said}");
+    }
+    let kiosk = RecordStore::open(&out.join("data")).unwrap();
+    (0..kiosk.len())
+        .map(|seq| {
+            let signed = kiosk.log().get(seq).unwrap().unwrap();
+            let rec = record::verify(&signed, &kiosk.identity().public_key()).unwrap();
+            rec.body.decision.outcome.name().to_string()
         })
         .collect()
+}
+
+/// `clinic serve` as a child process on a free loopback port; killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Server {
+    fn start(db: &Path, host_key: &Path) -> Server {
+        let mut child = Command::new(CLINIC)
+            .args(["serve", "--bind", "127.0.0.1:0", "--db"])
+            .arg(db)
+            .arg("--host-key")
+            .arg(host_key)
+            .env("CLINIC_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting clinic serve");
+        // The server logs the address it bound: read until it does.
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut url = None;
+        for line in stderr.lines() {
+            let line = line.unwrap();
+            if let Some(at) = line.find("http://127.0.0.1:") {
+                let rest = &line[at..];
+                let end = rest[7..].find('/').map_or(rest.len(), |e| e + 7);
+                url = Some(rest[..end].to_string());
+                break;
+            }
+        }
+        Server {
+            child,
+            url: url.expect("clinic serve exited before it printed its address"),
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -120,40 +193,59 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
     let demo = dir.path().join("kiosk-demo");
     let outcomes = three_screenings(&demo);
     let kiosk_data = demo.join("data");
+    let kiosk_arg = kiosk_data.to_str().unwrap();
     assert_eq!(
         outcomes,
         ["refer", "no_synkinesis_detected", "no_synkinesis_detected"],
         "the synkinetic patient is referred, the healthy and the flaccid one are not"
     );
 
-    // `clinic identity` / `clinic enroll` / `kiosk pair`.
+    // `kiosk identity`, `clinic enroll`, `clinic identity`, `kiosk pair`.
     let http_clinic = clinic(dir.path(), "clinic-http");
-    let kiosk_key = hex::encode(
-        Identity::open_or_create(&kiosk_data)
-            .unwrap()
-            .public_key()
-            .to_bytes(),
+    let (db, key) = (
+        http_clinic.db.to_str().unwrap(),
+        http_clinic.host_key.to_str().unwrap(),
     );
-    host::admin::enroll(&http_clinic, &kiosk_key, "demo kiosk", "test bench").unwrap();
-    let host_key = http_clinic.key().unwrap();
-    let host_public = hex::encode(host_key.verifying_key().to_bytes());
-    device::admin::pair(&kiosk_data, &host_public, None).unwrap();
+    let said = tool(KIOSK, &["identity", "--data", kiosk_arg]);
+    let kiosk_key = value_after(&said, "public key:");
+    let said = tool(
+        CLINIC,
+        &[
+            "enroll",
+            "--db",
+            db,
+            "--host-key",
+            key,
+            "--key",
+            &kiosk_key,
+            "--name",
+            "demo kiosk",
+            "--site",
+            "test bench",
+        ],
+    );
+    assert!(said.contains("demo kiosk"), "clinic enroll: {said}");
+    let said = tool(CLINIC, &["identity", "--db", db, "--host-key", key]);
+    let host_public = value_after(&said, "clinic public key:");
+    tool(
+        KIOSK,
+        &["pair", "--data", kiosk_arg, "--host-key", &host_public],
+    );
     // A second kiosk with the same records, for the USB drive (HTTP sync
     // acknowledges them, after which `kiosk export` would have nothing to write).
     let usb_kiosk = dir.path().join("kiosk-for-usb");
     copy_dir(&kiosk_data, &usb_kiosk);
 
-    // HTTP: `clinic serve` on a loopback port, `kiosk sync`.
-    let server = BackgroundServer::start(
-        "127.0.0.1:0".parse().unwrap(),
-        AppState::new(http_clinic.store().unwrap(), host_key),
-    )
-    .unwrap();
-    let said =
-        device::admin::sync(&kiosk_data, Some(server.url()), Duration::from_secs(60)).unwrap();
-    assert!(said.contains('3'), "kiosk sync: {said}");
-    // Again: nothing new, nothing duplicated.
-    device::admin::sync(&kiosk_data, Some(server.url()), Duration::from_secs(60)).unwrap();
+    // HTTP: `clinic serve` on a loopback port, `kiosk sync` twice (the second
+    // finds nothing new and duplicates nothing).
+    let server = Server::start(&http_clinic.db, &http_clinic.host_key);
+    let said = tool(KIOSK, &["sync", "--data", kiosk_arg, "--url", &server.url]);
+    assert!(said.starts_with("3 records sent"), "kiosk sync: {said}");
+    let said = tool(KIOSK, &["sync", "--data", kiosk_arg, "--url", &server.url]);
+    assert!(
+        said.starts_with("0 records sent"),
+        "kiosk sync again: {said}"
+    );
     drop(server);
     assert_eq!(
         RecordStore::open(&kiosk_data)
@@ -163,19 +255,44 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
         "the kiosk holds the clinic's acknowledgement"
     );
     assert_clinic_holds(&http_clinic, &kiosk_data, &outcomes, "http");
+    let said = tool(CLINIC, &["verify", "--db", db, "--host-key", key]);
+    assert!(said.contains('3'), "clinic verify: {said}");
 
     // USB: `kiosk export DIR`, `clinic import DIR`, and the kiosk reads the
     // acknowledgement on its next export.
     let usb_clinic = clinic(dir.path(), "clinic-usb");
-    host::admin::enroll(&usb_clinic, &kiosk_key, "demo kiosk", "test bench").unwrap();
+    let (db, key) = (
+        usb_clinic.db.to_str().unwrap(),
+        usb_clinic.host_key.to_str().unwrap(),
+    );
+    tool(
+        CLINIC,
+        &[
+            "enroll",
+            "--db",
+            db,
+            "--host-key",
+            key,
+            "--key",
+            &kiosk_key,
+            "--name",
+            "demo kiosk",
+            "--site",
+            "test bench",
+        ],
+    );
     let drive = dir.path().join("usb-drive");
     std::fs::create_dir_all(&drive).unwrap();
-    let said = device::admin::export(&usb_kiosk, &drive).unwrap();
+    let (usb_arg, drive_arg) = (usb_kiosk.to_str().unwrap(), drive.to_str().unwrap());
+    let said = tool(KIOSK, &["export", "--data", usb_arg, drive_arg]);
     assert!(said.contains('3'), "kiosk export: {said}");
-    let said = host::admin::import(&usb_clinic, &drive).unwrap();
+    let said = tool(
+        CLINIC,
+        &["import", "--db", db, "--host-key", key, drive_arg],
+    );
     assert!(said.contains("3 stored"), "clinic import: {said}");
     assert_clinic_holds(&usb_clinic, &usb_kiosk, &outcomes, "usb");
-    device::admin::export(&usb_kiosk, &drive).unwrap();
+    tool(KIOSK, &["export", "--data", usb_arg, drive_arg]);
     assert_eq!(
         RecordStore::open(&usb_kiosk)
             .unwrap()
@@ -184,8 +301,20 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
         "the kiosk read the clinic's acknowledgement from the drive"
     );
     // Importing the same drive again stores nothing new.
-    host::admin::import(&usb_clinic, &drive).unwrap();
+    tool(
+        CLINIC,
+        &["import", "--db", db, "--host-key", key, drive_arg],
+    );
     assert_clinic_holds(&usb_clinic, &usb_kiosk, &outcomes, "usb again");
+}
+
+/// The text after `label` on its line, trimmed.
+fn value_after(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no `{label}` in:\n{text}"))
+        .trim()
+        .to_string()
 }
 
 #[test]
