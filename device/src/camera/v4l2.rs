@@ -302,7 +302,9 @@ pub fn map_io_error(device: &str, op: &str, err: io::Error) -> CameraError {
             device: device.to_string(),
             waited_ms: 0,
         },
-        Some(libc::ENOTTY) => CameraError::Unsupported {
+        // ENOTTY is the kernel's answer to an ioctl a node does not know;
+        // qemu-user answers ioctls it cannot translate with ENOSYS instead.
+        Some(libc::ENOTTY | libc::ENOSYS) => CameraError::Unsupported {
             device: device.to_string(),
             detail: format!("{op}: not a V4L2 device ({err})"),
         },
@@ -1070,6 +1072,7 @@ mod tests {
         }
         assert!(matches!(dis(libc::ETIMEDOUT), CameraError::Stalled { .. }));
         assert!(matches!(dis(libc::ENOTTY), CameraError::Unsupported { .. }));
+        assert!(matches!(dis(libc::ENOSYS), CameraError::Unsupported { .. }));
         assert!(matches!(dis(libc::EBUSY), CameraError::Io { .. }));
     }
 
