@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::identity::Identity;
 use crate::record_store::RecordStore;
-use crate::sync::{self, HttpTransport, PairedHost, SyncOptions};
+use crate::sync::{self, PairedHost};
 
 /// `kiosk identity`: the public key and fingerprint to enrol.
 pub fn identity(data_dir: &Path) -> Result<String> {
@@ -59,13 +59,11 @@ pub fn sync(data_dir: &Path, url: Option<String>, timeout: Duration) -> Result<S
     let Some(paired) = PairedHost::load(data_dir)? else {
         bail!(sync::SyncError::NotPaired)
     };
-    let Some(url) = url.or_else(|| paired.url.clone()) else {
-        bail!("no clinic address: give --url or pair with --url")
-    };
-    let key = paired.key().map_err(anyhow::Error::msg)?;
+    let url = url
+        .or_else(|| paired.url.clone())
+        .ok_or(sync::SyncError::NoAddress)?;
     let mut store = RecordStore::open(data_dir)?;
-    let mut transport = HttpTransport::new(&url, timeout);
-    let report = sync::sync(&mut store, &key, &mut transport, SyncOptions::default())
+    let (_, report) = sync::sync_paired(&mut store, &paired, Some(url.clone()), timeout)
         .with_context(|| format!("syncing with {url}"))?;
     Ok(format!(
         "{} records sent in {} batches: {} stored, {} already held; acknowledged through {}; {} remaining\n",

@@ -23,7 +23,7 @@ use crate::display::Display;
 use crate::input::{Input, InputEvent, Scripted};
 use crate::record_store::RecordStore;
 use crate::session::{Session, SessionEnd, SessionOptions};
-use crate::sync::{HttpTransport, PairedHost, SyncOptions};
+use crate::sync::PairedHost;
 use crate::watchdog::{self, Beating, NotifySocket};
 
 /// The session options a configuration asks for, deciding by `rule` (see
@@ -284,31 +284,23 @@ fn sync_between_screenings(config: &Config, store: &mut RecordStore) {
     if !config.sync.automatic || store.unacknowledged_count() == 0 {
         return;
     }
-    let (url, key) = match PairedHost::load(&config.storage.data_dir) {
-        Ok(Some(paired)) => match (paired.url.clone(), paired.key()) {
-            (Some(url), Ok(key)) => (url, key),
-            (None, _) => return,
-            (Some(_), Err(e)) => {
-                warn!("automatic sync skipped: paired host key: {e}");
-                return;
-            }
-        },
-        Ok(None) => return,
+    let paired = match PairedHost::load(&config.storage.data_dir) {
+        Ok(Some(paired)) if paired.url.is_some() => paired,
+        Ok(_) => return,
         Err(e) => {
             warn!("automatic sync skipped: {e}");
             return;
         }
     };
-    let mut transport = HttpTransport::new(&url, Duration::from_secs(config.sync.timeout_s));
-    match crate::sync::sync(store, &key, &mut transport, SyncOptions::default()) {
-        Ok(r) => info!(
+    let timeout = Duration::from_secs(config.sync.timeout_s);
+    match crate::sync::sync_paired(store, &paired, None, timeout) {
+        Ok((url, r)) => info!(
+            %url,
             sent = r.sent,
             stored = r.stored,
             remaining = r.remaining,
             "records synced with the clinic"
         ),
-        Err(e) => {
-            warn!("automatic sync with {url} failed; retrying after the next screening: {e}")
-        }
+        Err(e) => warn!("automatic sync failed; retrying after the next screening: {e}"),
     }
 }

@@ -40,6 +40,9 @@ pub enum SyncError {
         "this kiosk is not paired with a clinic: run `kiosk pair --host-key HEX --url URL` first"
     )]
     NotPaired,
+    /// Paired, but with no address to reach the clinic at.
+    #[error("no clinic address: give --url or pair with --url")]
+    NoAddress,
     /// The pairing file is unreadable or malformed.
     #[error("pairing file {path}: {reason}")]
     Pairing {
@@ -254,6 +257,26 @@ pub fn sync(
     info!(batches = report.batches, sent = report.sent, stored = report.stored,
           duplicates = report.duplicates, acked = ?report.acknowledged_through, "sync done");
     Ok(report)
+}
+
+/// [`sync`] over HTTP with the `paired` clinic, at `url` or else the
+/// address saved at pairing; returns the address used and the report.
+pub fn sync_paired(
+    store: &mut RecordStore,
+    paired: &PairedHost,
+    url: Option<String>,
+    timeout: Duration,
+) -> Result<(String, SyncReport), SyncError> {
+    let url = url
+        .or_else(|| paired.url.clone())
+        .ok_or(SyncError::NoAddress)?;
+    let key = paired.key().map_err(|reason| SyncError::Pairing {
+        path: PathBuf::from(PAIRED_HOST_FILE),
+        reason,
+    })?;
+    let mut transport = HttpTransport::new(&url, timeout);
+    let report = sync(store, &key, &mut transport, SyncOptions::default())?;
+    Ok((url, report))
 }
 
 /// HTTP transport (`ureq`). The bodies it carries are sealed by [`sync`], so

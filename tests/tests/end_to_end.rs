@@ -52,6 +52,17 @@ fn tool(exe: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// `clinic ARGS --db … --host-key …` on `clinic`'s database and key.
+fn clinic_tool(clinic: &DataArgs, args: &[&str]) -> String {
+    let (db, key) = (
+        clinic.db.to_str().unwrap(),
+        clinic.host_key.to_str().unwrap(),
+    );
+    let mut all = args.to_vec();
+    all.extend(["--db", db, "--host-key", key]);
+    tool(CLINIC, &all)
+}
+
 const KIOSK: &str = env!("CARGO_BIN_EXE_e2e-kiosk");
 const CLINIC: &str = env!("CARGO_BIN_EXE_e2e-clinic");
 
@@ -202,20 +213,12 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
 
     // `kiosk identity`, `clinic enroll`, `clinic identity`, `kiosk pair`.
     let http_clinic = clinic(dir.path(), "clinic-http");
-    let (db, key) = (
-        http_clinic.db.to_str().unwrap(),
-        http_clinic.host_key.to_str().unwrap(),
-    );
     let said = tool(KIOSK, &["identity", "--data", kiosk_arg]);
     let kiosk_key = value_after(&said, "public key:");
-    let said = tool(
-        CLINIC,
+    let said = clinic_tool(
+        &http_clinic,
         &[
             "enroll",
-            "--db",
-            db,
-            "--host-key",
-            key,
             "--key",
             &kiosk_key,
             "--name",
@@ -225,7 +228,7 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
         ],
     );
     assert!(said.contains("demo kiosk"), "clinic enroll: {said}");
-    let said = tool(CLINIC, &["identity", "--db", db, "--host-key", key]);
+    let said = clinic_tool(&http_clinic, &["identity"]);
     let host_public = value_after(&said, "clinic public key:");
     tool(
         KIOSK,
@@ -255,24 +258,16 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
         "the kiosk holds the clinic's acknowledgement"
     );
     assert_clinic_holds(&http_clinic, &kiosk_data, &outcomes, "http");
-    let said = tool(CLINIC, &["verify", "--db", db, "--host-key", key]);
+    let said = clinic_tool(&http_clinic, &["verify"]);
     assert!(said.contains('3'), "clinic verify: {said}");
 
     // USB: `kiosk export DIR`, `clinic import DIR`, and the kiosk reads the
     // acknowledgement on its next export.
     let usb_clinic = clinic(dir.path(), "clinic-usb");
-    let (db, key) = (
-        usb_clinic.db.to_str().unwrap(),
-        usb_clinic.host_key.to_str().unwrap(),
-    );
-    tool(
-        CLINIC,
+    clinic_tool(
+        &usb_clinic,
         &[
             "enroll",
-            "--db",
-            db,
-            "--host-key",
-            key,
             "--key",
             &kiosk_key,
             "--name",
@@ -286,10 +281,7 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
     let (usb_arg, drive_arg) = (usb_kiosk.to_str().unwrap(), drive.to_str().unwrap());
     let said = tool(KIOSK, &["export", "--data", usb_arg, drive_arg]);
     assert!(said.contains('3'), "kiosk export: {said}");
-    let said = tool(
-        CLINIC,
-        &["import", "--db", db, "--host-key", key, drive_arg],
-    );
+    let said = clinic_tool(&usb_clinic, &["import", drive_arg]);
     assert!(said.contains("3 stored"), "clinic import: {said}");
     assert_clinic_holds(&usb_clinic, &usb_kiosk, &outcomes, "usb");
     tool(KIOSK, &["export", "--data", usb_arg, drive_arg]);
@@ -301,10 +293,7 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
         "the kiosk read the clinic's acknowledgement from the drive"
     );
     // Importing the same drive again stores nothing new.
-    tool(
-        CLINIC,
-        &["import", "--db", db, "--host-key", key, drive_arg],
-    );
+    clinic_tool(&usb_clinic, &["import", drive_arg]);
     assert_clinic_holds(&usb_clinic, &usb_kiosk, &outcomes, "usb again");
 }
 
