@@ -4,6 +4,8 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use screening::synth::ConditionKind;
 
@@ -173,11 +175,23 @@ fn print(text: Result<String>) -> Result<()> {
     Ok(())
 }
 
+/// Logging to stderr. The filter has `RUST_LOG`'s common form (`info`,
+/// `device=debug,warn`); `Targets` reads it without the regex engine that
+/// `EnvFilter` would add to the board's binary.
 fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+    let (targets, bad) = match filter.parse::<tracing_subscriber::filter::Targets>() {
+        Ok(t) => (t, None),
+        Err(e) => (
+            tracing_subscriber::filter::Targets::new()
+                .with_default(tracing_subscriber::filter::LevelFilter::INFO),
+            Some(e),
+        ),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(targets)
         .try_init();
+    if let Some(e) = bad {
+        tracing::warn!("log filter {filter:?} not understood ({e}); logging at info");
+    }
 }
