@@ -51,6 +51,10 @@ pub enum Command {
         /// Also keep the full rendered frames (for inspection), under `frames/`.
         #[arg(long)]
         keep_frames: bool,
+        /// Photo session: 1, 2, ... photograph the same patients (same
+        /// split and file names) in other settings, for merging.
+        #[arg(long, default_value_t = 0)]
+        session: u32,
     },
     /// Print this clinic's public key, which kiosks pin (`kiosk pair`).
     Identity {
@@ -192,6 +196,7 @@ pub fn run() -> Result<()> {
             height,
             threads,
             keep_frames,
+            session,
         } => {
             let opts = SynthOptions {
                 patients,
@@ -201,6 +206,7 @@ pub fn run() -> Result<()> {
                 height,
                 threads: threads.unwrap_or_else(default_threads),
                 keep_frames,
+                session,
             };
             let report = dataset::synthesize(&models, &opts, true)
                 .with_context(|| format!("writing the data set to {}", opts.out.display()))?;

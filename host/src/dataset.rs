@@ -37,6 +37,12 @@ pub struct SynthOptions {
     pub threads: usize,
     /// Keep the full frames as well as the standard views.
     pub keep_frames: bool,
+    /// Which photo session: 0 is the data set's own setting per patient;
+    /// session N > 0 photographs the same patients (same split, same file
+    /// names) in another room, light and camera, so data sets of one seed
+    /// and several sessions can be merged to teach a network the patient
+    /// rather than the room.
+    pub session: u32,
 }
 
 /// Version of the generator, written into every report so a model's
@@ -50,6 +56,18 @@ pub fn patient_seed(seed: u64, index: usize) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
+}
+
+/// The seed of the setting (room, light, camera) in which patient `index`
+/// is photographed in `session`. Session 0 keeps the seeds data sets have
+/// always used.
+pub fn scene_seed(seed: u64, session: u32, index: usize) -> u64 {
+    let base = seed ^ 0x5CE9E;
+    if session == 0 {
+        patient_seed(base, index)
+    } else {
+        patient_seed(patient_seed(base, usize::MAX - session as usize), index)
+    }
 }
 
 /// The virtual patient `index` of a data set.
@@ -206,6 +224,8 @@ pub struct QualityReport {
     pub generator: String,
     /// Data set seed.
     pub seed: u64,
+    /// Photo session (see [`SynthOptions::session`]).
+    pub session: u32,
     /// Patients rendered.
     pub patients: usize,
     /// Images rendered.
@@ -376,7 +396,7 @@ impl QualityReport {
             )
         };
         format!(
-            "{images} images of {patients} virtual patients (synthetic; {generator}, seed {seed})\n\
+            "{images} images of {patients} virtual patients (synthetic; {generator}, seed {seed}, session {session})\n\
              patients per split: train {t}, validation {v}, test {te}\n\
              one face found: {one} ({rate:.1} %); missed {missed}, more than one face {multi}\n\
              aligned eyes within 3 % of crop width: {within} ({wrate:.1} %); error p50 {q0:.4}, p90 {q1:.4}, p99 {q2:.4}\n\
@@ -387,6 +407,7 @@ impl QualityReport {
             patients = self.patients,
             generator = self.generator,
             seed = self.seed,
+            session = self.session,
             t = self.split_patients[0],
             v = self.split_patients[1],
             te = self.split_patients[2],
@@ -463,7 +484,8 @@ pub fn synthesize(models: &Path, opts: &SynthOptions, progress: bool) -> Result<
         rows.extend(patient_rows.into_iter().map(|row| (p.condition, row)));
     }
     write_index(&opts.out.join("index.csv"), rows.iter().map(|(_, r)| r))?;
-    let report = QualityReport::from_rows(opts.seed, opts.patients, &rows);
+    let mut report = QualityReport::from_rows(opts.seed, opts.patients, &rows);
+    report.session = opts.session;
     let json = serde_json::to_string_pretty(&report)?;
     std::fs::write(opts.out.join("report.json"), json).context("writing report.json")?;
     Ok(report)
@@ -493,7 +515,7 @@ fn write_patient(
     bar: &ProgressBar,
 ) -> Result<Vec<IndexRow>> {
     let (condition, side, severity, pattern) = condition_fields(&p.condition);
-    let scene_seed = patient_seed(opts.seed ^ 0x5CE9E, index);
+    let scene_seed = scene_seed(opts.seed, opts.session, index);
     let mut rows = Vec::with_capacity(Expression::ALL.len());
     for rendered in synth::series(p, scene_seed, opts.width, opts.height) {
         let expression = rendered.truth.expression.name();
@@ -607,6 +629,14 @@ mod tests {
         assert_eq!(patient_seed(1, 5), patient_seed(1, 5));
         assert_ne!(patient_seed(1, 5), patient_seed(1, 6));
         assert_ne!(patient_seed(1, 5), patient_seed(2, 5));
+    }
+
+    #[test]
+    fn sessions_change_the_setting_not_the_patient() {
+        assert_eq!(scene_seed(7, 0, 3), patient_seed(7 ^ 0x5CE9E, 3));
+        assert_ne!(scene_seed(7, 1, 3), scene_seed(7, 0, 3));
+        assert_ne!(scene_seed(7, 1, 3), scene_seed(7, 2, 3));
+        assert_eq!(scene_seed(7, 2, 3), scene_seed(7, 2, 3));
     }
 
     #[test]
