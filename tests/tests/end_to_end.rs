@@ -24,9 +24,9 @@ use std::process::{Child, Command, Stdio};
 
 /// The virtual patients screened, in order: the README's
 /// `kiosk demo --condition …` patients (seed 7), except a second healthy face
-/// for the middle one. (Flaccid seed 11, the earlier third patient, is one
-/// the bundled classifier wrongly refers: lagophthalmos in tight eye closure,
-/// see the model card's known limits.)
+/// for the middle one. (Flaccid seed 11, the earlier third patient, was
+/// wrongly referred by the session 3 classifier: lagophthalmos in tight eye
+/// closure.)
 const PATIENTS: [(ConditionKind, u64); 3] = [
     (ConditionKind::Synkinetic, 7),
     (ConditionKind::Healthy, 3),
