@@ -59,11 +59,9 @@ pub fn sync(data_dir: &Path, url: Option<String>, timeout: Duration) -> Result<S
     let Some(paired) = PairedHost::load(data_dir)? else {
         bail!(sync::SyncError::NotPaired)
     };
-    let url = url
-        .or_else(|| paired.url.clone())
-        .ok_or(sync::SyncError::NoAddress)?;
+    let url = paired.address(url)?;
     let mut store = RecordStore::open(data_dir)?;
-    let (_, report) = sync::sync_paired(&mut store, &paired, Some(url.clone()), timeout)
+    let report = sync::sync_paired(&mut store, &paired, &url, timeout)
         .with_context(|| format!("syncing with {url}"))?;
     Ok(format!(
         "{} records sent in {} batches: {} stored, {} already held; acknowledged through {}; {} remaining\n",

@@ -285,22 +285,28 @@ fn sync_between_screenings(config: &Config, store: &mut RecordStore) {
         return;
     }
     let paired = match PairedHost::load(&config.storage.data_dir) {
-        Ok(Some(paired)) if paired.url.is_some() => paired,
-        Ok(_) => return,
+        Ok(Some(paired)) => paired,
+        Ok(None) => return,
         Err(e) => {
             warn!("automatic sync skipped: {e}");
             return;
         }
     };
+    // Paired without an address: only USB export reaches that clinic.
+    let Ok(url) = paired.address(None) else {
+        return;
+    };
     let timeout = Duration::from_secs(config.sync.timeout_s);
-    match crate::sync::sync_paired(store, &paired, None, timeout) {
-        Ok((url, r)) => info!(
+    match crate::sync::sync_paired(store, &paired, &url, timeout) {
+        Ok(r) => info!(
             %url,
             sent = r.sent,
             stored = r.stored,
             remaining = r.remaining,
             "records synced with the clinic"
         ),
-        Err(e) => warn!("automatic sync failed; retrying after the next screening: {e}"),
+        Err(e) => {
+            warn!("automatic sync with {url} failed; retrying after the next screening: {e}")
+        }
     }
 }

@@ -113,6 +113,12 @@ pub struct PairedHost {
 }
 
 impl PairedHost {
+    /// Where to reach the clinic: `url` when given, else the address saved
+    /// at pairing.
+    pub fn address(&self, url: Option<String>) -> Result<String, SyncError> {
+        url.or_else(|| self.url.clone()).ok_or(SyncError::NoAddress)
+    }
+
     /// The pinned key.
     pub fn key(&self) -> Result<VerifyingKey, String> {
         let mut bytes = [0u8; 32];
@@ -259,24 +265,20 @@ pub fn sync(
     Ok(report)
 }
 
-/// [`sync`] over HTTP with the `paired` clinic, at `url` or else the
-/// address saved at pairing; returns the address used and the report.
+/// [`sync`] over HTTP with the `paired` clinic at `url`
+/// (see [`PairedHost::address`]).
 pub fn sync_paired(
     store: &mut RecordStore,
     paired: &PairedHost,
-    url: Option<String>,
+    url: &str,
     timeout: Duration,
-) -> Result<(String, SyncReport), SyncError> {
-    let url = url
-        .or_else(|| paired.url.clone())
-        .ok_or(SyncError::NoAddress)?;
+) -> Result<SyncReport, SyncError> {
     let key = paired.key().map_err(|reason| SyncError::Pairing {
         path: PathBuf::from(PAIRED_HOST_FILE),
         reason,
     })?;
-    let mut transport = HttpTransport::new(&url, timeout);
-    let report = sync(store, &key, &mut transport, SyncOptions::default())?;
-    Ok((url, report))
+    let mut transport = HttpTransport::new(url, timeout);
+    sync(store, &key, &mut transport, SyncOptions::default())
 }
 
 /// HTTP transport (`ureq`). The bodies it carries are sealed by [`sync`], so
