@@ -24,29 +24,29 @@ const SWAPS: [(&str, Swap); 5] = [
         roll_deg: base.roll_deg,
         offset: base.offset,
         face_height: base.face_height,
-        ..other.clone()
+        ..*other
     }),
     ("light", |base, other| Scene {
         light_azimuth_deg: other.light_azimuth_deg,
         light_elevation_deg: other.light_elevation_deg,
         ambient: other.ambient,
         light_temperature_k: other.light_temperature_k,
-        ..base.clone()
+        ..*base
     }),
     ("exposure", |base, other| Scene {
         exposure: other.exposure,
-        ..base.clone()
+        ..*base
     }),
     ("background", |base, other| Scene {
-        background: other.background.clone(),
-        ..base.clone()
+        background: other.background,
+        ..*base
     }),
     ("sensor", |base, other| Scene {
         noise_sigma: other.noise_sigma,
         blur_sigma: other.blur_sigma,
         jpeg_quality: other.jpeg_quality,
         noise_seed: other.noise_seed,
-        ..base.clone()
+        ..*base
     }),
 ];
 
