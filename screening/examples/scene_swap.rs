@@ -3,7 +3,9 @@
 //! with another scene's setting, first all of it, then one factor at a time
 //! (light, exposure, background, sensor), and prints every case whose
 //! decision flips, with the probabilities. With `--views DIR` it also writes
-//! the standard views of the flipped cases as PNGs to look at.
+//! every standard view it classified (`p{patient}-base.png`,
+//! `p{patient}-s{scene}-{factor}.png`), to look at or to score with another
+//! model.
 //!
 //! `cargo run --release -p screening --example scene_swap [-- --views DIR]`
 
@@ -96,14 +98,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     continue;
                 };
                 let p = classifier.classify(&v)?.probability;
-                if (p >= threshold) == (p0 >= threshold) {
-                    continue;
-                }
-                flips[k] += 1;
-                println!("patient {i} {expression:?} scene {j} {name}: {p0:.3} -> {p:.3}");
                 if let Some(dir) = &views {
                     reference.save(dir.join(format!("p{i}-base.png")))?;
                     v.save(dir.join(format!("p{i}-s{j}-{name}.png")))?;
+                }
+                if (p >= threshold) != (p0 >= threshold) {
+                    flips[k] += 1;
+                    println!("patient {i} {expression:?} scene {j} {name}: {p0:.3} -> {p:.3}");
                 }
             }
         }
