@@ -180,6 +180,9 @@ pub struct IndexRow {
     pub fissure_ratio: Option<f32>,
     /// Eyelid aperture ratio from the renderer.
     pub fissure_ratio_truth: f32,
+    /// The photo session ([`SynthOptions::session`]), so a merged data set
+    /// still says which setting each row was photographed in.
+    pub session: u32,
 }
 
 fn condition_fields(c: &Condition) -> (&'static str, &'static str, &'static str, &'static str) {
@@ -551,6 +554,7 @@ fn write_patient(
             eye_error: check.eye_error,
             fissure_ratio: check.fissure_ratio,
             fissure_ratio_truth: check.fissure_ratio_truth,
+            session: opts.session,
         });
         bar.inc(1);
     }
@@ -652,6 +656,30 @@ mod tests {
             assert_eq!(a.truth.fitzpatrick, b.truth.fitzpatrick);
             assert_ne!(a.image, b.image, "{:?}", a.truth.expression);
         }
+    }
+
+    #[test]
+    fn index_names_the_session_of_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+        let opts = SynthOptions {
+            patients: 2,
+            seed: 11,
+            out: dir.path().join("s3"),
+            width: 320,
+            height: 240,
+            threads: 1,
+            keep_frames: false,
+            session: 3,
+        };
+        let report = synthesize(&models, &opts, false).unwrap();
+        assert_eq!(report.session, 3);
+        let mut reader = csv::Reader::from_path(opts.out.join("index.csv")).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let column = headers.iter().position(|h| h == "session").unwrap();
+        let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+        assert_eq!(rows.len(), 2 * Expression::ALL.len());
+        assert!(rows.iter().all(|r| &r[column] == "3"), "{rows:?}");
     }
 
     #[test]

@@ -60,6 +60,7 @@ fn rows_for_part(
                     eye_error: check.eye_error,
                     fissure_ratio: check.fissure_ratio,
                     fissure_ratio_truth: check.fissure_ratio_truth,
+                    session: 0,
                 },
             ));
         }
