@@ -33,10 +33,10 @@ def main() -> None:
         fields = list(reader.fieldnames or [])
         rows = list(reader)
     merged = list(rows)
+    ids = {r["patient_id"] for r in rows if r["split"] == "train"}
     for name in sys.argv[2:]:
         with open(data / name / "index.csv", newline="") as f:
             extra = [r for r in csv.DictReader(f) if r["split"] == "train" and r["file"]]
-        ids = {r["patient_id"] for r in rows if r["split"] == "train"}
         if any(r["patient_id"] not in ids for r in extra):
             sys.exit(f"{name}: training patients differ from session 0's (another seed or patient count?)")
         for r in extra:

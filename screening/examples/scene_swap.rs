@@ -89,6 +89,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             continue;
         };
         let p0 = classifier.classify(&reference)?.probability;
+        if let Some(dir) = &views {
+            reference.save(dir.join(format!("p{i}-base.png")))?;
+        }
         for j in 0..4u64 {
             let other = Scene::random(9000 + 10 * i + j);
             total += 1;
@@ -99,7 +102,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 };
                 let p = classifier.classify(&v)?.probability;
                 if let Some(dir) = &views {
-                    reference.save(dir.join(format!("p{i}-base.png")))?;
                     v.save(dir.join(format!("p{i}-s{j}-{name}.png")))?;
                 }
                 if (p >= threshold) != (p0 >= threshold) {
