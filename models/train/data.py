@@ -107,12 +107,15 @@ def read_view(path: Path) -> np.ndarray:
 def preprocess(views: np.ndarray, size: int, mean, std) -> np.ndarray:
     """uint8 N x 112 x 112 x 3 -> float32 N x 3 x S x S, the model input.
 
-    Box averaging over exact k x k blocks, in float32, then normalisation.
+    Light flattening (`flatten_light`), box averaging over exact k x k
+    blocks, in float32, then normalisation. screening::classifier repeats
+    every step in the same order and precision, so the kiosk's tensor is the
+    one training saw.
     """
     if VIEW % size:
         raise ValueError(f"input size {size} does not divide {VIEW}")
     k = VIEW // size
-    x = views.astype(np.float32) / np.float32(255.0)
+    x = flatten_light(views) / np.float32(255.0)
     if k > 1:
         n = x.shape[0]
         x = x.reshape(n, size, k, size, k, 3).mean(axis=(2, 4), dtype=np.float32)
@@ -120,9 +123,45 @@ def preprocess(views: np.ndarray, size: int, mean, std) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
 
 
+# Written to the manifest as `flatten_light`; the runtime reads them from there.
+FLATTEN_LIGHT = {"radius": 8, "passes": 3, "floor": 16.0, "gain": 128.0}
+
+
+def box_blur(a: np.ndarray, r: int) -> np.ndarray:
+    """Mean over a (2r+1) x (2r+1) window, edges clamped, along axes 1 and 2.
+
+    Running sums in float64 (exact for these values), one axis at a time.
+    """
+    w = 2 * r + 1
+    for axis in (1, 2):
+        pad = [(0, 0)] * a.ndim
+        pad[axis] = (r + 1, r)
+        c = np.cumsum(np.pad(a, pad, mode="edge"), axis=axis, dtype=np.float64)
+        hi = np.take(c, np.arange(w, w + a.shape[axis]), axis=axis)
+        lo = np.take(c, np.arange(0, a.shape[axis]), axis=axis)
+        a = ((hi - lo) / w).astype(np.float32)
+    return a
+
+
+def flatten_light(views: np.ndarray, p: dict = FLATTEN_LIGHT) -> np.ndarray:
+    """Divides out slow changes of brightness (side light, exposure, a bright
+    wall): each pixel times gain / (floor + its neighbourhood's luminance),
+    the luminance (R + G + B) / 3 box-blurred `passes` times with `radius`
+    (three passes are close to a Gaussian of sigma ~8 px). Shading inside a
+    face (a closed eye's crease, a smile's fold) is finer than that and stays.
+    The floor keeps dark rooms from turning sensor noise into contrast."""
+    x = views.astype(np.float32)
+    lum = x.mean(axis=3)
+    for _ in range(p["passes"]):
+        lum = box_blur(lum, p["radius"])
+    gain = np.float32(p["gain"]) / (lum + np.float32(p["floor"]))
+    return np.clip(x * gain[..., None], np.float32(0.0), np.float32(255.0))
+
+
 def channel_stats(views: np.ndarray) -> tuple[list[float], list[float]]:
-    """Per-channel mean and std of pixel/255 over the given views, rounded."""
-    x = views.astype(np.float64) / 255.0
+    """Per-channel mean and std of the model's pixel/255 (after
+    `flatten_light`) over the given views, rounded."""
+    x = flatten_light(views).astype(np.float64) / 255.0
     mean = x.mean(axis=(0, 1, 2))
     std = x.std(axis=(0, 1, 2))
     return [round(float(m), 4) for m in mean], [round(float(s), 4) for s in std]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from data import FLATTEN_LIGHT
+
 BEGIN = "# >>> synkinesis classifier: written by models/train/pipeline.py, do not edit by hand"
 END = "# <<< synkinesis classifier"
 LICENCE = "MIT OR Apache-2.0 (this project; trained by models/train on synthetic faces only)"
@@ -59,13 +61,16 @@ def entry(name, file, sha, cfg, mean, std, threshold, rule, dataset, result, not
         f'sha256 = "{sha}"',
         f"licence = {toml_value(LICENCE)}",
         f"# {note}",
-        "# Input: the 112-px standard view shrunk by exact k x k box averaging in float",
-        f"# (k = 112 / {size}), then per channel (pixel / 255 - mean) / std. Softmax is not in",
-        "# the graph: probability = softmax(logits)[1], computed by the runtime.",
+        "# Input: the 112-px standard view with its light flattened (flatten_light: each",
+        "# pixel x gain / (floor + luminance box-blurred `passes` times with `radius`),",
+        f"# shrunk by exact k x k box averaging in float (k = 112 / {size}), then per",
+        "# channel (pixel / 255 - mean) / std. Softmax is not in the graph:",
+        "# probability = softmax(logits)[1], computed by the runtime.",
         "input = " + toml_value({"name": "image", "shape": [1, 3, size, size], "layout": "NCHW",
                                  "colour": "RGB", "dtype": "f32"}),
         f"mean = {toml_value(mean)}",
         f"std = {toml_value(std)}",
+        f"flatten_light = {toml_value(FLATTEN_LIGHT)}",
         "outputs = [",
         "    " + toml_value({"name": "logits", "shape": [1, 2],
                              "meaning": "index 0 no synkinesis, 1 synkinesis; softmax gives the probability"}) + ",",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import platform
 import shutil
@@ -46,6 +47,19 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def strict_json(v):
+    """`v` with every NaN or infinity (a figure undefined for a group, such
+    as precision where nothing was referred) as null, so metrics.json is
+    JSON that any reader parses, not Python's NaN extension."""
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    if isinstance(v, dict):
+        return {k: strict_json(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [strict_json(x) for x in v]
+    return v
+
+
 def parse() -> argparse.Namespace:
     a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("--data", type=Path, required=True, help="data-set folder (index.csv + images)")
@@ -62,6 +76,9 @@ def parse() -> argparse.Namespace:
     a.add_argument("--stop-on", choices=["loss", "auc"], default=Config.stop_on,
                    help="early stopping and best-epoch criterion on the validation split")
     a.add_argument("--weight-decay", type=float, default=Config.weight_decay)
+    a.add_argument("--consistency", type=float, default=Config.consistency,
+                   help="weight of the twin-consistency loss (two sessions of one patient and expression "
+                        "must get the same probability); 0 trains without it")
     a.add_argument("--epochs", type=int, default=Config.epochs)
     a.add_argument("--patience", type=int, default=Config.patience)
     a.add_argument("--recall", type=float, default=0.9, help="validation series recall the threshold keeps")
@@ -82,6 +99,7 @@ def main() -> None:
         aux_weight=args.aux_weight,
         stop_on=args.stop_on,
         weight_decay=args.weight_decay,
+        consistency=args.consistency,
         epochs=args.epochs,
         patience=args.patience,
         seed=args.seed,
@@ -168,7 +186,8 @@ def main() -> None:
             "numpy": np.__version__,
         },
     }
-    (out / "train" / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
+    (out / "train" / "metrics.json").write_text(
+        json.dumps(strict_json(metrics), indent=1, allow_nan=False) + "\n")
     manifest.write(out / "manifest.toml", cfg, mean, std, threshold, choice["rule"], dataset, results,
                    {"f32": (F32_FILE, sha256(f32_path)), "int8": (INT8_FILE, sha256(int8_path))})
     for m in ("int8", "f32"):

@@ -32,6 +32,7 @@ class Config:
     batch: int = 64
     lr: float = 3e-3
     weight_decay: float = 1e-4
+    consistency: float = 0.0
     seed: int = 1
 
 
@@ -39,6 +40,24 @@ def determinism(seed: int) -> None:
     torch.manual_seed(seed)
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
+
+
+def twin_order(ds: DataSet, tr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The training rows in pairs of twins, [a0, b0, a1, b1, ...]: two photos
+    of the same patient and expression from different sessions (another room,
+    light, camera). Pairs come in random order; a row without a twin is
+    paired with itself, so the pair differs only by augmentation."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i in tr:
+        r = ds.rows[i]
+        groups.setdefault((r.patient_id, r.expression), []).append(int(i))
+    pairs = []
+    for members in groups.values():
+        members = list(rng.permutation(members))
+        if len(members) % 2:
+            members.append(members[-1])
+        pairs += [members[k : k + 2] for k in range(0, len(members), 2)]
+    return np.array([pairs[k] for k in rng.permutation(len(pairs))], dtype=np.int64).reshape(-1)
 
 
 def predict(net: Net, x: np.ndarray, batch: int = 256) -> np.ndarray:
@@ -80,7 +99,7 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
     for epoch in range(cfg.epochs):
         t0 = time.time()
         net.train()
-        order = rng.permutation(tr)
+        order = twin_order(ds, tr, rng) if cfg.consistency > 0 else rng.permutation(tr)
         total = 0.0
         for i in range(0, len(order), cfg.batch):
             idx = order[i : i + cfg.batch]
@@ -89,7 +108,16 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
             yb = torch.from_numpy(y[idx])
             opt.zero_grad()
             pooled = net.pooled(xb)
-            loss = loss_fn(net.fc(pooled), yb)
+            logits = net.fc(pooled)
+            loss = loss_fn(logits, yb)
+            if cfg.consistency > 0:
+                # Twins (same patient and expression, another session) must
+                # get the same probability: the scene is not evidence. On
+                # probabilities, so two confident answers on the same side
+                # cost nothing and only disagreement is penalised.
+                prob = torch.softmax(logits, 1)[:, 1]
+                n = len(idx) // 2 * 2
+                loss = loss + cfg.consistency * torch.mean((prob[0:n:2] - prob[1:n:2]) ** 2)
             known = np.isfinite(asym[idx])
             if cfg.aux_weight > 0 and known.any():
                 # Multi-task: the eyelid asymmetry is the sign that matters, so

@@ -1,5 +1,6 @@
 //! Classifier timings on one golden standard view, single thread: int8 and
-//! f32 `classify` (pre-processing, network, softmax, CAM read-out). Compare
+//! f32 `classify` (pre-processing, network, softmax, CAM read-out), and the
+//! pre-processing alone (`network_input`). Compare
 //! with onnxruntime's figures from `models/train/bench_onnxruntime.py` (same
 //! files, one thread).
 //!
@@ -38,6 +39,13 @@ fn classify(c: &mut Criterion) {
         });
     }
     g.finish();
+
+    // The part of `classify` before the network: light flattening (when the
+    // manifest asks for it), box averaging and normalisation.
+    let classifier = Classifier::load(&manifest, Variant::Int8).unwrap();
+    c.bench_function("network_input", |b| {
+        b.iter(|| classifier.network_input(&view).unwrap())
+    });
 }
 
 criterion_group!(benches, classify);

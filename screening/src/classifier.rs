@@ -10,9 +10,10 @@
 //!
 //! The contract between training and this runtime:
 //! - input `image`, `[1, 3, S, S]`, NCHW, RGB, with `S = view / k` for an
-//!   integer `k`: the 112-px standard view ([`crate::face::align`]) is
-//!   shrunk by exact `k × k` box averaging in float, and each value is
-//!   `(pixel / 255 − mean[c]) / std[c]`. When the graph's input is `uint8`
+//!   integer `k`: the 112-px standard view ([`crate::face::align`]) has its
+//!   light flattened when the manifest has `flatten_light`
+//!   ([`FlattenLight`]), is shrunk by exact `k × k` box averaging in float,
+//!   and each value is `(pixel / 255 − mean[c]) / std[c]`. When the graph's input is `uint8`
 //!   (normalisation folded into the network), the box average is rounded to
 //!   the nearest integer instead and `mean`/`std` are not used.
 //! - outputs `logits` `[1, 2]` (0 = no synkinesis, 1 = synkinesis; the
@@ -22,7 +23,12 @@
 //!   values mark where the network sees synkinesis.
 //! - manifest keys besides `file`, `sha256` and `input`: `threshold` (the
 //!   screening threshold on the probability), `labels` (two names), `mean`
-//!   and `std` (three values each); `metrics` and `dataset` are for readers.
+//!   and `std` (three values each), `flatten_light` (optional, f32 inputs
+//!   only); `metrics` and `dataset` are for readers.
+
+mod flatten_light;
+
+pub use flatten_light::FlattenLight;
 
 use std::io::Cursor;
 use std::path::Path;
@@ -295,6 +301,7 @@ pub struct Classifier {
     input_kind: InputKind,
     mean: [f32; 3],
     std: [f32; 3],
+    flatten_light: Option<FlattenLight>,
     threshold: f32,
     labels: [String; 2],
     logits_ix: usize,
@@ -403,6 +410,15 @@ impl Classifier {
             }
             InputKind::U8 => ([0.0; 3], [1.0; 3]),
         };
+        let flatten_light = match (entry.extra.get("flatten_light"), input_kind) {
+            (None, _) => None,
+            (Some(value), InputKind::F32) => Some(FlattenLight::from_toml(value).map_err(bad)?),
+            (Some(_), InputKind::U8) => {
+                return Err(bad(
+                    "flatten_light needs a float input; this graph takes uint8".into(),
+                ))
+            }
+        };
 
         let output_names: Vec<String> = model
             .output_outlets()
@@ -482,6 +498,7 @@ impl Classifier {
             input_kind,
             mean,
             std,
+            flatten_light,
             threshold,
             labels,
             logits_ix,
@@ -552,9 +569,13 @@ impl Classifier {
         let tensor = match self.input_kind {
             InputKind::F32 => {
                 // The order of operations is numpy's in models/train/data.py
-                // (pixel / 255 first, then the block mean, all in f32), so
-                // the tensor is bit-identical to the one training saw.
-                let mut data = box_sums(view, k, |p| f32::from(p) / 255.0);
+                // (light flattening, pixel / 255, then the block mean, all in
+                // f32), so the tensor is bit-identical to the one training saw.
+                let pixels = match &self.flatten_light {
+                    Some(flatten) => flatten.apply(view),
+                    None => view.as_raw().iter().map(|&p| f32::from(p)).collect(),
+                };
+                let mut data = box_sums(&pixels, self.view_size as usize, k, |p| p / 255.0);
                 for (c, plane) in data.chunks_mut(s * s).enumerate() {
                     for v in plane {
                         *v = (*v / area - self.mean[c]) / self.std[c];
@@ -563,7 +584,8 @@ impl Classifier {
                 Tensor::from_shape(&shape, &data)
             }
             InputKind::U8 => {
-                let data: Vec<u8> = box_sums(view, k, f32::from)
+                let pixels: Vec<f32> = view.as_raw().iter().map(|&p| f32::from(p)).collect();
+                let data: Vec<u8> = box_sums(&pixels, self.view_size as usize, k, |p| p)
                     .iter()
                     .map(|&sum| (sum / area).round().clamp(0.0, 255.0) as u8)
                     .collect();
@@ -677,13 +699,12 @@ pub fn synkinesis_probability(logits: [f32; 2]) -> f32 {
 
 /// Per channel and output cell, the sum of `value(pixel)` over the `k × k`
 /// pixels it covers, channel-major (`[c][y][x]`), added row by row.
-fn box_sums(view: &RgbImage, k: usize, value: impl Fn(u8) -> f32) -> Vec<f32> {
-    let s = view.width() as usize / k;
+/// `pixels` is a `width × width` image, RGB interleaved.
+fn box_sums(pixels: &[f32], width: usize, k: usize, value: impl Fn(f32) -> f32) -> Vec<f32> {
+    let s = width / k;
     let mut sums = vec![0f32; 3 * s * s];
-    let raw = view.as_raw();
-    let width = view.width() as usize;
     for y in 0..s * k {
-        let row = &raw[y * width * 3..(y + 1) * width * 3];
+        let row = &pixels[y * width * 3..(y + 1) * width * 3];
         let oy = y / k;
         for (x, px) in row.chunks_exact(3).enumerate().take(s * k) {
             let cell = oy * s + x / k;
@@ -771,7 +792,8 @@ mod tests {
         for (x, y, p) in view.enumerate_pixels_mut() {
             *p = Rgb([(x + 4 * y) as u8, 10, 200]);
         }
-        let sums = box_sums(&view, 2, f32::from);
+        let pixels: Vec<f32> = view.as_raw().iter().map(|&p| f32::from(p)).collect();
+        let sums = box_sums(&pixels, 4, 2, |p| p);
         // Top-left block: 0, 1, 4, 5.
         assert_eq!(sums[0], 10.0);
         // Bottom-right block: 10, 11, 14, 15.

@@ -1,0 +1,198 @@
+//! Light flattening: the step before normalisation that divides out slow
+//! changes of brightness (side light, exposure, a bright wall behind the
+//! patient), so the network sees the face's own shading.
+//!
+//! Each pixel is multiplied by `gain / (floor + L)`, where `L` is the
+//! luminance `(R + G + B) / 3` box-blurred `passes` times with `radius`
+//! (three passes are close to a Gaussian). Creases around a closed eye or a
+//! smile are finer than the blur and stay; a lamp on one side does not. The
+//! floor keeps a dark room from turning sensor noise into contrast.
+//!
+//! Training does the same in numpy (`models/train/data.py`,
+//! `flatten_light`). Every operation here is the same one in the same order
+//! and precision: f32 for the luminance and the product, f64 running sums
+//! for the blur, rounded to f32 after each axis. So the network's input on
+//! the kiosk is bit for bit the one training saw.
+
+use image::RgbImage;
+
+/// The manifest's `flatten_light` table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FlattenLight {
+    /// Half-width of the box, in pixels (the box is `2 radius + 1` wide).
+    pub radius: usize,
+    /// How many times the box blur runs.
+    pub passes: usize,
+    /// Added to the blurred luminance (0..255 scale) before dividing.
+    pub floor: f32,
+    /// The multiplier a pixel gets where the blurred luminance is `gain - floor`.
+    pub gain: f32,
+}
+
+impl FlattenLight {
+    /// Reads `{ radius, passes, floor, gain }` from a manifest value.
+    pub fn from_toml(value: &toml::Value) -> Result<FlattenLight, String> {
+        let table = value.as_table().ok_or_else(|| {
+            format!("flatten_light must be a table {{ radius, passes, floor, gain }}, not {value}")
+        })?;
+        let int = |key: &str, max: i64| match table.get(key) {
+            Some(toml::Value::Integer(i)) if (1..=max).contains(i) => Ok(*i as usize),
+            Some(other) => Err(format!(
+                "flatten_light.{key} must be an integer from 1 to {max}, not {other}"
+            )),
+            None => Err(format!("flatten_light.{key} is missing")),
+        };
+        let float = |key: &str| match table.get(key) {
+            Some(toml::Value::Float(f)) if f.is_finite() && *f > 0.0 => Ok(*f as f32),
+            Some(toml::Value::Integer(i)) if *i > 0 => Ok(*i as f32),
+            Some(other) => Err(format!(
+                "flatten_light.{key} must be a positive number, not {other}"
+            )),
+            None => Err(format!("flatten_light.{key} is missing")),
+        };
+        Ok(FlattenLight {
+            radius: int("radius", 64)?,
+            passes: int("passes", 8)?,
+            floor: float("floor")?,
+            gain: float("gain")?,
+        })
+    }
+
+    /// The flattened pixels of `view`, interleaved RGB like the image, on
+    /// the 0..255 scale (clamped to it).
+    pub fn apply(&self, view: &RgbImage) -> Vec<f32> {
+        let (w, h) = (view.width() as usize, view.height() as usize);
+        let pixels = view.as_raw();
+        let mut lum: Vec<f32> = pixels
+            .chunks_exact(3)
+            .map(|p| (f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])) / 3.0)
+            .collect();
+        for _ in 0..self.passes {
+            lum = box_blur(&lum, w, h, self.radius);
+        }
+        pixels
+            .chunks_exact(3)
+            .zip(&lum)
+            .flat_map(|(p, &l)| {
+                let gain = self.gain / (l + self.floor);
+                p.iter()
+                    .map(move |&v| (f32::from(v) * gain).clamp(0.0, 255.0))
+            })
+            .collect()
+    }
+}
+
+/// Mean over a `(2r + 1)²` window with edges clamped: down the columns
+/// first, then along the rows, as numpy's axis 1 then axis 2.
+fn box_blur(plane: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
+    let mut down = vec![0f32; plane.len()];
+    let mut line = Vec::with_capacity(h.max(w));
+    for x in 0..w {
+        line.clear();
+        line.extend((0..h).map(|y| plane[y * w + x]));
+        for (y, v) in blur_line(&line, r).into_iter().enumerate() {
+            down[y * w + x] = v;
+        }
+    }
+    let mut out = vec![0f32; plane.len()];
+    for (src, dst) in down.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
+        dst.copy_from_slice(&blur_line(src, r));
+    }
+    out
+}
+
+/// One line of the box blur: the line padded with `r + 1` copies of its first
+/// value and `r` of its last, summed cumulatively in f64, and each output the
+/// difference of two sums `2r + 1` apart over `2r + 1`. The extra leading
+/// copy makes sum[j + w] − sum[j] the window centred on j.
+fn blur_line(line: &[f32], r: usize) -> Vec<f32> {
+    let (first, last) = match (line.first(), line.last()) {
+        (Some(&f), Some(&l)) => (f, l),
+        _ => return Vec::new(),
+    };
+    let width = 2 * r + 1;
+    let padded = std::iter::repeat_n(first, r + 1)
+        .chain(line.iter().copied())
+        .chain(std::iter::repeat_n(last, r));
+    let mut acc = 0f64;
+    let sums: Vec<f64> = padded
+        .map(|v| {
+            acc += f64::from(v);
+            acc
+        })
+        .collect();
+    (0..line.len())
+        .map(|j| ((sums[j + width] - sums[j]) / width as f64) as f32)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::Rgb;
+
+    const PARAMS: FlattenLight = FlattenLight {
+        radius: 8,
+        passes: 3,
+        floor: 16.0,
+        gain: 128.0,
+    };
+
+    #[test]
+    fn a_uniform_grey_keeps_its_level_scaled_by_the_gain() {
+        let view = RgbImage::from_pixel(40, 30, Rgb([100, 100, 100]));
+        let out = PARAMS.apply(&view);
+        let expected = 100.0 * 128.0 / 116.0;
+        assert!(
+            out.iter().all(|v| (v - expected).abs() < 1e-3),
+            "{}",
+            out[0]
+        );
+    }
+
+    #[test]
+    fn a_brightness_ramp_is_flattened() {
+        // Side light: the same grey face-sized patch, lit from 40 to 200.
+        let view = RgbImage::from_fn(112, 112, |x, _| {
+            let level = 40 + (160 * x / 111) as u8;
+            Rgb([level, level, level])
+        });
+        let out = PARAMS.apply(&view);
+        let at = |x: usize| out[(56 * 112 + x) * 3];
+        // Away from the edges the five-fold brightness difference shrinks
+        // to under 1.3-fold (the floor keeps a little of it).
+        let (dark, bright) = (at(30), at(82));
+        assert!(bright / dark < 1.3, "{dark} {bright}");
+        assert!(bright > dark, "the order of brightness survives");
+    }
+
+    #[test]
+    fn blur_line_matches_a_direct_clamped_window_mean() {
+        let line: Vec<f32> = (0..20).map(|i| ((i * 37) % 11) as f32 + 0.25).collect();
+        let r = 3;
+        let out = blur_line(&line, r);
+        for (j, v) in out.iter().enumerate() {
+            let direct: f32 = (j as i64 - r as i64..=j as i64 + r as i64)
+                .map(|i| line[i.clamp(0, 19) as usize])
+                .sum::<f32>()
+                / 7.0;
+            assert!((v - direct).abs() < 1e-5, "{j}: {v} vs {direct}");
+        }
+    }
+
+    #[test]
+    fn manifest_table_is_checked() {
+        let ok: toml::Value = toml::from_str::<toml::Table>(
+            "t = { radius = 8, passes = 3, floor = 16.0, gain = 128 }",
+        )
+        .unwrap()["t"]
+            .clone();
+        assert_eq!(FlattenLight::from_toml(&ok), Ok(PARAMS));
+        let bad: toml::Value =
+            toml::from_str::<toml::Table>("t = { radius = 0, passes = 3 }").unwrap()["t"].clone();
+        let err = FlattenLight::from_toml(&bad).unwrap_err();
+        assert!(err.contains("flatten_light.radius"), "{err}");
+        let err = FlattenLight::from_toml(&toml::Value::Integer(3)).unwrap_err();
+        assert!(err.contains("must be a table"), "{err}");
+    }
+}
