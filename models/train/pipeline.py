@@ -252,7 +252,8 @@ def write_golden(ds, te, x_te, f32_path, int8_path, folder: Path, size, mean, st
     doc = {
         "about": "Standard views from the test split with onnxruntime's outputs for "
         "synkinesis-f32.onnx and synkinesis-int8.onnx (written by models/train/pipeline.py). "
-        "input = (pixel/255 - mean)/std after exact k x k box averaging of the 112-px view; "
+        "input = (pixel/255 - mean)/std after the manifest's flatten_light and exact k x k "
+        "box averaging of the 112-px view; "
         "input_sha256_f32le hashes the NCHW float32 little-endian tensor. probability = "
         "softmax(logits)[1].",
         "onnxruntime": onnxruntime.__version__,

@@ -63,67 +63,84 @@ impl FlattenLight {
     pub fn apply(&self, view: &RgbImage) -> Vec<f32> {
         let (w, h) = (view.width() as usize, view.height() as usize);
         let pixels = view.as_raw();
-        let mut lum: Vec<f32> = pixels
-            .chunks_exact(3)
-            .map(|p| (f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])) / 3.0)
-            .collect();
+        let mut lum = vec![0f32; w * h];
+        for (l, p) in lum.iter_mut().zip(pixels.chunks_exact(3)) {
+            *l = (f32::from(p[0]) + f32::from(p[1]) + f32::from(p[2])) / 3.0;
+        }
         for _ in 0..self.passes {
             lum = box_blur(&lum, w, h, self.radius);
         }
-        pixels
-            .chunks_exact(3)
+        let mut out = vec![0f32; pixels.len()];
+        for ((o, p), &l) in out
+            .chunks_exact_mut(3)
+            .zip(pixels.chunks_exact(3))
             .zip(&lum)
-            .flat_map(|(p, &l)| {
-                let gain = self.gain / (l + self.floor);
-                p.iter()
-                    .map(move |&v| (f32::from(v) * gain).clamp(0.0, 255.0))
-            })
-            .collect()
+        {
+            let gain = self.gain / (l + self.floor);
+            for (o, &v) in o.iter_mut().zip(p) {
+                *o = (f32::from(v) * gain).clamp(0.0, 255.0);
+            }
+        }
+        out
     }
 }
 
 /// Mean over a `(2r + 1)²` window with edges clamped: down the columns
 /// first, then along the rows, as numpy's axis 1 then axis 2.
+///
+/// Each output is the difference of two running sums `2r + 1` apart over
+/// `2r + 1`, the sums taken in f64 over the line padded with `r + 1` copies
+/// of its first value and `r` of its last (the extra leading copy makes
+/// `sum[j + 2r + 1] − sum[j]` the window centred on `j`). The column pass
+/// keeps one running sum per column and walks down the rows, so the inner
+/// loop runs along memory; every column still adds its values in numpy's
+/// order.
 fn box_blur(plane: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
-    let mut down = vec![0f32; plane.len()];
-    let mut line = Vec::with_capacity(h.max(w));
-    for x in 0..w {
-        line.clear();
-        line.extend((0..h).map(|y| plane[y * w + x]));
-        for (y, v) in blur_line(&line, r).into_iter().enumerate() {
-            down[y * w + x] = v;
+    let width = 2 * r + 1;
+    let n = width as f64;
+    // Running sums of the padded columns, row by row: sums[i * w + x].
+    let padded_rows = h + 2 * r + 1;
+    let mut sums = vec![0f64; padded_rows * w];
+    let mut acc = vec![0f64; w];
+    for i in 0..padded_rows {
+        let y = i.saturating_sub(r + 1).min(h - 1);
+        let row = &plane[y * w..(y + 1) * w];
+        for (a, &v) in acc.iter_mut().zip(row) {
+            *a += f64::from(v);
+        }
+        sums[i * w..(i + 1) * w].copy_from_slice(&acc);
+    }
+    let mut down = vec![0f32; w * h];
+    for (j, out) in down.chunks_exact_mut(w).enumerate() {
+        let (lo, hi) = (
+            &sums[j * w..(j + 1) * w],
+            &sums[(j + width) * w..(j + width + 1) * w],
+        );
+        for ((o, &a), &b) in out.iter_mut().zip(hi).zip(lo) {
+            *o = ((a - b) / n) as f32;
         }
     }
-    let mut out = vec![0f32; plane.len()];
+    let mut out = vec![0f32; w * h];
+    let mut line = vec![0f64; w + width];
     for (src, dst) in down.chunks_exact(w).zip(out.chunks_exact_mut(w)) {
-        dst.copy_from_slice(&blur_line(src, r));
+        blur_line(src, r, &mut line, dst);
     }
     out
 }
 
-/// One line of the box blur: the line padded with `r + 1` copies of its first
-/// value and `r` of its last, summed cumulatively in f64, and each output the
-/// difference of two sums `2r + 1` apart over `2r + 1`. The extra leading
-/// copy makes sum[j + w] − sum[j] the window centred on j.
-fn blur_line(line: &[f32], r: usize) -> Vec<f32> {
-    let (first, last) = match (line.first(), line.last()) {
-        (Some(&f), Some(&l)) => (f, l),
-        _ => return Vec::new(),
-    };
+/// One row of the box blur (see [`box_blur`]); `sums` is scratch space of
+/// `len + 2r + 1` values.
+fn blur_line(line: &[f32], r: usize, sums: &mut [f64], out: &mut [f32]) {
+    let len = line.len();
     let width = 2 * r + 1;
-    let padded = std::iter::repeat_n(first, r + 1)
-        .chain(line.iter().copied())
-        .chain(std::iter::repeat_n(last, r));
     let mut acc = 0f64;
-    let sums: Vec<f64> = padded
-        .map(|v| {
-            acc += f64::from(v);
-            acc
-        })
-        .collect();
-    (0..line.len())
-        .map(|j| ((sums[j + width] - sums[j]) / width as f64) as f32)
-        .collect()
+    for (i, s) in sums[..len + width].iter_mut().enumerate() {
+        acc += f64::from(line[i.saturating_sub(r + 1).min(len - 1)]);
+        *s = acc;
+    }
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = ((sums[j + width] - sums[j]) / width as f64) as f32;
+    }
 }
 
 #[cfg(test)]
@@ -170,7 +187,8 @@ mod tests {
     fn blur_line_matches_a_direct_clamped_window_mean() {
         let line: Vec<f32> = (0..20).map(|i| ((i * 37) % 11) as f32 + 0.25).collect();
         let r = 3;
-        let out = blur_line(&line, r);
+        let mut out = vec![0f32; line.len()];
+        blur_line(&line, r, &mut vec![0f64; line.len() + 2 * r + 1], &mut out);
         for (j, v) in out.iter().enumerate() {
             let direct: f32 = (j as i64 - r as i64..=j as i64 + r as i64)
                 .map(|i| line[i.clamp(0, 19) as usize])
@@ -178,6 +196,29 @@ mod tests {
                 / 7.0;
             assert!((v - direct).abs() < 1e-5, "{j}: {v} vs {direct}");
         }
+    }
+
+    #[test]
+    fn box_blur_runs_the_line_blur_down_the_columns_then_along_the_rows() {
+        let (w, h, r) = (9, 13, 2);
+        let plane: Vec<f32> = (0..w * h)
+            .map(|i| ((i * 7919) % 101) as f32 / 3.0)
+            .collect();
+        let blur = |l: &[f32]| {
+            let mut out = vec![0f32; l.len()];
+            blur_line(l, r, &mut vec![0f64; l.len() + 2 * r + 1], &mut out);
+            out
+        };
+        let mut down = vec![0f32; w * h];
+        for x in 0..w {
+            let column: Vec<f32> = (0..h).map(|y| plane[y * w + x]).collect();
+            for (y, v) in blur(&column).into_iter().enumerate() {
+                down[y * w + x] = v;
+            }
+        }
+        let expected: Vec<f32> = down.chunks_exact(w).flat_map(blur).collect();
+        // Bit for bit: the same additions in the same order.
+        assert_eq!(box_blur(&plane, w, h, r), expected);
     }
 
     #[test]
