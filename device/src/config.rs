@@ -339,9 +339,9 @@ pub struct DecisionConfig {
 impl Default for DecisionConfig {
     /// The synkinesis CNN (int8, the manifest's threshold). On the same
     /// held-out synthetic patients it ranks series far better than the
-    /// landmark rule (series ROC AUC 0.95 against about 0.78) and, at its
+    /// landmark rule (series ROC AUC 0.96 against about 0.78) and, at its
     /// validation-chosen threshold, misses far fewer synkinetic patients
-    /// (recall 0.91 against about 0.43), at the cost of more referrals of
+    /// (recall 0.93 against about 0.43), at the cost of more referrals of
     /// healthy faces (`models/MODEL_CARD.md`). A site can fall
     /// back to `rule = "eye_narrowing"`, which needs no CNN.
     fn default() -> Self {
