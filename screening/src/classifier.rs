@@ -702,14 +702,28 @@ pub fn synkinesis_probability(logits: [f32; 2]) -> f32 {
 /// `pixels` is a `width × width` image, RGB interleaved.
 fn box_sums(pixels: &[f32], width: usize, k: usize, value: impl Fn(f32) -> f32) -> Vec<f32> {
     let s = width / k;
-    let mut sums = vec![0f32; 3 * s * s];
+    let plane = s * s;
+    if k == 1 {
+        // Each cell is one pixel: 0 + v is v, so no sums are needed.
+        let mut planes = vec![0f32; 3 * plane];
+        for (i, px) in pixels.chunks_exact(3).enumerate().take(plane) {
+            for (c, &v) in px.iter().enumerate() {
+                planes[c * plane + i] = value(v);
+            }
+        }
+        return planes;
+    }
+    let mut sums = vec![0f32; 3 * plane];
     for y in 0..s * k {
-        let row = &pixels[y * width * 3..(y + 1) * width * 3];
-        let oy = y / k;
-        for (x, px) in row.chunks_exact(3).enumerate().take(s * k) {
-            let cell = oy * s + x / k;
-            for c in 0..3 {
-                sums[c * s * s + cell] += value(px[c]);
+        let row = &pixels[y * width * 3..(y * width + s * k) * 3];
+        // One division per row, not per pixel: integer division by a
+        // run-time k was most of the pre-processing time.
+        let cells = &mut sums[(y / k) * s..];
+        for (ox, block) in row.chunks_exact(3 * k).enumerate() {
+            for px in block.chunks_exact(3) {
+                for (c, &v) in px.iter().enumerate() {
+                    cells[c * plane + ox] += value(v);
+                }
             }
         }
     }

@@ -98,26 +98,25 @@ impl FlattenLight {
 fn box_blur(plane: &[f32], w: usize, h: usize, r: usize) -> Vec<f32> {
     let width = 2 * r + 1;
     let n = width as f64;
-    // Running sums of the padded columns, row by row: sums[i * w + x].
-    let padded_rows = h + 2 * r + 1;
-    let mut sums = vec![0f64; padded_rows * w];
+    // The running sums of the padded columns, row by row; only the last
+    // `width + 1` rows are needed, so they live in a ring that stays in cache.
+    let ring_rows = width + 1;
+    let mut ring = vec![0f64; ring_rows * w];
     let mut acc = vec![0f64; w];
-    for i in 0..padded_rows {
+    let mut down = vec![0f32; w * h];
+    for i in 0..h + width {
         let y = i.saturating_sub(r + 1).min(h - 1);
-        let row = &plane[y * w..(y + 1) * w];
-        for (a, &v) in acc.iter_mut().zip(row) {
+        for (a, &v) in acc.iter_mut().zip(&plane[y * w..(y + 1) * w]) {
             *a += f64::from(v);
         }
-        sums[i * w..(i + 1) * w].copy_from_slice(&acc);
-    }
-    let mut down = vec![0f32; w * h];
-    for (j, out) in down.chunks_exact_mut(w).enumerate() {
-        let (lo, hi) = (
-            &sums[j * w..(j + 1) * w],
-            &sums[(j + width) * w..(j + width + 1) * w],
-        );
-        for ((o, &a), &b) in out.iter_mut().zip(hi).zip(lo) {
-            *o = ((a - b) / n) as f32;
+        let slot = i % ring_rows;
+        ring[slot * w..(slot + 1) * w].copy_from_slice(&acc);
+        if let Some(j) = i.checked_sub(width) {
+            let lo = (j % ring_rows) * w;
+            let out = &mut down[j * w..(j + 1) * w];
+            for (x, o) in out.iter_mut().enumerate() {
+                *o = ((acc[x] - ring[lo + x]) / n) as f32;
+            }
         }
     }
     let mut out = vec![0f32; w * h];
