@@ -3,9 +3,9 @@ comparison with tract (screening/benches/classify.rs: `cargo bench -p
 screening --bench classify`).
 
 The input is the first golden standard view (models/golden/, by file name, as
-the Rust bench picks it), box-averaged and normalised as the runtime does it
-with its light flattened first when the manifest says so (models/train/data.py
-`preprocess`), so both sides time the same tensor.
+the Rust bench picks it), made into the network's input by training's own
+`models/train/data.py` `preprocess` with the manifest's `flatten_light`, so
+both sides time the same tensor.
 Only `session.run` is timed: pre-processing and the softmax are not.
 
     models/train/.venv/bin/python models/train/bench_onnxruntime.py [--runs N]
@@ -43,13 +43,7 @@ def view_tensor(entry: dict, view_size: int) -> np.ndarray:
     if entry["input"].get("dtype", "f32") == "u8":
         x = img.reshape(size, k, size, k, 3).astype(np.float32).mean(axis=(1, 3))
         return np.round(x).astype(np.uint8).transpose(2, 0, 1)[np.newaxis].copy()
-    if "flatten_light" in entry:
-        x = data.flatten_light(img[np.newaxis], entry["flatten_light"])[0] / np.float32(255.0)
-    else:
-        x = img.astype(np.float32) / np.float32(255.0)
-    x = x.reshape(size, k, size, k, 3).mean(axis=(1, 3), dtype=np.float32)
-    x = (x - np.asarray(entry["mean"], np.float32)) / np.asarray(entry["std"], np.float32)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[np.newaxis], dtype=np.float32)
+    return data.preprocess(img[np.newaxis], size, entry["mean"], entry["std"], entry.get("flatten_light"))
 
 
 def main() -> None:

@@ -104,27 +104,28 @@ def read_view(path: Path) -> np.ndarray:
     return img
 
 
-def preprocess(views: np.ndarray, size: int, mean, std) -> np.ndarray:
+# Written to the manifest as `flatten_light`; the runtime reads them from there.
+FLATTEN_LIGHT = {"radius": 8, "passes": 3, "floor": 16.0, "gain": 128.0}
+
+
+def preprocess(views: np.ndarray, size: int, mean, std, flatten: dict | None = FLATTEN_LIGHT) -> np.ndarray:
     """uint8 N x 112 x 112 x 3 -> float32 N x 3 x S x S, the model input.
 
-    Light flattening (`flatten_light`), box averaging over exact k x k
-    blocks, in float32, then normalisation. screening::classifier repeats
-    every step in the same order and precision, so the kiosk's tensor is the
-    one training saw.
+    Light flattening (`flatten_light` with the parameters `flatten`; none
+    when None, as for a manifest entry without the key), box averaging over
+    exact k x k blocks, in float32, then normalisation. screening::classifier
+    repeats every step in the same order and precision, so the kiosk's
+    tensor is the one training saw.
     """
     if VIEW % size:
         raise ValueError(f"input size {size} does not divide {VIEW}")
     k = VIEW // size
-    x = flatten_light(views) / np.float32(255.0)
+    x = (views.astype(np.float32) if flatten is None else flatten_light(views, flatten)) / np.float32(255.0)
     if k > 1:
         n = x.shape[0]
         x = x.reshape(n, size, k, size, k, 3).mean(axis=(2, 4), dtype=np.float32)
     x = (x - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2), dtype=np.float32)
-
-
-# Written to the manifest as `flatten_light`; the runtime reads them from there.
-FLATTEN_LIGHT = {"radius": 8, "passes": 3, "floor": 16.0, "gain": 128.0}
 
 
 def box_blur(a: np.ndarray, r: int) -> np.ndarray:

@@ -42,17 +42,23 @@ def determinism(seed: int) -> None:
     torch.use_deterministic_algorithms(True)
 
 
-def twin_order(ds: DataSet, tr: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """The training rows in pairs of twins, [a0, b0, a1, b1, ...]: two photos
-    of the same patient and expression from different sessions (another room,
-    light, camera). Pairs come in random order; a row without a twin is
-    paired with itself, so the pair differs only by augmentation."""
+def twin_groups(ds: DataSet, tr: np.ndarray) -> list[list[int]]:
+    """The training rows grouped by (patient, expression): twins are photos
+    of the same patient and expression from different sessions (another
+    room, light, camera)."""
     groups: dict[tuple[str, str], list[int]] = {}
     for i in tr:
         r = ds.rows[i]
         groups.setdefault((r.patient_id, r.expression), []).append(int(i))
+    return list(groups.values())
+
+
+def twin_order(groups: list[list[int]], rng: np.random.Generator) -> np.ndarray:
+    """One epoch's order, in pairs of twins [a0, b0, a1, b1, ...]. Pairs come
+    in random order; a row without a twin is paired with itself, so the pair
+    differs only by augmentation."""
     pairs = []
-    for members in groups.values():
+    for members in groups:
         members = list(rng.permutation(members))
         if len(members) % 2:
             members.append(members[-1])
@@ -94,12 +100,13 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
 
     xva = preprocess(ds.images[va], cfg.size, mean, std)
     yva = torch.from_numpy(y[va])
+    twins = twin_groups(ds, tr) if cfg.consistency > 0 else []
     best, best_loss, best_epoch, waited = None, float("inf"), -1, 0
     history = []
     for epoch in range(cfg.epochs):
         t0 = time.time()
         net.train()
-        order = twin_order(ds, tr, rng) if cfg.consistency > 0 else rng.permutation(tr)
+        order = twin_order(twins, rng) if cfg.consistency > 0 else rng.permutation(tr)
         total = 0.0
         for i in range(0, len(order), cfg.batch):
             idx = order[i : i + cfg.batch]

@@ -13,9 +13,10 @@
 //!   integer `k`: the 112-px standard view ([`crate::face::align`]) has its
 //!   light flattened when the manifest has `flatten_light`
 //!   ([`FlattenLight`]), is shrunk by exact `k × k` box averaging in float,
-//!   and each value is `(pixel / 255 − mean[c]) / std[c]`. When the graph's input is `uint8`
-//!   (normalisation folded into the network), the box average is rounded to
-//!   the nearest integer instead and `mean`/`std` are not used.
+//!   and each value is `(pixel / 255 − mean[c]) / std[c]`. When the graph's
+//!   input is `uint8` (normalisation folded into the network), the box
+//!   average is rounded to the nearest integer instead and `mean`/`std` are
+//!   not used.
 //! - outputs `logits` `[1, 2]` (0 = no synkinesis, 1 = synkinesis; the
 //!   softmax is done here, never in the graph, because tract's quantized
 //!   softmax is wrong) and `cam` `[1, h, w]`: the last feature maps weighted by
@@ -716,8 +717,6 @@ fn box_sums(pixels: &[f32], width: usize, k: usize, value: impl Fn(f32) -> f32) 
     let mut sums = vec![0f32; 3 * plane];
     for y in 0..s * k {
         let row = &pixels[y * width * 3..(y * width + s * k) * 3];
-        // One division per row, not per pixel: integer division by a
-        // run-time k was most of the pre-processing time.
         let cells = &mut sums[(y / k) * s..];
         for (ox, block) in row.chunks_exact(3 * k).enumerate() {
             for px in block.chunks_exact(3) {
