@@ -159,12 +159,25 @@ def flatten_light(views: np.ndarray, p: dict = FLATTEN_LIGHT) -> np.ndarray:
     return np.clip(x * gain[..., None], np.float32(0.0), np.float32(255.0))
 
 
-def channel_stats(views: np.ndarray) -> tuple[list[float], list[float]]:
+def channel_stats(views: np.ndarray, chunk: int = 1024) -> tuple[list[float], list[float]]:
     """Per-channel mean and std of the model's pixel/255 (after
-    `flatten_light`) over the given views, rounded."""
-    x = flatten_light(views).astype(np.float64) / 255.0
-    mean = x.mean(axis=(0, 1, 2))
-    std = x.std(axis=(0, 1, 2))
+    `flatten_light`) over the given views, rounded.
+
+    Works through chunks of `chunk` views and merges their means and squared
+    deviations (Chan et al.'s pairwise update, float64): flattening a whole
+    training set at once needs about 24 bytes per sub-pixel, 12 GB for
+    19,000 views, which a hospital's workstation may not have."""
+    count, mean, m2 = 0, np.zeros(3), np.zeros(3)
+    for start in range(0, views.shape[0], chunk):
+        x = flatten_light(views[start:start + chunk]).astype(np.float64) / 255.0
+        n = x.shape[0] * x.shape[1] * x.shape[2]
+        m = x.mean(axis=(0, 1, 2))
+        d = m - mean
+        total = count + n
+        m2 += ((x - m) ** 2).sum(axis=(0, 1, 2)) + d * d * count * n / total
+        mean += d * n / total
+        count = total
+    std = np.sqrt(m2 / count)
     return [round(float(m), 4) for m in mean], [round(float(s), 4) for s in std]
 
 
