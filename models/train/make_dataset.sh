@@ -5,9 +5,12 @@
 # a second setting for the training patients only (merge_sessions.py), so
 # validation and test stay one photo series per patient.
 #   models/train/make_dataset.sh OUT_DIR     (about 10 minutes on 2 cores)
+# PATIENTS=1600 makes a larger set (about 18 minutes; the session 7 runs of the
+# model card). The split is redrawn for every patient count, so two counts'
+# splits share patients across train and test.
 set -euo pipefail
 SEED=20261127
-PATIENTS=800
+PATIENTS=${PATIENTS:-800}
 OUT=${1:?usage: make_dataset.sh OUT_DIR}
 OUT=$(realpath -m "$OUT")
 cd "$(dirname "$0")/../.."
