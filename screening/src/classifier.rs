@@ -516,13 +516,12 @@ impl Classifier {
     /// Classifies one standard view (`view size × view size` pixels).
     pub fn classify(&self, view: &RgbImage) -> Result<Classification, ClassifierError> {
         let input = self.preprocess(view)?;
-        let outputs = self
-            .plan
-            .run(tvec![input.into()])
-            .map_err(|e| ClassifierError::Run {
-                entry: self.entry.clone(),
-                message: format!("{e:#}"),
-            })?;
+        let outputs = self.plan.run(tvec![input.into()]);
+        crate::vector_state::clear_upper_halves();
+        let outputs = outputs.map_err(|e| ClassifierError::Run {
+            entry: self.entry.clone(),
+            message: format!("{e:#}"),
+        })?;
         let logits = self.output(&outputs, self.logits_ix)?;
         let logits = [logits[0], logits[1]];
         let values = self.output(&outputs, self.cam_ix)?.to_vec();

@@ -12,3 +12,4 @@ pub mod geometry;
 pub mod model;
 pub mod record;
 pub mod synth;
+pub mod vector_state;

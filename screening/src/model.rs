@@ -506,12 +506,12 @@ impl LoadedModel {
                 ),
             });
         }
-        self.plan
-            .run(tvec![input.into()])
-            .map_err(|e| ModelError::Run {
-                name: self.name.clone(),
-                message: format!("{e:#}"),
-            })
+        let outputs = self.plan.run(tvec![input.into()]);
+        crate::vector_state::clear_upper_halves();
+        outputs.map_err(|e| ModelError::Run {
+            name: self.name.clone(),
+            message: format!("{e:#}"),
+        })
     }
 }
 
