@@ -106,7 +106,7 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
     for epoch in range(cfg.epochs):
         t0 = time.time()
         net.train()
-        order = twin_order(twins, rng) if cfg.consistency > 0 else rng.permutation(tr)
+        order = twin_order(twins, rng) if twins else rng.permutation(tr)
         total = 0.0
         for i in range(0, len(order), cfg.batch):
             idx = order[i : i + cfg.batch]

@@ -41,7 +41,7 @@ use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::decision::Rule;
-use crate::model::{Manifest, ModelError};
+use crate::model::{run_plan, Manifest, ModelError};
 
 /// Manifest entry of the int8 classifier (the one the kiosk runs).
 pub const CLASSIFIER_INT8: &str = "synkinesis";
@@ -516,9 +516,7 @@ impl Classifier {
     /// Classifies one standard view (`view size × view size` pixels).
     pub fn classify(&self, view: &RgbImage) -> Result<Classification, ClassifierError> {
         let input = self.preprocess(view)?;
-        let outputs = self.plan.run(tvec![input.into()]);
-        crate::vector_state::clear_upper_halves();
-        let outputs = outputs.map_err(|e| ClassifierError::Run {
+        let outputs = run_plan(&self.plan, input).map_err(|e| ClassifierError::Run {
             entry: self.entry.clone(),
             message: format!("{e:#}"),
         })?;

@@ -506,13 +506,20 @@ impl LoadedModel {
                 ),
             });
         }
-        let outputs = self.plan.run(tvec![input.into()]);
-        crate::vector_state::clear_upper_halves();
-        outputs.map_err(|e| ModelError::Run {
+        run_plan(&self.plan, input).map_err(|e| ModelError::Run {
             name: self.name.clone(),
             message: format!("{e:#}"),
         })
     }
+}
+
+/// Runs `plan` on its one input. Every tract run goes through here, so the
+/// vector registers are left clean for the SSE code that follows
+/// ([`crate::vector_state`]).
+pub(crate) fn run_plan(plan: &Arc<TypedSimplePlan>, input: Tensor) -> TractResult<TVec<TValue>> {
+    let outputs = plan.run(tvec![input.into()]);
+    crate::vector_state::clear_upper_halves();
+    outputs
 }
 
 /// Reads output `ix` of `outputs` as a flat f32 slice.

@@ -9,7 +9,7 @@
 //! 134 µs on its own. ARM has no such state, so this is a no-op there.
 
 /// Marks the upper halves of the vector registers clean (`vzeroupper`) when
-/// the CPU has AVX; call it after running a tract plan.
+/// the CPU has AVX; `model::run_plan` calls it after every tract run.
 #[inline]
 pub fn clear_upper_halves() {
     #[cfg(target_arch = "x86_64")]
