@@ -89,6 +89,9 @@ pub struct ImageCheck {
     pub fissure_ratio: Option<f32>,
     /// Smaller ÷ larger eyelid aperture, from the renderer.
     pub fissure_ratio_truth: f32,
+    /// Height difference of the true mouth corners in the standard view,
+    /// as a fraction of the view's eye distance; `None` without a view.
+    pub mouth_tilt_truth: Option<f32>,
     /// The gate's verdict as a short code (`ok` or the reason).
     pub gate: String,
 }
@@ -113,6 +116,7 @@ pub fn check_image(
         eye_error: None,
         fissure_ratio: analysis.measures.as_ref().map(|m| m.fissure_ratio),
         fissure_ratio_truth: min_max_ratio(truth.eyelid_aperture.left, truth.eyelid_aperture.right),
+        mouth_tilt_truth: None,
         gate,
     };
     let Some(aligned) = analysis.aligned.filter(|_| faces == 1) else {
@@ -131,6 +135,12 @@ pub fn check_image(
         })
         .fold(0.0f32, f32::max);
     check.eye_error = Some(err);
+    // In the view, not the frame: the tilt the network can see once head
+    // roll is aligned away (the oral sign of ocular-oral synkinesis).
+    let corners = truth.mouth_corners.map(|p| aligned.transform.apply(p));
+    let eyes = view.eyes();
+    check.mouth_tilt_truth =
+        Some((corners.left.y - corners.right.y).abs() / eyes.left.distance(eyes.right));
     Ok((check, Some(aligned.image)))
 }
 
@@ -183,6 +193,9 @@ pub struct IndexRow {
     /// The photo session ([`SynthOptions::session`]), so a merged data set
     /// still says which setting each row was photographed in.
     pub session: u32,
+    /// Mouth-corner height difference from the renderer, in the standard
+    /// view, over the eye distance (see [`ImageCheck::mouth_tilt_truth`]).
+    pub mouth_tilt_truth: Option<f32>,
 }
 
 fn condition_fields(c: &Condition) -> (&'static str, &'static str, &'static str, &'static str) {
@@ -555,6 +568,7 @@ fn write_patient(
             fissure_ratio: check.fissure_ratio,
             fissure_ratio_truth: check.fissure_ratio_truth,
             session: opts.session,
+            mouth_tilt_truth: check.mouth_tilt_truth,
         });
         bar.inc(1);
     }

@@ -42,6 +42,9 @@ class Row:
     # Truth of the left/right palpebral fissure ratio when the data set has
     # it (synthetic patients do); NaN otherwise.
     fissure_ratio: float = float("nan")
+    # Truth of the mouth-corner height difference in the standard view over
+    # the eye distance (`mouth_tilt_truth`); NaN where unknown.
+    mouth_tilt: float = float("nan")
 
 
 @dataclass
@@ -68,6 +71,12 @@ class DataSet:
         a[~np.isfinite(a)] = np.nan
         return np.minimum(a, 2.0).astype(np.float32)
 
+    def mouth_asymmetry(self) -> np.ndarray:
+        """Mouth tilt x 10 per row (about 0 to 1.5, the eyelid target's
+        range), capped at 2; NaN where unknown."""
+        t = np.array([row.mouth_tilt for row in self.rows], dtype=np.float64)
+        return np.minimum(10.0 * t, 2.0).astype(np.float32)
+
 
 def load(folder: Path) -> DataSet:
     """Reads index.csv and every listed image, in file order."""
@@ -89,6 +98,7 @@ def load(folder: Path) -> DataSet:
                 file=rec["file"],
                 fitzpatrick=int(rec.get("fitzpatrick") or 0),
                 fissure_ratio=float(rec.get("fissure_ratio_truth") or "nan"),
+                mouth_tilt=float(rec.get("mouth_tilt_truth") or "nan"),
             )
             img = read_view(folder / row.file)
             rows.append(row)

@@ -39,7 +39,8 @@ class Net(nn.Module):
     max pool). The last block never downsamples, so the CAM keeps its
     resolution."""
 
-    def __init__(self, widths: list[int], pool: str = "stride", asymmetry: bool = False):
+    def __init__(self, widths: list[int], pool: str = "stride", asymmetry: bool = False,
+                 mouth_head: bool = False):
         super().__init__()
         self.mirror = Mirror() if asymmetry else None
         layers: list[nn.Module] = []
@@ -60,6 +61,9 @@ class Net(nn.Module):
         # Training-only head: regresses the eyelid asymmetry |log(left/right
         # fissure height)| from the same pooled features. Not exported.
         self.aux = nn.Linear(cin, 1)
+        # Training-only, when asked for: regresses the mouth-corner tilt. Made
+        # last and only then, so runs without it draw the same initial weights.
+        self.aux_mouth = nn.Linear(cin, 1) if mouth_head else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.pooled(x))

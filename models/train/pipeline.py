@@ -73,6 +73,8 @@ def parse() -> argparse.Namespace:
                    help="augmentation strength (light: less geometry, no blur, rare JPEG)")
     a.add_argument("--aux-weight", type=float, default=Config.aux_weight,
                    help="weight of the eyelid-asymmetry regression head (needs fissure_ratio_truth)")
+    a.add_argument("--mouth-weight", type=float, default=Config.mouth_weight,
+                   help="weight of the mouth-tilt regression head (needs mouth_tilt_truth); 0 leaves it out")
     a.add_argument("--stop-on", choices=["loss", "auc"], default=Config.stop_on,
                    help="early stopping and best-epoch criterion on the validation split")
     a.add_argument("--weight-decay", type=float, default=Config.weight_decay)
@@ -97,6 +99,7 @@ def main() -> None:
         asymmetry=args.asymmetry,
         augment=args.augment,
         aux_weight=args.aux_weight,
+        mouth_weight=args.mouth_weight,
         stop_on=args.stop_on,
         weight_decay=args.weight_decay,
         consistency=args.consistency,

@@ -26,6 +26,7 @@ class Config:
     asymmetry: bool = False
     augment: str = "light"
     aux_weight: float = 20.0
+    mouth_weight: float = 0.0
     stop_on: str = "auc"
     epochs: int = 80
     patience: int = 25
@@ -86,6 +87,9 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
     tr, va = ds.indices("train"), ds.indices("validation")
     y = ds.labels()
     asym = ds.eye_asymmetry()
+    tilt = ds.mouth_asymmetry()
+    if cfg.mouth_weight > 0 and not np.isfinite(tilt[tr]).any():
+        raise ValueError("--mouth-weight needs the mouth_tilt_truth column in index.csv")
     mse = nn.MSELoss()
     pos = max(int(y[tr].sum()), 1)
     neg = max(len(tr) - pos, 1)
@@ -93,7 +97,7 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
     weights = torch.tensor([len(tr) / (2 * neg), len(tr) / (2 * pos)], dtype=torch.float32)
     loss_fn = nn.CrossEntropyLoss(weight=weights)
 
-    net = Net(list(cfg.widths), cfg.pool, cfg.asymmetry)
+    net = Net(list(cfg.widths), cfg.pool, cfg.asymmetry, mouth_head=cfg.mouth_weight > 0)
     opt = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps = cfg.epochs * ((len(tr) + cfg.batch - 1) // cfg.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=steps, pct_start=0.15)
@@ -132,6 +136,13 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
                 target = torch.from_numpy(asym[idx][known])
                 pred = net.aux(pooled[torch.from_numpy(known)]).squeeze(1)
                 loss = loss + cfg.aux_weight * mse(pred, target)
+            known = np.isfinite(tilt[idx])
+            if cfg.mouth_weight > 0 and known.any():
+                # The oral sign (a mouth corner pulled up when the eye closes)
+                # as geometry, so side light cannot stand in for it.
+                target = torch.from_numpy(tilt[idx][known])
+                pred = net.aux_mouth(pooled[torch.from_numpy(known)]).squeeze(1)
+                loss = loss + cfg.mouth_weight * mse(pred, target)
             loss.backward()
             opt.step()
             sched.step()

@@ -61,6 +61,7 @@ fn rows_for_part(
                     fissure_ratio: check.fissure_ratio,
                     fissure_ratio_truth: check.fissure_ratio_truth,
                     session: 0,
+                    mouth_tilt_truth: check.mouth_tilt_truth,
                 },
             ));
         }
@@ -120,4 +121,32 @@ fn detector_alignment_and_fissure_ratio_meet_the_foundation_bar() {
         "AUC {:.3}",
         report.big_smile_separation_auc
     );
+    // The mouth-tilt truth (a training target) measured in the view: a
+    // flaccid side that cannot smile tilts the mouth, a healthy face barely.
+    let (healthy, flaccid) = (
+        median_big_smile_tilt(&rows, ConditionKind::Healthy),
+        median_big_smile_tilt(&rows, ConditionKind::Flaccid),
+    );
+    assert!(
+        healthy < 0.03 && flaccid > 3.0 * healthy,
+        "big-smile mouth tilt: healthy median {healthy:.3}, flaccid {flaccid:.3}"
+    );
+}
+
+fn median_big_smile_tilt(
+    rows: &[(screening::synth::Condition, IndexRow)],
+    kind: ConditionKind,
+) -> f32 {
+    let mut tilts: Vec<f32> = rows
+        .iter()
+        .filter(|(c, r)| c.kind() == kind && r.expression == "big_smile")
+        .filter_map(|(_, r)| r.mouth_tilt_truth)
+        .collect();
+    assert!(
+        tilts.len() >= 20,
+        "{} big-smile views of {kind:?}",
+        tilts.len()
+    );
+    tilts.sort_by(f32::total_cmp);
+    tilts[tilts.len() / 2]
 }
