@@ -51,6 +51,7 @@ mod mouth;
 mod nose;
 mod raster;
 mod render;
+pub mod retake;
 mod scene;
 mod sensor;
 mod skin;

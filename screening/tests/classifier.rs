@@ -579,45 +579,28 @@ fn wrong_size_view_is_refused() {
             the model still reads the scene; run with --ignored after retraining"]
 fn decision_is_invariant_to_light_background_and_noise() {
     use screening::face::FaceStage;
-    use screening::synth::{render, Expression, FaceState, Patient, Scene};
+    use screening::synth::retake::invariance_set;
+    use screening::synth::{render, FaceState, Scene};
 
     let stage = FaceStage::load(&models_dir()).unwrap();
     let c = load(Variant::Int8);
     let (mut same, mut total, mut skipped) = (0usize, 0usize, 0usize);
-    let expressions = [
-        Expression::BigSmile,
-        Expression::Pucker,
-        Expression::TightEyeClosure,
-    ];
-    for i in 0..24u64 {
-        let patient = Patient::random(1000 + i);
-        let expression = expressions[i as usize % 3];
-        let state = FaceState::full(expression);
-        let base = Scene::random(5000 + i);
+    for case in invariance_set() {
+        let state = FaceState::full(case.expression);
         let view = |scene: &Scene| {
-            let r = render(&patient, &state, scene, 640, 480);
+            let r = render(&case.patient, &state, scene, 640, 480);
             let a = stage.analyse(&r.image, None).unwrap();
             a.aligned
                 .filter(|_| a.detections.len() == 1)
                 .map(|a| a.image)
         };
-        let Some(reference) = view(&base) else {
+        let Some(reference) = view(&case.base) else {
             skipped += 1;
             continue;
         };
         let p0 = c.classify(&reference).unwrap().probability;
-        for j in 0..4u64 {
-            // Another scene's light, background and sensor, this one's pose.
-            let other = Scene::random(9000 + 10 * i + j);
-            let scene = Scene {
-                yaw_deg: base.yaw_deg,
-                pitch_deg: base.pitch_deg,
-                roll_deg: base.roll_deg,
-                offset: base.offset,
-                face_height: base.face_height,
-                ..other
-            };
-            let Some(v) = view(&scene) else {
+        for (j, other) in case.others.iter().enumerate() {
+            let Some(v) = view(&case.base.in_setting_of(other)) else {
                 skipped += 1;
                 continue;
             };
@@ -626,7 +609,10 @@ fn decision_is_invariant_to_light_background_and_noise() {
             if (p >= c.threshold()) == (p0 >= c.threshold()) {
                 same += 1;
             } else {
-                eprintln!("patient {i} {expression:?} scene {j}: {p0:.3} -> {p:.3}");
+                eprintln!(
+                    "case {} {:?} scene {j}: {p0:.3} -> {p:.3}",
+                    case.case, case.expression
+                );
             }
         }
     }

@@ -178,6 +178,19 @@ impl Scene {
         }
     }
 
+    /// The same pose and framing photographed in `other`'s room: its light,
+    /// exposure, background and sensor. What a retake elsewhere looks like.
+    pub fn in_setting_of(&self, other: &Scene) -> Scene {
+        Scene {
+            yaw_deg: self.yaw_deg,
+            pitch_deg: self.pitch_deg,
+            roll_deg: self.roll_deg,
+            offset: self.offset,
+            face_height: self.face_height,
+            ..*other
+        }
+    }
+
     /// This scene with small per-shot changes: the patient moves a little, the
     /// light flickers and the sensor noise is new. Used for a photo series.
     pub fn jittered(&self, seed: u64) -> Scene {
