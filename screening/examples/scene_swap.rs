@@ -2,8 +2,8 @@
 //! set (`screening::synth::retake`, which `tests/classifier.rs` also uses),
 //! it re-photographs each case with another scene's setting, first all of
 //! it, then one factor at a time (light, exposure, background, sensor), and
-//! prints every case whose
-//! decision flips, with the probabilities. With `--views DIR` it also writes
+//! prints every case whose decision flips, with the probabilities. With
+//! `--views DIR` it also writes
 //! every standard view it classified (`p{patient}-base.png`,
 //! `p{patient}-s{scene}-{factor}.png`), to look at or to score with another
 //! model.

@@ -18,7 +18,7 @@ pub const RETAKES: u64 = 4;
 pub struct Retakes {
     /// Position in the set, 0..[`CASES`].
     pub case: u64,
-    /// The patient photographed (seeds 1000 onwards, apart from any data set's).
+    /// The patient photographed (`Patient::random(1000 + case)`).
     pub patient: Patient,
     /// Big smile, pucker and tight eye closure in turn: the series' sign expressions.
     pub expression: Expression,
