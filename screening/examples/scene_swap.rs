@@ -6,16 +6,17 @@
 //! `--views DIR` it also writes
 //! every standard view it classified (`p{patient}-base.png`,
 //! `p{patient}-s{scene}-{factor}.png`), to look at or to score with another
-//! model.
+//! model. `--cases N` takes the first N cases of the same sequence instead
+//! of the set's 24, for a larger sample.
 //!
-//! `cargo run --release -p screening --example scene_swap [-- --views DIR]`
+//! `cargo run --release -p screening --example scene_swap [-- --views DIR] [--cases N]`
 
 use std::path::PathBuf;
 
 use screening::classifier::{Classifier, Variant};
 use screening::face::FaceStage;
 use screening::model::{default_models_dir, Manifest};
-use screening::synth::retake::invariance_set;
+use screening::synth::retake::{self, retakes};
 use screening::synth::{render, FaceState, Scene};
 
 /// One way of mixing the other scene into the base one.
@@ -57,13 +58,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Some(dir) = &views {
         std::fs::create_dir_all(dir)?;
     }
+    let cases = match args.iter().position(|a| a == "--cases") {
+        Some(i) => args.get(i + 1).ok_or("--cases needs a number")?.parse()?,
+        None => retake::CASES,
+    };
     let dir = default_models_dir();
     let stage = FaceStage::load(&dir)?;
     let classifier = Classifier::load(&Manifest::load(&dir)?, Variant::Int8)?;
     let threshold = classifier.threshold();
     let mut flips = [0usize; SWAPS.len()];
     let mut total = 0usize;
-    for case in invariance_set() {
+    for case in retakes(0..cases) {
         let (i, expression) = (case.case, case.expression);
         let state = FaceState::full(expression);
         let view = |scene: &Scene| -> Option<image::RgbImage> {

@@ -30,12 +30,18 @@ pub struct Retakes {
 
 /// The whole set, in a fixed order.
 pub fn invariance_set() -> impl Iterator<Item = Retakes> {
+    retakes(0..CASES)
+}
+
+/// Cases `cases` of the same sequence: `0..CASES` is the set; further cases
+/// (new patients and rooms) make a larger sample for a diagnosis.
+pub fn retakes(cases: std::ops::Range<u64>) -> impl Iterator<Item = Retakes> {
     const EXPRESSIONS: [Expression; 3] = [
         Expression::BigSmile,
         Expression::Pucker,
         Expression::TightEyeClosure,
     ];
-    (0..CASES).map(|case| Retakes {
+    cases.map(|case| Retakes {
         case,
         patient: Patient::random(1000 + case),
         expression: EXPRESSIONS[(case % 3) as usize],
