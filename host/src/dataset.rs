@@ -124,13 +124,14 @@ pub fn check_image(
     };
     let view = stage.standard_view();
     let size = view.size as f32;
+    let eyes = view.eyes();
     let err = Side::BOTH
         .iter()
         .map(|&s| {
             aligned
                 .transform
                 .apply(*truth.eye_centre.get(s))
-                .distance(*view.eyes().get(s))
+                .distance(*eyes.get(s))
                 / size
         })
         .fold(0.0f32, f32::max);
@@ -138,7 +139,6 @@ pub fn check_image(
     // In the view, not the frame: the tilt the network can see once head
     // roll is aligned away (the oral sign of ocular-oral synkinesis).
     let corners = truth.mouth_corners.map(|p| aligned.transform.apply(p));
-    let eyes = view.eyes();
     check.mouth_tilt_truth =
         Some((corners.left.y - corners.right.y).abs() / eyes.left.distance(eyes.right));
     Ok((check, Some(aligned.image)))

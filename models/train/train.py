@@ -136,12 +136,12 @@ def train(ds: DataSet, mean, std, cfg: Config, log=print) -> tuple[Net, dict]:
                 target = torch.from_numpy(asym[idx][known])
                 pred = net.aux(pooled[torch.from_numpy(known)]).squeeze(1)
                 loss = loss + cfg.aux_weight * mse(pred, target)
-            known = np.isfinite(tilt[idx])
-            if cfg.mouth_weight > 0 and known.any():
+            if cfg.mouth_weight > 0 and np.isfinite(tilt[idx]).any():
                 # The oral sign (a mouth corner pulled up when the eye closes)
                 # as geometry, so side light cannot stand in for it.
-                target = torch.from_numpy(tilt[idx][known])
-                pred = net.aux_mouth(pooled[torch.from_numpy(known)]).squeeze(1)
+                have = np.isfinite(tilt[idx])
+                target = torch.from_numpy(tilt[idx][have])
+                pred = net.aux_mouth(pooled[torch.from_numpy(have)]).squeeze(1)
                 loss = loss + cfg.mouth_weight * mse(pred, target)
             loss.backward()
             opt.step()
