@@ -63,6 +63,13 @@ def by_skin(groups: dict) -> list[str]:
     return out
 
 
+def epochs(train: dict) -> str:
+    if "members" not in train:
+        return f"Best epoch {train['best_epoch']} of {train['epochs_run']} run."
+    each = "; ".join(f"seed {m['seed']}: {m['best_epoch']} of {m['epochs_run']}" for m in train["members"])
+    return f"Best epochs ({len(train['members'])} members, their mean shipped): {each}."
+
+
 def main() -> None:
     metrics = json.load(open(sys.argv[1] if len(sys.argv) > 1 else "models/train/metrics.json"))
     int8 = metrics["models"]["int8"]
@@ -74,7 +81,7 @@ def main() -> None:
             f"Threshold **{th['threshold']}** ({th['rule']}; chosen on the int8 model's validation "
             "outputs and used for both files). Intervals are 95 %: Wilson for proportions, a "
             "1000-fold bootstrap over test patients for AUC. "
-            f"Best epoch {train['best_epoch']} of {train['epochs_run']} run."
+            epochs(train)
         ],
         headline(metrics),
         [

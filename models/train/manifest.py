@@ -33,7 +33,7 @@ def toml_value(v) -> str:
     raise TypeError(type(v))
 
 
-def entry(name, file, sha, cfg, mean, std, threshold, rule, dataset, result, note) -> str:
+def entry(name, file, sha, cfg, mean, std, threshold, rule, dataset, result, note, seeds) -> str:
     size = cfg.size
     feat = size
     for _ in range(len(cfg.widths) - 1):
@@ -85,6 +85,8 @@ def entry(name, file, sha, cfg, mean, std, threshold, rule, dataset, result, not
         "series_rule = \"refer when the highest probability over big_smile, pucker, tight_eye_closure >= threshold\"",
         "architecture = " + toml_value({"blocks": list(cfg.widths), "downsampling": cfg.pool,
                                          "head": "global average pool + one fully connected layer"}),
+        *(["ensemble = " + toml_value({"seeds": seeds, "combine": "mean of the members' logits and of their cam; "
+                                       "each member has the architecture above"})] if len(seeds) > 1 else []),
         "dataset = " + toml_value({k: dataset[k] for k in ("generator", "seed", "patients", "images")}),
         "# Test split (patients never seen in training), onnxruntime, 95 % intervals",
         "# (Wilson for proportions, patient bootstrap for AUC); all figures on synthetic faces.",
@@ -94,7 +96,7 @@ def entry(name, file, sha, cfg, mean, std, threshold, rule, dataset, result, not
     return "\n".join(lines)
 
 
-def write(path: Path, cfg, mean, std, threshold, rule, dataset, results, files) -> None:
+def write(path: Path, cfg, mean, std, threshold, rule, dataset, results, files, seeds) -> None:
     text = path.read_text() if path.exists() else ""
     if BEGIN in text:
         head, rest = text.split(BEGIN, 1)
@@ -106,10 +108,10 @@ def write(path: Path, cfg, mean, std, threshold, rule, dataset, results, files) 
     block = [BEGIN, ""]
     block.append(entry("synkinesis", files["int8"][0], files["int8"][1], cfg, mean, std, threshold, rule,
                        dataset, results["int8"],
-                       "int8 (QOperator, per-tensor weights, uint8 activations): what the kiosk runs."))
+                       "int8 (QOperator, per-tensor weights, uint8 activations): what the kiosk runs.", seeds))
     block.append(entry("synkinesis_f32", files["f32"][0], files["f32"][1], cfg, mean, std, threshold, rule,
                        dataset, results["f32"],
-                       "f32 reference of the same network (same threshold), for checks and for hosts."))
+                       "f32 reference of the same network (same threshold), for checks and for hosts.", seeds))
     block.append(END + "\n")
     out = head + "\n".join(block) + ("\n" + tail if tail else "")
     path.write_text(out)

@@ -1,11 +1,17 @@
 """One entry point: data-set folder -> committed classifier artifacts.
 
     python models/train/pipeline.py --data /work/data/synth --seed 1 --out models/
+    python models/train/pipeline.py --data /work/data/synth --seeds 1,2,3 --out models/
 
 Trains (early stopping on validation), exports the f32 ONNX graph, quantizes
 it to int8, picks the screening threshold on the validation split, measures
 both files in onnxruntime on the test split, writes golden vectors, the two
 manifest entries and `train/metrics.json` under --out.
+
+With --seeds it trains one member per seed, one after the other, and ships
+their mean in one graph (ensemble.py). --members does the same from finished
+single-seed runs of one setting (their --out folders), so members can be
+trained on several machines and combined afterwards.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import os
 import platform
 import shutil
 import sys
+import tempfile
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # One thread everywhere, before numpy/torch load their thread pools.
@@ -32,6 +40,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import data  # noqa: E402
+import ensemble  # noqa: E402
 import evaluate  # noqa: E402
 import manifest  # noqa: E402
 import quantize  # noqa: E402
@@ -63,7 +72,11 @@ def strict_json(v):
 def parse() -> argparse.Namespace:
     a = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     a.add_argument("--data", type=Path, required=True, help="data-set folder (index.csv + images)")
-    a.add_argument("--seed", type=int, default=1)
+    a.add_argument("--seed", type=int, default=1, help="training seed of a one-network run")
+    members = a.add_mutually_exclusive_group()
+    members.add_argument("--seeds", help="comma-separated seeds: train one member per seed and ship their mean")
+    members.add_argument("--members", help="comma-separated --out folders of finished one-seed runs of this "
+                                           "setting on this data set: ship their mean without training")
     a.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent, help="models folder")
     a.add_argument("--size", type=int, default=Config.size, help="input side: 112, 56 or 28")
     a.add_argument("--widths", default=",".join(map(str, Config.widths)), help="channels per block")
@@ -86,6 +99,16 @@ def parse() -> argparse.Namespace:
     a.add_argument("--recall", type=float, default=0.9, help="validation series recall the threshold keeps")
     a.add_argument("--dataset-seed", type=int, help="seed `clinic synth` used (read from report.json when absent)")
     return a.parse_args()
+
+
+@dataclass
+class Member:
+    """One trained network of the shipped graph."""
+
+    seed: int
+    f32: Path
+    training: dict
+    export_error: float
 
 
 def main() -> None:
@@ -112,24 +135,31 @@ def main() -> None:
     print(f"{len(ds.rows)} images ({ds.skipped} rows without a face skipped): "
           f"train {len(tr)}, validation {len(va)}, test {len(te)}")
     mean, std = data.channel_stats(ds.images[tr])
-
-    net, history = train(ds, mean, std, cfg)
+    x_va = data.preprocess(ds.images[va], cfg.size, mean, std)
+    x_te = data.preprocess(ds.images[te], cfg.size, mean, std)
 
     f32_path, int8_path = out / F32_FILE, out / INT8_FILE
-    export(net, cfg.size, str(f32_path))
-    onnx.checker.check_model(onnx.load(str(f32_path)))
+    with tempfile.TemporaryDirectory() as work:
+        if args.members:
+            members = [finished_member(Path(d), cfg, mean, std) for d in args.members.split(",")]
+        else:
+            seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else [args.seed]
+            members = []
+            for seed in seeds:
+                path = f32_path if len(seeds) == 1 else Path(work) / f"member-seed{seed}.onnx"
+                members.append(train_member(ds, mean, std, replace(cfg, seed=seed), path, x_te[:32]))
+        cfg = replace(cfg, seed=members[0].seed)
+        ensemble_error = None
+        if len(members) > 1:
+            ensemble.merge([m.f32 for m in members], f32_path)
+            ensemble_error = check_mean(f32_path, [m.f32 for m in members], x_te[:32])
+            print(f"{len(members)} members (seeds {[m.seed for m in members]}) merged; "
+                  f"largest logit gap to the members' mean {ensemble_error:.2e}")
+        elif members[0].f32 != f32_path:
+            shutil.copyfile(members[0].f32, f32_path)
     # Calibrate on a fixed, evenly spaced sample of training images.
     pick = tr[np.linspace(0, len(tr) - 1, min(CALIBRATION_IMAGES, len(tr))).astype(int)]
     quantize.quantize(f32_path, int8_path, data.preprocess(ds.images[pick], cfg.size, mean, std))
-
-    x_va = data.preprocess(ds.images[va], cfg.size, mean, std)
-    x_te = data.preprocess(ds.images[te], cfg.size, mean, std)
-    # The exported graph must match torch.
-    with torch.no_grad():
-        ref = net(torch.from_numpy(x_te[:32])).numpy()
-    got, _ = evaluate.run(str(f32_path), x_te[:32])
-    export_error = float(np.abs(ref - got).max())
-    assert export_error < 1e-3, f"ONNX export differs from torch by {export_error}"
 
     y_va = ds.labels()[va]
     p_va = {m: evaluate.softmax1(evaluate.run(str(p), x_va)[0]) for m, p in (("int8", int8_path), ("f32", f32_path))}
@@ -146,8 +176,8 @@ def main() -> None:
     for m, path in (("int8", int8_path), ("f32", f32_path)):
         p_te[m] = evaluate.softmax1(evaluate.run(str(path), x_te)[0])
         results[m] = {
-            "test": evaluate.report(ds, te, p_te[m], threshold, args.seed),
-            "validation": evaluate.report(ds, va, p_va[m], threshold, args.seed),
+            "test": evaluate.report(ds, te, p_te[m], threshold, cfg.seed),
+            "validation": evaluate.report(ds, va, p_va[m], threshold, cfg.seed),
             "onnxruntime_1_thread": evaluate.timing(str(path), cfg.size),
             "file_bytes": path.stat().st_size,
             "sha256": sha256(path),
@@ -170,13 +200,17 @@ def main() -> None:
         "skipped_rows": ds.skipped,
     }
     metrics = {
-        "config": cfg.__dict__ | {"widths": list(cfg.widths)},
+        "config": cfg.__dict__ | {"widths": list(cfg.widths)}
+        | ({"seeds": [m.seed for m in members]} if len(members) > 1 else {}),
         "mean": mean,
         "std": std,
         "threshold": choice,
         "dataset": dataset,
-        "training": {k: v for k, v in history.items()},
-        "export_max_logit_error": export_error,
+        "training": members[0].training if len(members) == 1 else {
+            "members": [{"seed": m.seed, "export_max_logit_error": m.export_error} | m.training for m in members]
+        },
+        "export_max_logit_error": max(m.export_error for m in members),
+        **({"ensemble_max_logit_error": ensemble_error} if ensemble_error is not None else {}),
         "int8_f32_test_agreement": round(agree, 4),
         "int8_f32_test_max_probability_gap": round(max_diff, 4),
         "golden": golden,
@@ -192,10 +226,56 @@ def main() -> None:
     (out / "train" / "metrics.json").write_text(
         json.dumps(strict_json(metrics), indent=1, allow_nan=False) + "\n")
     manifest.write(out / "manifest.toml", cfg, mean, std, threshold, choice["rule"], dataset, results,
-                   {"f32": (F32_FILE, sha256(f32_path)), "int8": (INT8_FILE, sha256(int8_path))})
+                   {"f32": (F32_FILE, sha256(f32_path)), "int8": (INT8_FILE, sha256(int8_path))},
+                   [m.seed for m in members])
     for m in ("int8", "f32"):
         h = evaluate.headline(results[m]["test"])
         print(m, json.dumps(h))
+
+
+def train_member(ds, mean, std, cfg: Config, path: Path, x_check: np.ndarray) -> Member:
+    """Trains one network and exports it to `path`, checked against torch."""
+    net, history = train(ds, mean, std, cfg)
+    export(net, cfg.size, str(path))
+    onnx.checker.check_model(onnx.load(str(path)))
+    with torch.no_grad():
+        ref = net(torch.from_numpy(x_check)).numpy()
+    got, _ = evaluate.run(str(path), x_check)
+    error = float(np.abs(ref - got).max())
+    assert error < 1e-3, f"ONNX export of seed {cfg.seed} differs from torch by {error}"
+    return Member(cfg.seed, path, history, error)
+
+
+def finished_member(folder: Path, cfg: Config, mean, std) -> Member:
+    """A member from an earlier one-seed run's --out folder, refused unless it
+    was trained with this setting (any seed) on this data set's training
+    split, and its f32 file is the one that run wrote."""
+    metrics = json.loads((folder / "train" / "metrics.json").read_text())
+    theirs = dict(metrics["config"])
+    if "seeds" in theirs:
+        raise ValueError(f"{folder}: already an ensemble")
+    # Keys added to Config after that run were at their defaults then.
+    ours = cfg.__dict__ | {"widths": list(cfg.widths)}
+    differ = sorted(k for k in ours if k != "seed" and theirs.get(k, getattr(Config, k)) != ours[k])
+    if differ:
+        raise ValueError(f"{folder}: trained with other settings: {differ}")
+    if metrics["mean"] != mean or metrics["std"] != std:
+        raise ValueError(f"{folder}: other channel statistics, so another training split or data set")
+    path = folder / F32_FILE
+    if sha256(path) != metrics["models"]["f32"]["sha256"]:
+        raise ValueError(f"{path}: not the file that run wrote (sha256 differs)")
+    return Member(theirs["seed"], path, metrics["training"], metrics["export_max_logit_error"])
+
+
+def check_mean(merged: Path, members: list[Path], x: np.ndarray) -> float:
+    """Largest gap between the merged graph's outputs and the members' mean."""
+    got_logits, got_cam = evaluate.run(str(merged), x)
+    runs = [evaluate.run(str(p), x) for p in members]
+    want_logits = np.mean([r[0] for r in runs], axis=0)
+    want_cam = np.mean([r[1] for r in runs], axis=0)
+    error = float(max(np.abs(got_logits - want_logits).max(), np.abs(got_cam - want_cam).max()))
+    assert error < 1e-4, f"merged graph differs from the members' mean by {error}"
+    return error
 
 
 GOLDEN_CASES = [

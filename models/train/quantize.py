@@ -46,7 +46,8 @@ class Calibration(CalibrationDataReader):
 
 
 def cam_nodes(model: onnx.ModelProto) -> list[str]:
-    """Names of the nodes that compute the `cam` output from the features."""
+    """Names of the nodes that compute the `cam` output from the features (in
+    an ensemble, every member's CAM and their mean)."""
     producers = {o: n for n in model.graph.node for o in n.output}
     names, frontier = [], ["cam"]
     while frontier:
@@ -55,8 +56,8 @@ def cam_nodes(model: onnx.ModelProto) -> list[str]:
             continue
         names.append(node.name)
         if node.op_type == "Conv":
-            break  # the 1x1 CAM convolution; its input is the last ReLU
-        frontier.extend(node.input[:1])
+            continue  # the 1x1 CAM convolution; its input is the last ReLU
+        frontier.extend(node.input)
     return names
 
 
