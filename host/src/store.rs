@@ -212,39 +212,26 @@ impl Store {
 
     /// Every enrolled kiosk with its figures.
     pub fn devices(&self) -> Result<Vec<DeviceSummary>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT d.id, d.device_id, d.public_key, d.name, d.site, d.enrolled_at_ms,
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DEVICE_COLUMNS},
                     (SELECT count(*) FROM records r WHERE r.device = d.id),
                     s.stored_through, s.last_sync_ms, s.last_via
-             FROM devices d LEFT JOIN sync_state s ON s.device = d.id ORDER BY d.id",
-        )?;
+             FROM devices d LEFT JOIN sync_state s ON s.device = d.id ORDER BY d.id"
+        ))?;
         let rows = stmt.query_map([], |r| {
             Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, i64>(5)?,
-                r.get::<_, i64>(6)?,
-                r.get::<_, Option<i64>>(7)?,
-                r.get::<_, Option<i64>>(8)?,
-                r.get::<_, Option<String>>(9)?,
+                RawDevice::read(r)?,
+                r.get::<_, i64>(RawDevice::COUNT)?,
+                r.get::<_, Option<i64>>(RawDevice::COUNT + 1)?,
+                r.get::<_, Option<i64>>(RawDevice::COUNT + 2)?,
+                r.get::<_, Option<String>>(RawDevice::COUNT + 3)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (row_id, id, key, name, site, enrolled_at_ms, count, through, last_ms, via) = row?;
-            let device = DeviceRow {
-                row_id,
-                device: parse_device(id)?,
-                key: parse_key(key)?,
-                name,
-                site,
-                enrolled_at_ms,
-            };
+            let (device, count, through, last_ms, via) = row?;
             out.push(DeviceSummary {
-                device,
+                device: device.parse()?,
                 records: count as u64,
                 stored_through: through.map(|t| t as u64),
                 last_sync: last_ms.zip(via),
@@ -308,35 +295,11 @@ impl Store {
 
     /// Every stored record of one kiosk, in sequence order (for `verify`).
     pub fn stored_records(&self, row_id: i64) -> Result<Vec<StoredRecord>, StoreError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT sequence, hash, prev_hash, raw, outcome, patient_ref, wall_time_ms
-             FROM records WHERE device = ?1 ORDER BY sequence",
-        )?;
-        let rows = stmt.query_map([row_id], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-                r.get::<_, Vec<u8>>(3)?,
-                r.get::<_, String>(4)?,
-                r.get::<_, Option<String>>(5)?,
-                r.get::<_, i64>(6)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (seq, hash, prev, raw, outcome, patient_ref, wall_time_ms) = row?;
-            out.push(StoredRecord {
-                sequence: seq as u64,
-                hash: hash_from(hash)?,
-                prev_hash: hash_from(prev)?,
-                raw,
-                outcome,
-                patient_ref,
-                wall_time_ms,
-            });
-        }
-        Ok(out)
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {STORED_COLUMNS} FROM records r WHERE r.device = ?1 ORDER BY r.sequence"
+        ))?;
+        let rows = stmt.query_map([row_id], RawStored::read)?;
+        rows.map(|row| row?.parse()).collect()
     }
 
     /// Total records stored.
@@ -361,41 +324,112 @@ fn parse_key(bytes: Vec<u8>) -> Result<VerifyingKey, StoreError> {
     VerifyingKey::from_bytes(&arr).map_err(|e| StoreError::Invalid(format!("public key: {e}")))
 }
 
-pub(crate) fn device_row(
-    conn: &Connection,
-    device: DeviceId,
-) -> Result<Option<DeviceRow>, StoreError> {
-    let row = conn
-        .query_row(
-            "SELECT id, public_key, name, site, enrolled_at_ms FROM devices WHERE device_id = ?1",
-            [&device.0[..]],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                ))
-            },
-        )
-        .optional()?;
-    row.map(|(row_id, key, name, site, enrolled_at_ms)| {
-        let key = parse_key(key)?;
+/// The `devices` columns [`RawDevice::read`] takes, first in a query on
+/// `devices d`.
+const DEVICE_COLUMNS: &str = "d.id, d.device_id, d.public_key, d.name, d.site, d.enrolled_at_ms";
+
+/// One `devices` row as SQLite holds it, before its bytes are checked.
+struct RawDevice {
+    row_id: i64,
+    device: Vec<u8>,
+    key: Vec<u8>,
+    name: String,
+    site: String,
+    enrolled_at_ms: i64,
+}
+
+impl RawDevice {
+    /// How many columns [`DEVICE_COLUMNS`] names.
+    const COUNT: usize = 6;
+
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RawDevice {
+            row_id: r.get(0)?,
+            device: r.get(1)?,
+            key: r.get(2)?,
+            name: r.get(3)?,
+            site: r.get(4)?,
+            enrolled_at_ms: r.get(5)?,
+        })
+    }
+
+    /// The row, refused when its id is not the one its key gives: a row edited
+    /// outside the clinic tool must not pass records off as another kiosk's.
+    fn parse(self) -> Result<DeviceRow, StoreError> {
+        let device = parse_device(self.device)?;
+        let key = parse_key(self.key)?;
         if DeviceId::of(&key) != device {
             return Err(StoreError::Invalid(
                 "device id does not match its key".into(),
             ));
         }
         Ok(DeviceRow {
-            row_id,
+            row_id: self.row_id,
             device,
             key,
-            name,
-            site,
-            enrolled_at_ms,
+            name: self.name,
+            site: self.site,
+            enrolled_at_ms: self.enrolled_at_ms,
         })
-    })
+    }
+}
+
+/// The `records` columns [`RawStored::read`] takes, first in a query on
+/// `records r`.
+const STORED_COLUMNS: &str =
+    "r.sequence, r.hash, r.prev_hash, r.raw, r.outcome, r.patient_ref, r.wall_time_ms";
+
+/// One stored record as SQLite holds it, before its hashes are checked.
+struct RawStored {
+    sequence: i64,
+    hash: Vec<u8>,
+    prev_hash: Vec<u8>,
+    raw: Vec<u8>,
+    outcome: String,
+    patient_ref: Option<String>,
+    wall_time_ms: i64,
+}
+
+impl RawStored {
+    /// How many columns [`STORED_COLUMNS`] names.
+    const COUNT: usize = 7;
+
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(RawStored {
+            sequence: r.get(0)?,
+            hash: r.get(1)?,
+            prev_hash: r.get(2)?,
+            raw: r.get(3)?,
+            outcome: r.get(4)?,
+            patient_ref: r.get(5)?,
+            wall_time_ms: r.get(6)?,
+        })
+    }
+
+    fn parse(self) -> Result<StoredRecord, StoreError> {
+        Ok(StoredRecord {
+            sequence: self.sequence as u64,
+            hash: hash_from(self.hash)?,
+            prev_hash: hash_from(self.prev_hash)?,
+            raw: self.raw,
+            outcome: self.outcome,
+            patient_ref: self.patient_ref,
+            wall_time_ms: self.wall_time_ms,
+        })
+    }
+}
+
+pub(crate) fn device_row(
+    conn: &Connection,
+    device: DeviceId,
+) -> Result<Option<DeviceRow>, StoreError> {
+    conn.query_row(
+        &format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.device_id = ?1"),
+        [&device.0[..]],
+        RawDevice::read,
+    )
+    .optional()?
+    .map(RawDevice::parse)
     .transpose()
 }
 
@@ -500,4 +534,45 @@ pub(crate) fn touch_sync(
         params![row_id, now_ms, via],
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    #[test]
+    fn a_device_row_whose_key_was_swapped_is_refused_everywhere_it_is_read() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = SigningKey::from_bytes(&[1; 32]).verifying_key();
+        let b = SigningKey::from_bytes(&[2; 32]).verifying_key();
+        s.enroll(&a, "ward 1", "north", 5).unwrap();
+        s.enroll(&b, "ward 2", "south", 6).unwrap();
+        let listed = s.devices().unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].device.device, DeviceId::of(&a));
+        assert_eq!(listed[0].device.name, "ward 1");
+        assert_eq!(listed[1].device.enrolled_at_ms, 6);
+        assert_eq!(listed[1].records, 0);
+
+        // Kiosk a's row now holds an outsider's key: records signed with it
+        // would pass as a's.
+        let outsider = SigningKey::from_bytes(&[3; 32]).verifying_key();
+        s.conn
+            .execute(
+                "UPDATE devices SET public_key = ?1 WHERE device_id = ?2",
+                params![outsider.as_bytes().to_vec(), DeviceId::of(&a).0.to_vec()],
+            )
+            .unwrap();
+        for err in [
+            s.devices().unwrap_err(),
+            s.device(DeviceId::of(&a)).unwrap_err(),
+        ] {
+            assert!(
+                err.to_string().contains("device id does not match its key"),
+                "{err}"
+            );
+        }
+        assert!(s.device(DeviceId::of(&b)).unwrap().is_some());
+    }
 }

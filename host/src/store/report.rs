@@ -4,7 +4,9 @@
 use rusqlite::{params, OptionalExtension};
 use screening::record::DeviceId;
 
-use super::{device_row, hash_from, seq_to_sql, DeviceRow, Store, StoreError, StoredRecord};
+use super::{
+    device_row, seq_to_sql, DeviceRow, RawStored, Store, StoreError, StoredRecord, STORED_COLUMNS,
+};
 
 /// Totals for the dashboard.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,25 +106,21 @@ impl Store {
         let row = self
             .conn
             .query_row(
-                "SELECT hash, prev_hash, raw, outcome, patient_ref, wall_time_ms, received_at_ms, received_via
-                 FROM records WHERE device = ?1 AND sequence = ?2",
+                &format!(
+                    "SELECT {STORED_COLUMNS}, r.received_at_ms, r.received_via
+                     FROM records r WHERE r.device = ?1 AND r.sequence = ?2"
+                ),
                 params![dev.row_id, seq],
                 |r| {
                     Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, Vec<u8>>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, Option<String>>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, i64>(6)?,
-                        r.get::<_, String>(7)?,
+                        RawStored::read(r)?,
+                        r.get::<_, i64>(RawStored::COUNT)?,
+                        r.get::<_, String>(RawStored::COUNT + 1)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((hash, prev, raw, outcome, patient_ref, wall_time_ms, received_ms, via)) = row
-        else {
+        let Some((record, received_ms, via)) = row else {
             return Ok(None);
         };
         let previous_hash = match sequence.checked_sub(1) {
@@ -131,15 +129,7 @@ impl Store {
         };
         Ok(Some(RecordDetail {
             device: dev,
-            record: StoredRecord {
-                sequence,
-                hash: hash_from(hash)?,
-                prev_hash: hash_from(prev)?,
-                raw,
-                outcome,
-                patient_ref,
-                wall_time_ms,
-            },
+            record: record.parse()?,
             previous_hash,
             received: (received_ms, via),
         }))
