@@ -17,7 +17,7 @@ use screening::classifier::{Classifier, Variant};
 use screening::face::FaceStage;
 use screening::model::{default_models_dir, Manifest};
 use screening::synth::retake::{self, retakes};
-use screening::synth::{render, FaceState, Scene};
+use screening::synth::Scene;
 
 /// One way of mixing the other scene into the base one.
 type Swap = fn(&Scene, &Scene) -> Scene;
@@ -70,14 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut total = 0usize;
     for case in retakes(0..cases) {
         let (i, expression) = (case.case, case.expression);
-        let state = FaceState::full(expression);
-        let view = |scene: &Scene| -> Option<image::RgbImage> {
-            let frame = render(&case.patient, &state, scene, 640, 480);
-            let a = stage.analyse(&frame.image, None).ok()?;
-            a.aligned
-                .filter(|_| a.detections.len() == 1)
-                .map(|a| a.image)
-        };
+        let view = |scene: &Scene| stage.analyse(&case.photo(scene), None).ok()?.sole_view();
         let Some(reference) = view(&case.base) else {
             continue;
         };

@@ -115,6 +115,15 @@ impl Analysis {
         self.verdict.is_ok()
     }
 
+    /// The standard view when the frame held exactly one face: with two
+    /// faces there is no telling which one the operator meant.
+    pub fn sole_view(self) -> Option<RgbImage> {
+        if self.detections.len() != 1 {
+            return None;
+        }
+        self.aligned.map(|a| a.image)
+    }
+
     /// The sentence for the screen, or `None` when the frame passed.
     pub fn message(&self) -> Option<&'static str> {
         self.verdict.err().map(|r| r.message())

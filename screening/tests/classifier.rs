@@ -580,20 +580,13 @@ fn wrong_size_view_is_refused() {
 fn decision_is_invariant_to_light_background_and_noise() {
     use screening::face::FaceStage;
     use screening::synth::retake::invariance_set;
-    use screening::synth::{render, FaceState, Scene};
+    use screening::synth::Scene;
 
     let stage = FaceStage::load(&models_dir()).unwrap();
     let c = load(Variant::Int8);
     let (mut same, mut total, mut skipped) = (0usize, 0usize, 0usize);
     for case in invariance_set() {
-        let state = FaceState::full(case.expression);
-        let view = |scene: &Scene| {
-            let r = render(&case.patient, &state, scene, 640, 480);
-            let a = stage.analyse(&r.image, None).unwrap();
-            a.aligned
-                .filter(|_| a.detections.len() == 1)
-                .map(|a| a.image)
-        };
+        let view = |scene: &Scene| stage.analyse(&case.photo(scene), None).unwrap().sole_view();
         let Some(reference) = view(&case.base) else {
             skipped += 1;
             continue;

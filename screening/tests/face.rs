@@ -338,6 +338,12 @@ fn two_faces_side_by_side() {
     assert!(a.face().unwrap().bbox.centre().x < 320.0);
     let widths: Vec<f32> = a.detections.iter().map(|d| d.bbox.width).collect();
     assert!(a.face().unwrap().bbox.width >= widths.iter().cloned().fold(0.0, f32::max));
+    // The primary face is aligned, but no view is "the" view of this frame.
+    assert!(a.aligned.is_some());
+    assert!(a.sole_view().is_none());
+    let one = stage().analyse(&g, None).unwrap();
+    assert_eq!(one.detections.len(), 1);
+    assert!(one.sole_view().is_some());
 }
 
 #[test]

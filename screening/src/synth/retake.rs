@@ -4,8 +4,11 @@
 //! photo's decision. The classifier test and the `scene_swap` diagnosis both
 //! draw from here, so they always judge the same photos.
 
-use super::expression::Expression;
+use image::RgbImage;
+
+use super::expression::{Expression, FaceState};
 use super::identity::Patient;
+use super::render::render;
 use super::scene::Scene;
 
 /// Cases in the set.
@@ -26,6 +29,21 @@ pub struct Retakes {
     pub base: Scene,
     /// The rooms of the retakes; combine with [`Scene::in_setting_of`].
     pub others: Vec<Scene>,
+}
+
+impl Retakes {
+    /// The case photographed in `scene`, a 640x480 frame as the kiosk's
+    /// camera gives.
+    pub fn photo(&self, scene: &Scene) -> RgbImage {
+        render(
+            &self.patient,
+            &FaceState::full(self.expression),
+            scene,
+            640,
+            480,
+        )
+        .image
+    }
 }
 
 /// The whole set, in a fixed order.
