@@ -118,6 +118,16 @@ def read_view(path: Path) -> np.ndarray:
 FLATTEN_LIGHT = {"radius": 8, "passes": 3, "floor": 16.0, "gain": 128.0}
 
 
+def set_flatten_radius(radius: int) -> None:
+    """Sets the blur radius for the whole run. Changed in place, once, before
+    anything is preprocessed: the channel statistics, every model input and
+    the manifest entry must all use the one table, or the kiosk would
+    flatten differently from training."""
+    if not 1 <= radius <= 64:
+        raise ValueError(f"flatten radius {radius} outside 1..64 (the runtime's bounds)")
+    FLATTEN_LIGHT["radius"] = radius
+
+
 def preprocess(views: np.ndarray, size: int, mean, std, flatten: dict | None = FLATTEN_LIGHT) -> np.ndarray:
     """uint8 N x 112 x 112 x 3 -> float32 N x 3 x S x S, the model input.
 
@@ -158,7 +168,7 @@ def flatten_light(views: np.ndarray, p: dict = FLATTEN_LIGHT) -> np.ndarray:
     """Divides out slow changes of brightness (side light, exposure, a bright
     wall): each pixel times gain / (floor + its neighbourhood's luminance),
     the luminance (R + G + B) / 3 box-blurred `passes` times with `radius`
-    (three passes are close to a Gaussian of sigma ~8 px). Shading inside a
+    (three passes of radius 8 are close to a Gaussian of sigma ~8 px). Shading inside a
     face (a closed eye's crease, a smile's fold) is finer than that and stays.
     The floor keeps dark rooms from turning sensor noise into contrast."""
     x = views.astype(np.float32)

@@ -94,6 +94,8 @@ def parse() -> argparse.Namespace:
     a.add_argument("--consistency", type=float, default=Config.consistency,
                    help="weight of the twin-consistency loss (two sessions of one patient and expression "
                         "must get the same probability); 0 trains without it")
+    a.add_argument("--flatten-radius", type=int, default=Config.flatten_radius,
+                   help="box radius of the light flattening's blur (written to the manifest)")
     a.add_argument("--epochs", type=int, default=Config.epochs)
     a.add_argument("--patience", type=int, default=Config.patience)
     a.add_argument("--recall", type=float, default=0.9, help="validation series recall the threshold keeps")
@@ -126,10 +128,12 @@ def main() -> None:
         stop_on=args.stop_on,
         weight_decay=args.weight_decay,
         consistency=args.consistency,
+        flatten_radius=args.flatten_radius,
         epochs=args.epochs,
         patience=args.patience,
         seed=args.seed,
     )
+    data.set_flatten_radius(cfg.flatten_radius)
     ds = data.load(args.data)
     tr, va, te = (ds.indices(s) for s in data.SPLITS)
     print(f"{len(ds.rows)} images ({ds.skipped} rows without a face skipped): "

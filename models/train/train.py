@@ -34,6 +34,7 @@ class Config:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     consistency: float = 0.0
+    flatten_radius: int = 8
     seed: int = 1
 
 
