@@ -168,9 +168,10 @@ def flatten_light(views: np.ndarray, p: dict = FLATTEN_LIGHT) -> np.ndarray:
     """Divides out slow changes of brightness (side light, exposure, a bright
     wall): each pixel times gain / (floor + its neighbourhood's luminance),
     the luminance (R + G + B) / 3 box-blurred `passes` times with `radius`
-    (three passes of radius 8 are close to a Gaussian of sigma ~8 px). Shading inside a
-    face (a closed eye's crease, a smile's fold) is finer than that and stays.
-    The floor keeps dark rooms from turning sensor noise into contrast."""
+    (three passes of radius 8 are close to a Gaussian of sigma ~8 px).
+    Shading inside a face (a closed eye's crease, a smile's fold) is finer
+    than that and stays. The floor keeps dark rooms from turning sensor
+    noise into contrast."""
     x = views.astype(np.float32)
     lum = x.mean(axis=3)
     for _ in range(p["passes"]):
