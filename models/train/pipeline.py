@@ -204,8 +204,7 @@ def main() -> None:
         "skipped_rows": ds.skipped,
     }
     metrics = {
-        "config": cfg.__dict__ | {"widths": list(cfg.widths)}
-        | ({"seeds": [m.seed for m in members]} if len(members) > 1 else {}),
+        "config": config_record(cfg) | ({"seeds": [m.seed for m in members]} if len(members) > 1 else {}),
         "mean": mean,
         "std": std,
         "threshold": choice,
@@ -237,6 +236,11 @@ def main() -> None:
         print(m, json.dumps(h))
 
 
+def config_record(cfg: Config) -> dict:
+    """The settings as `metrics.json` records them (and `--members` compares them)."""
+    return cfg.__dict__ | {"widths": list(cfg.widths)}
+
+
 def train_member(ds, mean, std, cfg: Config, path: Path, x_check: np.ndarray) -> Member:
     """Trains one network and exports it to `path`, checked against torch."""
     net, history = train(ds, mean, std, cfg)
@@ -259,7 +263,7 @@ def finished_member(folder: Path, cfg: Config, mean, std) -> Member:
     if "seeds" in theirs:
         raise ValueError(f"{folder}: already an ensemble")
     # Keys added to Config after that run were at their defaults then.
-    ours = cfg.__dict__ | {"widths": list(cfg.widths)}
+    ours = config_record(cfg)
     differ = sorted(k for k in ours if k != "seed" and theirs.get(k, getattr(Config, k)) != ours[k])
     if differ:
         raise ValueError(f"{folder}: trained with other settings: {differ}")
