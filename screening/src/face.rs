@@ -260,8 +260,9 @@ impl FaceStage {
         f.centre_offset = Some(gate::centre_offset(&work_face.bbox, ww, wh));
         let pose =
             gate::head_pose(&landmarks).or_else(|| gate::head_pose_from_keypoints(&work_face));
-        f.yaw_deg = pose.map(|p| p.0);
-        f.roll_deg = pose.map(|p| p.1);
+        f.yaw_deg = pose.map(|p| p.yaw_deg);
+        f.roll_deg = pose.map(|p| p.roll_deg);
+        f.pitch_deg = pose.and_then(|p| p.pitch_deg);
         f.face_luma = Some(gate::mean_luma(
             &work,
             Some(gate::face_core(&work_face.bbox)),
@@ -379,6 +380,11 @@ impl FaceStage {
             || f.roll_deg.is_some_and(|r| r.abs() > g.max_roll_deg)
         {
             return Err(GateReason::HeadTurned);
+        }
+        match f.pitch_deg {
+            Some(p) if p > g.max_pitch_deg => return Err(GateReason::ChinUp),
+            Some(p) if p < -g.max_pitch_deg => return Err(GateReason::ChinDown),
+            _ => {}
         }
         if let Some(l) = f.face_luma {
             if l < g.min_face_luma {

@@ -57,6 +57,12 @@ pub enum GateReason {
     /// The head is turned or tilted.
     #[error("head turned")]
     HeadTurned,
+    /// The chin is raised too far (the head nods back).
+    #[error("chin up")]
+    ChinUp,
+    /// The chin is lowered too far (the head nods forward).
+    #[error("chin down")]
+    ChinDown,
     /// The face is not sharp.
     #[error("blurred")]
     Blurred,
@@ -80,6 +86,8 @@ impl GateReason {
             GateReason::OffCentre(Direction::Up) => "Move to the centre: a little higher",
             GateReason::OffCentre(Direction::Down) => "Move to the centre: a little lower",
             GateReason::HeadTurned => "Look straight at the camera",
+            GateReason::ChinUp => "Lower your chin a little",
+            GateReason::ChinDown => "Raise your chin a little",
             GateReason::Blurred => "Hold still: the picture is blurred",
             GateReason::Moving => "Hold still",
         }
@@ -117,6 +125,8 @@ pub struct GateConfig {
     pub max_yaw_deg: f32,
     /// Largest head roll (tilt towards a shoulder), degrees.
     pub max_roll_deg: f32,
+    /// Largest head pitch (nod, chin up or down), degrees.
+    pub max_pitch_deg: f32,
     /// Minimum sharpness: variance of the Laplacian of the standard view's
     /// grey face region (grey levels²). Measured at the standard view's fixed
     /// scale, so the threshold is relative to the face's size, not the frame's.
@@ -141,6 +151,7 @@ impl Default for GateConfig {
             max_centre_offset: 0.2,
             max_yaw_deg: 20.0,
             max_roll_deg: 15.0,
+            max_pitch_deg: 20.0,
             min_sharpness: 25.0,
             max_motion: 0.05,
         }
@@ -171,6 +182,8 @@ pub struct GateFigures {
     /// Head roll, degrees; positive when the eye line runs down to the
     /// image's right.
     pub roll_deg: Option<f32>,
+    /// Head pitch, degrees; positive chin up. Only the landmarks measure it.
+    pub pitch_deg: Option<f32>,
     /// Variance of the Laplacian of the standard view's face region.
     pub sharpness: Option<f32>,
     /// Face centre movement since the previous frame ÷ face width.
@@ -238,36 +251,61 @@ pub fn sharpness(view: &RgbImage) -> f32 {
     (sum2 / n - mean * mean).max(0.0) as f32
 }
 
-/// Head yaw and roll in degrees from the landmarks: roll from the eye line,
-/// yaw from the depth (z) of the two cheek outline points relative to their
-/// spread across the face, in the roll-corrected frame.
-pub fn head_pose(landmarks: &Landmarks) -> Option<(f32, f32)> {
+/// Head orientation in degrees, in the signs of the renderer's `Scene`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadPose {
+    /// Positive when the face turns towards the image's right.
+    pub yaw_deg: f32,
+    /// Positive chin up; `None` when only the detector's keypoints were there.
+    pub pitch_deg: Option<f32>,
+    /// Positive when the eye line runs down to the image's right.
+    pub roll_deg: f32,
+}
+
+/// Head pose from the landmarks: roll from the eye line; yaw and pitch from
+/// the depth (z) of two pairs of points against their spread in the
+/// roll-corrected frame. Yaw uses the cheek outline points; pitch the top of
+/// the forehead and the base of the nose, which lie at about the same depth
+/// in FaceMesh's face when it looks straight ahead and which no expression
+/// moves (the chin would: it drops with the jaw).
+pub fn head_pose(landmarks: &Landmarks) -> Option<HeadPose> {
     let eyes = landmarks.eye_centres();
     let (dx, dy) = (eyes.left.x - eyes.right.x, eyes.left.y - eyes.right.y);
     if dx.hypot(dy) < 1e-3 {
         return None;
     }
     let roll = dy.atan2(dx);
-    let (l, r) = (
-        landmarks.points.get(index::CHEEK_LEFT)?,
-        landmarks.points.get(index::CHEEK_RIGHT)?,
-    );
     let (c, s) = (roll.cos(), roll.sin());
-    // Cheek-to-cheek vector along the eye line, and its depth change.
-    let across = (l[0] - r[0]) * c + (l[1] - r[1]) * s;
-    let depth = l[2] - r[2];
+    let point = |i: usize| landmarks.points.get(i).copied();
+    // (span along the eye line, span down the face, depth change) from a to b.
+    let spans = |a: [f32; 3], b: [f32; 3]| {
+        let (x, y) = (b[0] - a[0], b[1] - a[1]);
+        (x * c + y * s, y * c - x * s, b[2] - a[2])
+    };
+    // FaceMesh z has x's scale, so depth over spread is the angle's tangent.
     // Turning towards the image's right swings the left cheek (image right)
-    // away from the camera and the right cheek towards it: the left cheek's
-    // z rises above the right's. (FaceMesh z has x's scale, so this is the angle.)
+    // away from the camera: its z rises above the right cheek's.
+    let (across, _, depth) = spans(point(index::CHEEK_RIGHT)?, point(index::CHEEK_LEFT)?);
     let yaw = depth.atan2(across);
-    let pose = (yaw.to_degrees(), roll.to_degrees());
-    (pose.0.is_finite() && pose.1.is_finite()).then_some(pose)
+    // Raising the chin brings the base of the nose forward (smaller z) and
+    // takes the forehead back.
+    let (_, down, depth) = spans(point(index::FOREHEAD)?, point(index::SUBNASALE)?);
+    let pitch = (-depth).atan2(down);
+    let pose = HeadPose {
+        yaw_deg: yaw.to_degrees(),
+        pitch_deg: Some(pitch.to_degrees()),
+        roll_deg: roll.to_degrees(),
+    };
+    [yaw, pitch, roll]
+        .iter()
+        .all(|a| a.is_finite())
+        .then_some(pose)
 }
 
 /// Head yaw and roll from the detector's keypoints alone (when landmarks are
 /// not available): roll from the eyes, yaw from where the nose sits between
-/// the two tragions. Rougher than [`head_pose`].
-pub fn head_pose_from_keypoints(d: &Detection) -> Option<(f32, f32)> {
+/// the two tragions. Rougher than [`head_pose`], and without pitch.
+pub fn head_pose_from_keypoints(d: &Detection) -> Option<HeadPose> {
     let (r, l) = (
         d.keypoint(Keypoint::RightEye),
         d.keypoint(Keypoint::LeftEye),
@@ -286,7 +324,11 @@ pub fn head_pose_from_keypoints(d: &Detection) -> Option<(f32, f32)> {
     let off = ((nose.x - mid.x) * roll.cos() + (nose.y - mid.y) * roll.sin()) / (span * 0.5);
     // The nose tip sits about 0.6 half-face-widths in front of the tragions.
     let yaw = (off / 0.6).clamp(-1.0, 1.0).asin();
-    Some((yaw.to_degrees(), roll.to_degrees()))
+    Some(HeadPose {
+        yaw_deg: yaw.to_degrees(),
+        pitch_deg: None,
+        roll_deg: roll.to_degrees(),
+    })
 }
 
 /// Face centre movement between two detections ÷ the current face width.
@@ -367,6 +409,8 @@ mod tests {
             GateReason::OffCentre(Direction::Up),
             GateReason::OffCentre(Direction::Down),
             GateReason::HeadTurned,
+            GateReason::ChinUp,
+            GateReason::ChinDown,
             GateReason::Blurred,
             GateReason::Moving,
         ];

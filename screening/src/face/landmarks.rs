@@ -47,6 +47,8 @@ pub mod index {
     pub const CHIN: usize = 152;
     /// Top of the forehead on the face outline.
     pub const FOREHEAD: usize = 10;
+    /// Base of the nose, where it meets the upper lip (subnasale).
+    pub const SUBNASALE: usize = 2;
     /// Face outline at the patient's right cheek (level with the eyes).
     pub const CHEEK_RIGHT: usize = 234;
     /// Face outline at the patient's left cheek.
