@@ -5,9 +5,10 @@ invariance set; their mean removes the flips one run makes alone, not the
 ones every run makes (session 9: 458 of 480 retakes kept against 437-460 for
 its three members; model card). The merged graph feeds the same `image` to
 every member and outputs the mean of their `logits` and the mean of their
-`cam`, so the file keeps the one-network output contract (logits [1, 2], cam [1, h, w]) and the runtime, the kiosk and
-the web page need no change. The mean of the CAMs is the CAM of the mean
-logit, since each member's CAM is linear in its logit difference.
+`cam`, so the file keeps the one-network output contract (logits [1, 2],
+cam [1, h, w]) and the runtime, the kiosk and the web page need no change.
+The mean of the CAMs is the CAM of the mean logit, since each member's CAM
+is linear in its logit difference.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from torch import nn
 
-from data import Augmenter, DataSet, preprocess
+from data import FLATTEN_LIGHT, Augmenter, DataSet, preprocess
 from model import Net
 
 
@@ -34,7 +34,7 @@ class Config:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     consistency: float = 0.0
-    flatten_radius: int = 8
+    flatten_radius: int = FLATTEN_LIGHT["radius"]
     seed: int = 1
 
 
