@@ -58,9 +58,6 @@ sysroot=/usr/$gnu
 if [ ! -f "$sysroot/include/stdio.h" ] || [ ! -f "$sysroot/include/linux/videodev2.h" ]; then
   missing+=("$debarch glibc and kernel headers in $sysroot: apt-get install libc6-dev-$debarch-cross")
 fi
-if [ -z "${LIBCLANG_PATH:-}" ] && ! compgen -G "/usr/lib/llvm-*/lib/libclang*.so*" >/dev/null; then
-  missing+=("libclang (bindgen generates the v4l bindings): apt-get install libclang-dev")
-fi
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "cross-build: cannot build for $triple, missing:" >&2
   printf '  - %s\n' "${missing[@]}" >&2
@@ -68,15 +65,14 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 1
 fi
 
-# --- environment for cargo, cc-rs (rusqlite's bundled SQLite) and bindgen (v4l) ---
+# --- environment for cargo and cc-rs (rusqlite's bundled SQLite) ---
+# The V4L2 bindings are committed per target (third_party/v4l2-sys-mit), so no
+# bindgen runs and no sysroot is needed for them.
 upper=$(echo "$triple" | tr 'a-z-' 'A-Z_')
 lower=${triple//-/_}
 export "CARGO_TARGET_${upper}_LINKER=$gnu-gcc"
 export "CC_${lower}=$gnu-gcc"
 export "AR_${lower}=$gnu-ar"
-# Without the sysroot bindgen would read the build machine's x86_64 kernel
-# headers and lay the V4L2 structs out for the wrong ABI.
-export "BINDGEN_EXTRA_CLANG_ARGS_${lower}=--sysroot=$sysroot -I$sysroot/include"
 # `cargo run` / `cargo test` for the target run under qemu-user. Under qemu-arm
 # tract cannot read NEON support from /proc/cpuinfo: tell it.
 if command -v "$qemu" >/dev/null 2>&1; then
