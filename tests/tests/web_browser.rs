@@ -6,8 +6,8 @@
 //!
 //! Screenshots go to the test's temporary folder, and to `docs/screens/`
 //! when `KIOSK_SAVE_SCREENS=1`. Without Chromium the test fails and says how
-//! to install it (`.ci/install-deps.sh browser`); `KIOSK_SKIP_BROWSER=1`
-//! skips it on purpose.
+//! to install it (the README's test command, `scripts/test.sh`, installs both
+//! first); `KIOSK_SKIP_BROWSER=1` skips it on purpose.
 
 use base64::Engine;
 use ed25519_dalek::SigningKey;
@@ -273,11 +273,11 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
     }
     let chromium = find_program("CHROMIUM", &["chromium", "chromium-browser"]).expect(
         "Chromium is not installed: install Debian's `chromium` and `chromium-driver` \
-         (`.ci/install-deps.sh browser`), or set KIOSK_SKIP_BROWSER=1 to skip this test on purpose",
+         (`scripts/test.sh` installs both, or `.ci/install-deps.sh test`), or set KIOSK_SKIP_BROWSER=1 to skip this test on purpose",
     );
     let chromedriver = find_program("CHROMEDRIVER", &["chromedriver"]).expect(
         "chromedriver is not installed: install Debian's `chromium-driver` \
-         (`.ci/install-deps.sh browser`), or set KIOSK_SKIP_BROWSER=1 to skip this test on purpose",
+         (`scripts/test.sh` installs both, or `.ci/install-deps.sh test`), or set KIOSK_SKIP_BROWSER=1 to skip this test on purpose",
     );
     let dir = tempfile::tempdir().unwrap();
     let server =
