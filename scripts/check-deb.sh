@@ -10,8 +10,8 @@
 #
 #   scripts/check-deb.sh target/deb/kiosk_0.1.0_arm64.deb
 #
-# Installing into a real arm64 root (debootstrap + qemu-user-static, where
-# binfmt_misc is available) is described in packaging/README.md.
+# Installing it for real, in a Debian arm64 system that systemd boots under
+# qemu-system-aarch64, is vm/arm64/run-install-test.sh (CI runs it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
