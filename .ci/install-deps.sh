@@ -35,7 +35,7 @@ for mode in "${@:-all}"; do
     vm) want+=("${vm[@]}") ;;
     cross) want+=("${cross[@]}") ;;
     deb) want+=("${deb[@]}") ;;
-    test | browser) want+=("${test[@]}") ;;
+    test) want+=("${test[@]}") ;;
     all) want+=("${test[@]}" "${vm[@]}") ;;
     *) echo "usage: $0 [test|vm|cross|deb|all]..." >&2; exit 2 ;;
   esac

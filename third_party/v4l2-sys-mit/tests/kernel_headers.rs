@@ -180,32 +180,30 @@ fn check(file: &str, compiler: &str) -> usize {
     asserts.len()
 }
 
-fn compiler_for(gnu: &str) -> String {
-    std::env::var("V4L2_CHECK_CC").unwrap_or_else(|_| format!("{gnu}-gcc"))
+/// The C compiler to check with: `V4L2_CHECK_CC` when set, else `default`.
+fn compiler(default: &str) -> String {
+    std::env::var("V4L2_CHECK_CC").unwrap_or_else(|_| default.to_string())
 }
 
 #[test]
 #[cfg(target_arch = "x86_64")]
 fn x86_64_bindings_match_this_machines_kernel_headers() {
     // gcc and linux-libc-dev come with the toolchain on every machine that builds Rust here.
-    let n = check(
-        "x86_64.rs",
-        &std::env::var("V4L2_CHECK_CC").unwrap_or_else(|_| "cc".into()),
-    );
+    let n = check("x86_64.rs", &compiler("cc"));
     eprintln!("x86_64: {n} assertions hold");
 }
 
 #[test]
 #[ignore = "needs Debian's aarch64 cross compiler and headers (.ci/install-deps.sh cross); CI runs it"]
 fn aarch64_bindings_match_debians_arm64_kernel_headers() {
-    let n = check("aarch64.rs", &compiler_for("aarch64-linux-gnu"));
+    let n = check("aarch64.rs", &compiler("aarch64-linux-gnu-gcc"));
     eprintln!("aarch64: {n} assertions hold");
 }
 
 #[test]
 #[ignore = "needs Debian's armhf cross compiler and headers (.ci/install-deps.sh cross); CI runs it"]
 fn armv7_bindings_match_debians_armhf_kernel_headers() {
-    let n = check("arm.rs", &compiler_for("arm-linux-gnueabihf"));
+    let n = check("arm.rs", &compiler("arm-linux-gnueabihf-gcc"));
     eprintln!("armv7: {n} assertions hold");
 }
 
@@ -220,7 +218,7 @@ fn a_wrong_size_is_caught() {
         1,
     );
     assert_ne!(broken, good, "the v4l2_format size line moved");
-    let out = compile(&assertions(&broken), "cc", "broken");
+    let out = compile(&assertions(&broken), &compiler("cc"), "broken");
     assert!(
         !out.status.success(),
         "a wrong v4l2_format size was not caught"
