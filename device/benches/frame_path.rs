@@ -22,13 +22,12 @@ use device::camera::decode::decode_jpeg;
 use device::camera::replay::ReplayCamera;
 use device::camera::virtual_patient::VirtualPatientCamera;
 use device::camera::Camera;
+use device::config::{Config, RuleConfig};
 use device::display::{Canvas, Display, DisplayError};
 use device::input::{InputEvent, Scripted};
 use device::record_store::RecordStore;
-use device::session::{Session, SessionEnd, SessionOptions};
-use screening::decision::Rule;
-use screening::face::FaceStage;
-use screening::synth::{ConditionKind, Expression, Patient, Scene};
+use device::session::{Session, SessionEnd};
+use virtual_patient::{ConditionKind, Expression, Patient, Scene};
 
 /// A panel that draws into memory and sends nothing: the bench times the
 /// kiosk, not a display bus.
@@ -68,9 +67,25 @@ fn recording(frames: usize) -> Vec<u8> {
     out
 }
 
+/// The kiosk's own assembly (`device::parts`) for one big smile decided by
+/// the landmark rule, so the bench loads and configures what `kiosk run` does.
+fn bench_config() -> Config {
+    let mut config = Config::default();
+    config.decision.rule = RuleConfig::EyeNarrowing { threshold: 0.2 };
+    let p = &mut config.protocol;
+    p.expressions = vec![Expression::BigSmile];
+    p.hold_frames = 5;
+    p.settle_ms = 0;
+    p.step_timeout_s = 30;
+    p.result_timeout_s = 0;
+    p.ask_patient_reference = false;
+    config
+}
+
 fn frame_path(c: &mut Criterion) {
-    let models = screening::model::default_models_dir();
-    let stage = FaceStage::load(&models).expect("face models");
+    let config = bench_config();
+    let models = device::parts::load_models(&config).expect("models");
+    let stage = &models.stage;
     let mjpeg = recording(40);
     let frames = device::camera::decode::split_mjpeg(&mjpeg);
     // A frame from the end, when the smile is full and the face still.
@@ -108,18 +123,9 @@ fn frame_path(c: &mut Criterion) {
     // The last twelve frames: the smile is already full when it starts.
     std::fs::write(&file, &mjpeg[frames[frames.len() - 12].start..]).expect("write recording");
     let mut store = RecordStore::open(&dir.path().join("data")).expect("record store");
-    let model = device::demo::landmark_model_ref(&models).expect("model ref");
-    let opts = SessionOptions {
-        protocol: vec![Expression::BigSmile],
-        hold_frames: 5,
-        settle: Duration::ZERO,
-        step_timeout: Duration::from_secs(30),
-        result_timeout: Duration::ZERO,
-        ask_patient_reference: false,
-        rule: Rule::EyeNarrowing { threshold: 0.2 },
-        reopen_backoff: Duration::from_millis(10),
-        device_name: "bench".into(),
-    };
+    let model = models.evidence.clone();
+    let mut opts = device::parts::session_options(&config, "bench".into(), models.rule);
+    opts.reopen_backoff = Duration::from_millis(10);
     let mut g = c.benchmark_group("expression");
     g.sample_size(10);
     g.bench_function("capture_to_result", |b| {
@@ -139,7 +145,7 @@ fn frame_path(c: &mut Criterion) {
                 &mut camera,
                 &mut panel,
                 &mut input,
-                &stage,
+                stage,
                 &mut archive,
                 opts.clone(),
             )

@@ -24,8 +24,7 @@ pub fn pair(data_dir: &Path, host_key: &str, url: Option<String>) -> Result<Stri
         url,
     };
     host.save(data_dir)?;
-    let fingerprint =
-        screening::record::DeviceId::of(&host.key().map_err(anyhow::Error::msg)?).short();
+    let fingerprint = screening::record::DeviceId::of(&host.key()?).short();
     Ok(format!(
         "paired with clinic {fingerprint}; records will go only to a server holding that key\n"
     ))

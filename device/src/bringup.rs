@@ -12,8 +12,8 @@ use anyhow::{bail, Context, Result};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 
-use crate::camera::replay::ReplayCamera;
-use crate::camera::{Camera, CameraError};
+use crate::camera::{Camera, CameraError, FormatPreference};
+use crate::config::{CameraConfig, DisplayConfig};
 use crate::display::{Canvas, Display};
 
 /// `kiosk capture` arguments.
@@ -30,7 +30,7 @@ pub struct CaptureArgs {
     pub size: (u32, u32),
     /// Pixel format: auto (MJPEG, then YUYV), mjpeg or yuyv.
     #[arg(long, default_value = "auto")]
-    pub format: String,
+    pub format: FormatPreference,
     /// Write the last good frame here (PNG).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -54,7 +54,7 @@ pub struct ScreenArgs {
     pub size: (u32, u32),
     /// Panel rotation in degrees for `spi:`.
     #[arg(long, default_value_t = 90)]
-    pub rotation: u32,
+    pub rotation: u16,
     /// Also write what was drawn (before the device's colour reduction) to this PNG.
     #[arg(long)]
     pub reference: Option<PathBuf>,
@@ -101,34 +101,30 @@ pub fn cmd_cameras() -> Result<()> {
     bail!("V4L2 cameras need Linux")
 }
 
-fn open_camera(args: &CaptureArgs) -> Result<Box<dyn Camera>> {
-    let path = &args.device;
-    if path.starts_with("/dev") {
-        #[cfg(target_os = "linux")]
-        {
-            use crate::camera::v4l2::{FormatPreference, V4l2Camera};
-            let format = match args.format.as_str() {
-                "auto" => FormatPreference::Auto,
-                "mjpeg" => FormatPreference::Mjpeg,
-                "yuyv" => FormatPreference::Yuyv,
-                other => bail!("unknown format `{other}` (auto, mjpeg, yuyv)"),
-            };
-            let camera = V4l2Camera::builder(path)
-                .size(args.size.0, args.size.1)
-                .format(format)
-                .open()?;
-            return Ok(Box::new(camera));
+impl CaptureArgs {
+    /// The camera these flags name, as `kiosk.toml` would: a `/dev` node is
+    /// a V4L2 camera, anything else a recording to replay once.
+    pub fn camera_config(&self) -> CameraConfig {
+        if self.device.starts_with("/dev") {
+            CameraConfig::V4l2 {
+                device: self.device.clone(),
+                width: self.size.0,
+                height: self.size.1,
+                format: self.format,
+            }
+        } else {
+            CameraConfig::Replay {
+                path: self.device.clone(),
+                looped: false,
+            }
         }
-        #[cfg(not(target_os = "linux"))]
-        bail!("V4L2 cameras need Linux")
     }
-    Ok(Box::new(ReplayCamera::open(path)?))
 }
 
 /// `kiosk capture`: grabs frames, reports rate, size and damage, saves the last good one.
 pub fn cmd_capture(args: &CaptureArgs) -> Result<()> {
-    let mut camera =
-        open_camera(args).with_context(|| format!("opening {}", args.device.display()))?;
+    let mut camera = crate::parts::open_camera(&args.camera_config())
+        .with_context(|| format!("opening {}", args.device.display()))?;
     println!("camera: {}", camera.describe());
     let started = Instant::now();
     let (mut good, mut corrupt) = (0u32, 0u32);
@@ -232,7 +228,7 @@ where
 {
     use crate::screens::{draw, SaveState, Screen};
     use screening::decision::{Decision, Outcome, Rule};
-    use screening::synth::Expression;
+    use screening::protocol::Expression;
     let result = match show {
         "welcome" => draw(
             &Screen::Welcome {
@@ -318,96 +314,20 @@ where
     .draw(target);
 }
 
-#[cfg(target_os = "linux")]
-fn open_spi(spec: &str, rotation: u32) -> Result<crate::display::spi_panel::SpiPanel> {
-    use crate::display::spi_panel::{PanelModel, SpiPanel};
-    let parts: Vec<&str> = spec.split(':').collect();
-    let [model, spidev, chip, dc, more @ ..] = parts.as_slice() else {
-        bail!("spi: expects MODEL:SPIDEV:GPIOCHIP:DC[:RST[:BACKLIGHT]]");
-    };
-    let model: PanelModel = model.parse().map_err(anyhow::Error::msg)?;
-    let line = |s: &str| s.parse::<u32>().with_context(|| format!("GPIO line `{s}`"));
-    let (nw, nh) = model.native_size();
-    let (w, h) = if rotation % 180 == 0 {
-        (nw, nh)
-    } else {
-        (nh, nw)
-    };
-    let mut builder = SpiPanel::builder(model, spidev, chip, line(dc)?)
-        .rotation(rotation)
-        .size(w, h);
-    if let Some(rst) = more.first() {
-        builder = builder.reset(line(rst)?);
-    }
-    if let Some(bl) = more.get(1) {
-        builder = builder.backlight(line(bl)?);
-    }
-    Ok(builder.build()?)
-}
-
-/// A one-file PNG target for `kiosk screen --display png:FILE` (the
-/// offscreen reference the VM test compares the framebuffer with).
-struct PngFile {
-    canvas: Canvas,
-    path: PathBuf,
-}
-
-crate::forward_draw_target!(PngFile);
-
-impl Display for PngFile {
-    fn flush(&mut self) -> Result<(), crate::display::DisplayError> {
-        self.canvas
-            .to_image()
-            .save_with_format(&self.path, image::ImageFormat::Png)
-            .map_err(|e| crate::display::DisplayError::Io {
-                device: self.path.display().to_string(),
-                source: std::io::Error::other(e),
-            })
-    }
-
-    fn describe(&self) -> String {
-        format!("PNG file {}", self.path.display())
-    }
-}
-
 /// `kiosk screen`: draws one screen on a display and flushes it.
 pub fn cmd_screen(args: &ScreenArgs) -> Result<()> {
-    let (kind, rest) = args
-        .display
-        .split_once(':')
-        .unwrap_or((args.display.as_str(), ""));
-    let context = || format!("opening display {}", args.display);
-    match kind {
-        "png" if !rest.is_empty() => {
-            let mut png = PngFile {
-                canvas: Canvas::new(args.size.0, args.size.1),
-                path: PathBuf::from(rest),
-            };
-            show_on(&mut png, args)
-        }
-        #[cfg(target_os = "linux")]
-        "fb" => {
-            let path = if rest.is_empty() { "/dev/fb0" } else { rest };
-            let mut fb = crate::display::framebuffer::FramebufferDisplay::open(path)
-                .with_context(context)?;
-            show_on(&mut fb, args)
-        }
-        #[cfg(target_os = "linux")]
-        "spi" => show_on(
-            &mut open_spi(rest, args.rotation).with_context(context)?,
-            args,
-        ),
-        _ => bail!(
-            "unknown display `{}` (fb:DEVICE, png:FILE, spi:...)",
-            args.display
-        ),
-    }
+    let config = DisplayConfig::from_spec(&args.display, args.size, args.rotation)
+        .map_err(anyhow::Error::msg)?;
+    let mut display = crate::parts::open_display(&config)
+        .with_context(|| format!("opening display {}", args.display))?;
+    show_on(&mut display, args)
 }
 
-fn show_on<D: Display + OriginDimensions>(display: &mut D, args: &ScreenArgs) -> Result<()> {
+fn show_on<D: Display>(display: &mut D, args: &ScreenArgs) -> Result<()> {
     let started = Instant::now();
     // Draw once into a canvas (kept as the reference), then copy it to the device.
-    let mut canvas = Canvas::new(display.size().width, display.size().height);
+    let size = display.bounding_box().size;
+    let mut canvas = Canvas::new(size.width, size.height);
     draw_screen(&args.show, &mut canvas)?;
     let _ = display.fill_contiguous(&canvas.bounding_box(), canvas.pixels().iter().copied());
     display.set_title(&args.show);
@@ -499,7 +419,7 @@ mod tests {
             device: frames,
             frames: 3,
             size: (320, 240),
-            format: "auto".into(),
+            format: FormatPreference::Auto,
             out: Some(dir.path().join("last.png")),
             progress: true,
         };

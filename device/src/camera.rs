@@ -5,13 +5,44 @@ pub mod decode;
 pub mod replay;
 #[cfg(target_os = "linux")]
 pub mod v4l2;
+#[cfg(feature = "virtual-camera")]
 pub mod virtual_patient;
 
 use image::RgbImage;
 use std::time::Instant;
 use thiserror::Error;
 
-use screening::synth::Expression;
+use screening::protocol::Expression;
+
+/// Which pixel format to ask a V4L2 camera for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FormatPreference {
+    /// MJPEG if offered (less USB bandwidth), else YUYV.
+    #[default]
+    Auto,
+    /// MJPEG only.
+    Mjpeg,
+    /// YUYV only.
+    Yuyv,
+}
+
+impl std::str::FromStr for FormatPreference {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "auto" => Ok(FormatPreference::Auto),
+            "mjpeg" => Ok(FormatPreference::Mjpeg),
+            "yuyv" => Ok(FormatPreference::Yuyv),
+            other => Err(format!("unknown format `{other}` (auto, mjpeg, yuyv)")),
+        }
+    }
+}
+
+/// Why a kiosk built without the renderer cannot show a virtual patient.
+pub const NO_VIRTUAL_CAMERA: &str = "this kiosk was built without the virtual patient \
+     (cargo feature `virtual-camera`): set [camera] kind to \"v4l2\" or \"replay\", \
+     or rebuild with the feature";
 
 /// One captured frame, converted to RGB.
 #[derive(Debug, Clone)]

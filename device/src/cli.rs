@@ -1,16 +1,15 @@
 //! Command-line interface of `kiosk`: flags in, library calls out. Only
 //! `main` prints errors.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-use screening::synth::ConditionKind;
+use screening::protocol::ConditionKind;
 
 use crate::admin;
-use crate::demo::{self, DemoOptions};
 
 /// The synkinesis screening kiosk. A screening aid, not a diagnostic device.
 #[derive(Debug, Parser)]
@@ -111,6 +110,38 @@ pub enum Command {
     FbDump(crate::bringup::FbDumpArgs),
 }
 
+/// `kiosk demo`: one screening of a virtual patient, summary on stdout.
+#[cfg(feature = "virtual-camera")]
+fn demo(
+    config: &crate::config::Config,
+    condition: ConditionKind,
+    seed: u64,
+    out: PathBuf,
+) -> Result<()> {
+    use crate::demo::DemoOptions;
+    use anyhow::Context;
+    let opts = DemoOptions {
+        condition,
+        seed,
+        out: out.clone(),
+    };
+    let report = crate::demo::run(config, &opts)
+        .with_context(|| format!("running the demo into {}", out.display()))?;
+    println!("{report}");
+    Ok(())
+}
+
+/// Without the renderer there is no patient to screen: say how to get one.
+#[cfg(not(feature = "virtual-camera"))]
+fn demo(
+    _config: &crate::config::Config,
+    _condition: ConditionKind,
+    _seed: u64,
+    _out: PathBuf,
+) -> Result<()> {
+    anyhow::bail!(crate::camera::NO_VIRTUAL_CAMERA)
+}
+
 /// Parses the command line and runs it.
 pub fn run() -> Result<()> {
     let cli = Cli::parse();
@@ -125,19 +156,7 @@ pub fn run() -> Result<()> {
             condition,
             seed,
             out,
-        } => {
-            let report = demo::run(
-                &config,
-                &DemoOptions {
-                    condition,
-                    seed,
-                    out: out.clone(),
-                },
-            )
-            .with_context(|| format!("running the demo into {}", out.display()))?;
-            println!("{report}");
-            Ok(())
-        }
+        } => demo(&config, condition, seed, out),
         Command::Identity { data } => print(admin::identity(&data_dir(data, &config))),
         Command::Pair {
             data,

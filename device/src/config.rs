@@ -9,7 +9,11 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-use screening::synth::{ConditionKind, Expression};
+use screening::classifier::Variant;
+use screening::protocol::{ConditionKind, Expression};
+
+use crate::camera::FormatPreference;
+use crate::display::panel::PanelModel;
 
 /// A configuration that cannot be used.
 #[derive(Debug, Error)]
@@ -104,6 +108,9 @@ pub enum CameraConfig {
         /// Wanted height.
         #[serde(default = "default_height")]
         height: u32,
+        /// Pixel format: `auto` (MJPEG, then YUYV), `mjpeg` or `yuyv`.
+        #[serde(default)]
+        format: FormatPreference,
     },
     /// Frames from a folder of images or an MJPEG file.
     Replay {
@@ -163,6 +170,17 @@ pub enum DisplayConfig {
         #[serde(default = "default_screen_height")]
         height: u32,
     },
+    /// The latest screen in one PNG file (`kiosk screen --display png:FILE`).
+    PngFile {
+        /// The file.
+        path: PathBuf,
+        /// Screen width.
+        #[serde(default = "default_screen_width")]
+        width: u32,
+        /// Screen height.
+        #[serde(default = "default_screen_height")]
+        height: u32,
+    },
     /// Colour blocks in the terminal.
     Terminal {
         /// Screen width.
@@ -195,13 +213,75 @@ impl Default for DisplayConfig {
     }
 }
 
+impl DisplayConfig {
+    /// The display a bring-up command names: `fb[:DEVICE]`, `png:FILE`
+    /// (drawn at `size`), or `spi:MODEL:SPIDEV:GPIOCHIP:DC[:RST[:BACKLIGHT]]`
+    /// (the panel's own size after `rotation`), read into the same types as
+    /// `kiosk.toml`'s `[display]`.
+    pub fn from_spec(spec: &str, size: (u32, u32), rotation: u16) -> Result<Self, String> {
+        let (kind, rest) = spec.split_once(':').unwrap_or((spec, ""));
+        match kind {
+            "fb" => Ok(DisplayConfig::Framebuffer {
+                device: if rest.is_empty() {
+                    default_fb()
+                } else {
+                    PathBuf::from(rest)
+                },
+            }),
+            "png" if !rest.is_empty() => Ok(DisplayConfig::PngFile {
+                path: PathBuf::from(rest),
+                width: size.0,
+                height: size.1,
+            }),
+            "spi" => SpiPanelConfig::from_spec(rest, rotation).map(DisplayConfig::Spi),
+            _ => Err(format!(
+                "unknown display `{spec}` (fb:DEVICE, png:FILE, spi:MODEL:SPIDEV:GPIOCHIP:DC[:RST[:BACKLIGHT]])"
+            )),
+        }
+    }
+}
+
+impl SpiPanelConfig {
+    /// `MODEL:SPIDEV:GPIOCHIP:DC[:RST[:BACKLIGHT]]`, landscape or portrait
+    /// as `rotation` makes the controller's own size.
+    fn from_spec(spec: &str, rotation: u16) -> Result<Self, String> {
+        let parts: Vec<&str> = spec.split(':').collect();
+        let [model, spi, chip, dc, more @ ..] = parts.as_slice() else {
+            return Err("spi: expects MODEL:SPIDEV:GPIOCHIP:DC[:RST[:BACKLIGHT]]".into());
+        };
+        let controller: PanelModel = model.parse()?;
+        let line = |s: &str| {
+            s.parse::<u32>()
+                .map_err(|_| format!("GPIO line `{s}` is not a number"))
+        };
+        let (nw, nh) = controller.native_size();
+        let (width, height) = if rotation % 180 == 0 {
+            (nw, nh)
+        } else {
+            (nh, nw)
+        };
+        Ok(SpiPanelConfig {
+            controller,
+            spi: PathBuf::from(spi),
+            gpio_chip: PathBuf::from(chip),
+            dc_line: line(dc)?,
+            reset_line: more.first().map(|s| line(s)).transpose()?,
+            backlight_line: more.get(1).map(|s| line(s)).transpose()?,
+            width,
+            height,
+            rotation,
+            speed_hz: default_spi_hz(),
+        })
+    }
+}
+
 /// Wiring of an SPI panel.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpiPanelConfig {
     /// `st7789`, `ili9341` (320×240) or `ili9486` (480×320).
     #[serde(default = "default_controller")]
-    pub controller: String,
+    pub controller: PanelModel,
     /// spidev node.
     #[serde(default = "default_spidev")]
     pub spi: PathBuf,
@@ -211,9 +291,9 @@ pub struct SpiPanelConfig {
     /// Data/command line offset.
     #[serde(default = "default_dc")]
     pub dc_line: u32,
-    /// Reset line offset.
+    /// Reset line offset, if wired.
     #[serde(default = "default_rst")]
-    pub reset_line: u32,
+    pub reset_line: Option<u32>,
     /// Backlight line offset, if switched.
     #[serde(default)]
     pub backlight_line: Option<u32>,
@@ -249,8 +329,8 @@ fn default_columns() -> u32 {
 fn default_fb() -> PathBuf {
     PathBuf::from("/dev/fb0")
 }
-fn default_controller() -> String {
-    "st7789".into()
+fn default_controller() -> PanelModel {
+    PanelModel::St7789
 }
 fn default_spidev() -> PathBuf {
     PathBuf::from("/dev/spidev0.0")
@@ -261,8 +341,8 @@ fn default_gpiochip() -> PathBuf {
 fn default_dc() -> u32 {
     25
 }
-fn default_rst() -> u32 {
-    27
+fn default_rst() -> Option<u32> {
+    Some(27)
 }
 fn default_spi_hz() -> u32 {
     40_000_000
@@ -348,7 +428,7 @@ impl Default for DecisionConfig {
         Self {
             rule: RuleConfig::Classifier {
                 threshold: None,
-                model: ModelChoice::Int8,
+                model: Variant::Int8,
             },
         }
     }
@@ -369,7 +449,7 @@ pub enum RuleConfig {
         threshold: Option<f32>,
         /// Which weights: `int8` (the kiosk's) or `f32`.
         #[serde(default)]
-        model: ModelChoice,
+        model: Variant,
     },
     /// The landmark rule (Auto-eFACE eye narrowing), needing no CNN.
     EyeNarrowing {
@@ -377,17 +457,6 @@ pub enum RuleConfig {
         #[serde(default = "default_eye_narrowing_threshold")]
         threshold: f32,
     },
-}
-
-/// Which classifier weights the kiosk runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ModelChoice {
-    /// int8 weights on tract's integer kernels.
-    #[default]
-    Int8,
-    /// The float model the int8 one was quantized from.
-    F32,
 }
 
 fn default_eye_narrowing_threshold() -> f32 {
@@ -539,6 +608,7 @@ impl Config {
         }
         let screen = match &self.display {
             DisplayConfig::Png { width, height, .. }
+            | DisplayConfig::PngFile { width, height, .. }
             | DisplayConfig::Terminal { width, height, .. } => Some((*width, *height)),
             DisplayConfig::Spi(s) => Some((s.width, s.height)),
             DisplayConfig::Framebuffer { .. } => None,
@@ -558,15 +628,6 @@ impl Config {
             );
         }
         if let DisplayConfig::Spi(s) = &self.display {
-            if !matches!(
-                s.controller.to_ascii_lowercase().as_str(),
-                "st7789" | "ili9341" | "ili9486"
-            ) {
-                return bad(
-                    "display.controller",
-                    format!("{:?} is not st7789, ili9341 or ili9486", s.controller),
-                );
-            }
             if ![0, 90, 180, 270].contains(&s.rotation) {
                 return bad(
                     "display.rotation",
@@ -646,7 +707,7 @@ mod tests {
             c.decision.rule,
             RuleConfig::Classifier {
                 threshold: Some(0.3),
-                model: ModelChoice::Int8
+                model: Variant::Int8
             }
         );
     }

@@ -2,21 +2,19 @@
 //! default — the virtual camera, PNG screens, automatic input and a real
 //! signed record log — so anyone can see the product work without hardware.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use screening::decision::{relative_fissure_ratio, DISCLAIMER};
-use screening::record::ModelRef;
-use screening::synth::{ConditionKind, Patient, Scene};
+use ::virtual_patient::{ConditionKind, Patient};
+use screening::decision::DISCLAIMER;
 
 use crate::archive::SignedArchive;
-use crate::camera::virtual_patient::{Behaviour, VirtualPatientCamera};
-use crate::config::{CameraConfig, Config, DisplayConfig};
-use crate::display::png::PngDisplay;
-use crate::input::{InputEvent, Scripted};
-use crate::record_store::RecordStore;
+use crate::camera::virtual_patient::Behaviour;
+use crate::config::{CameraConfig, Config, DisplayConfig, InputConfig};
+use crate::display::AnyDisplay;
+use crate::parts::{self, KioskParts};
 use crate::session::{Session, SessionEnd};
 
 /// What `kiosk demo` was asked for.
@@ -43,48 +41,29 @@ pub struct DemoReport {
     pub wall: Duration,
 }
 
-/// The model reference recorded for screenings decided by the landmark rule:
-/// FaceMesh is the network that produced the evidence.
-pub fn landmark_model_ref(stage_models: &std::path::Path) -> Result<ModelRef> {
-    crate::kiosk::model_ref(stage_models, screening::model::FACE_LANDMARKS)
-}
-
 /// Runs one screening of a virtual patient.
 pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
-    let models = crate::kiosk::load_models(config)?;
-    let patient = Patient::with_kind(opts.seed, opts.condition);
-    let description = describe_patient(&patient);
-    let fps = match config.camera {
-        CameraConfig::Virtual { fps, .. } => fps,
-        _ => Behaviour::default().fps,
-    };
-    let mut camera =
-        VirtualPatientCamera::new(patient, Scene::studio().jittered(opts.seed), 640, 480)
-            .with_behaviour(Behaviour {
-                fps,
-                ..Behaviour::default()
-            });
-    let (w, h) = match config.display {
-        DisplayConfig::Png { width, height, .. } => (width, height),
-        _ => (480, 320),
-    };
-    let mut display = PngDisplay::new(opts.out.join("screens"), w, h)?;
-    let mut input = Scripted::new([InputEvent::Start]);
-    let mut store =
-        RecordStore::open(&opts.out.join("data")).context("opening the kiosk's record store")?;
+    let config = demo_config(config, opts);
+    let KioskParts {
+        models,
+        mut camera,
+        mut display,
+        mut store,
+    } = KioskParts::assemble(&config)?;
+    let description = describe_patient(&Patient::with_kind(opts.seed, opts.condition));
+    let mut input = parts::open_input(&config.input)?;
     let mut archive = SignedArchive {
         model: models.evidence.clone(),
         store: &mut store,
     };
     let mut session_opts =
-        crate::kiosk::session_options(config, "demo kiosk (virtual patient)".into(), models.rule);
-    session_opts.ask_patient_reference = false;
+        parts::session_options(&config, "demo kiosk (virtual patient)".into(), models.rule);
     session_opts.reopen_backoff = Duration::from_millis(250);
     let started = Instant::now();
     let end = Session::new(
-        &mut camera,
+        camera.as_mut(),
         &mut display,
-        &mut input,
+        input.as_mut(),
         &models.stage,
         &mut archive,
         session_opts,
@@ -92,12 +71,48 @@ pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
     .with_classifier(models.classifier.as_ref())
     .run()?;
     display.finish()?;
+    let screens = match &display {
+        AnyDisplay::Png(png) => png.files().to_vec(),
+        _ => Vec::new(),
+    };
     Ok(DemoReport {
         patient: description,
         end,
-        screens: display.files().to_vec(),
+        screens,
         wall: started.elapsed(),
     })
+}
+
+/// The configuration of a demo: the kiosk's own, with the virtual patient
+/// asked for as its camera (at the configured frame rate), PNG screens of the
+/// configured size (480×320 unless it names a PNG display), automatic input,
+/// no patient reference, and data under `opts.out`.
+fn demo_config(base: &Config, opts: &DemoOptions) -> Config {
+    let mut config = base.clone();
+    let fps = match base.camera {
+        CameraConfig::Virtual { fps, .. } => fps,
+        _ => Behaviour::default().fps,
+    };
+    config.camera = CameraConfig::Virtual {
+        condition: opts.condition,
+        seed: opts.seed,
+        width: 640,
+        height: 480,
+        fps,
+    };
+    let (width, height) = match base.display {
+        DisplayConfig::Png { width, height, .. } => (width, height),
+        _ => (480, 320),
+    };
+    config.display = DisplayConfig::Png {
+        dir: opts.out.join("screens"),
+        width,
+        height,
+    };
+    config.input = InputConfig::Automatic;
+    config.protocol.ask_patient_reference = false;
+    config.storage.data_dir = opts.out.join("data");
+    config
 }
 
 fn describe_patient(p: &Patient) -> String {
@@ -121,13 +136,9 @@ impl fmt::Display for DemoReport {
         match &self.end {
             SessionEnd::Cancelled => writeln!(f, "Screening cancelled.")?,
             SessionEnd::Completed { screening, saved } => {
-                let rest = screening
-                    .captures
-                    .iter()
-                    .find(|c| c.evidence.expression == screening::synth::Expression::Rest);
                 for c in &screening.captures {
                     let e = &c.evidence;
-                    let rel = relative_fissure_ratio(e, rest.map(|r| &r.evidence));
+                    let rel = screening.fissure_ratio(c);
                     writeln!(
                         f,
                         "  {:<20} synkinesis probability {}  eye opening L {:.3} R {:.3}  relative ratio {}",

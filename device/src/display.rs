@@ -3,8 +3,10 @@
 //! screens are written once and shown on a framebuffer, an SPI panel, a PNG
 //! file or a terminal alike.
 
+mod any;
 #[cfg(target_os = "linux")]
 pub mod framebuffer;
+pub mod panel;
 pub mod png;
 #[cfg(target_os = "linux")]
 pub mod spi_panel;
@@ -14,6 +16,8 @@ use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
 use std::convert::Infallible;
 use thiserror::Error;
+
+pub use any::AnyDisplay;
 
 /// What went wrong while showing a screen.
 #[derive(Debug, Error)]

@@ -7,11 +7,11 @@
 //! remaining records go to `DIR/synkinesis/<device id>/records.bin` with a
 //! manifest signed by the kiosk that names the file's SHA-256.
 
+use screening::durable::write_atomic;
 use screening::record::bundle::{
     encode_records, BundleFile, Manifest, SignedManifest, ACK_FILE, BUNDLE_ROOT, BUNDLE_VERSION,
     MANIFEST_FILE, RECORDS_FILE,
 };
-use screening::record::keyfile::write_atomic;
 use screening::record::wire::SignedAck;
 use screening::record::DeviceId;
 use std::path::{Path, PathBuf};

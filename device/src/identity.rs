@@ -119,7 +119,8 @@ pub fn bump_boot_counter(data_dir: &Path) -> Result<u64, IdentityError> {
     };
     let next = current + 1;
     std::fs::create_dir_all(data_dir).map_err(io_err)?;
-    keyfile::write_atomic(&path, format!("{next}\n").as_bytes(), 0o644).map_err(io_err)?;
+    screening::durable::write_atomic(&path, format!("{next}\n").as_bytes(), 0o644)
+        .map_err(io_err)?;
     Ok(next)
 }
 

@@ -12,12 +12,14 @@ pub mod camera;
 pub mod cli;
 pub mod config;
 pub mod crash_drill;
+#[cfg(feature = "virtual-camera")]
 pub mod demo;
 pub mod display;
 pub mod export;
 pub mod identity;
 pub mod input;
 pub mod kiosk;
+pub mod parts;
 pub mod record_log;
 pub mod record_store;
 pub mod screens;

@@ -21,7 +21,7 @@
 //! append or repair at once.
 
 use ed25519_dalek::VerifyingKey;
-use screening::record::keyfile::sync_dir;
+use screening::durable::sync_dir;
 use screening::record::{ChainVerifier, RecordHash, SignedRecord, VerifyError};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -143,7 +143,7 @@ impl RecordLog {
             ..OpenReport::default()
         };
         if !existed {
-            sync_dir(screening::record::keyfile::parent_dir(path)).map_err(io_err)?;
+            sync_dir(screening::durable::parent_dir(path)).map_err(io_err)?;
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io_err)?;
@@ -376,14 +376,14 @@ fn cut_torn_tail(path: &Path, file: &File, tail: &[u8], offset: u64) -> io::Resu
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let dir = screening::record::keyfile::parent_dir(path);
+    let dir = screening::durable::parent_dir(path);
     let mut copy = dir.join(format!("{name}.at-{offset}.torn"));
     let mut n = 1;
     while copy.exists() {
         copy = dir.join(format!("{name}.at-{offset}.{n}.torn"));
         n += 1;
     }
-    screening::record::keyfile::write_atomic(&copy, tail, 0o600)?;
+    screening::durable::write_atomic(&copy, tail, 0o600)?;
     file.set_len(offset)?;
     file.sync_all()?;
     Ok(copy)

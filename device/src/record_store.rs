@@ -14,7 +14,7 @@
 //! appends and returns only once the record is durable.
 
 use ed25519_dalek::VerifyingKey;
-use screening::record::keyfile::write_atomic;
+use screening::durable::write_atomic;
 use screening::record::wire::SignedAck;
 use screening::record::{DeviceId, FormatError, Record, RecordBody, RecordHash, SignedRecord};
 use std::path::{Path, PathBuf};

@@ -7,7 +7,8 @@
 //! not have their glasses on. Layout is proportional to the target's size so
 //! 320×240 panels and 800×480 screens share it.
 
-use embedded_graphics::mono_font::ascii::{FONT_10X20, FONT_6X10, FONT_9X15_BOLD};
+// ISO 8859-1, not ASCII: patient references with accents (`PatientRef`) are drawn as typed.
+use embedded_graphics::mono_font::iso_8859_1::{FONT_10X20, FONT_6X10, FONT_9X15_BOLD};
 use embedded_graphics::mono_font::{MonoFont, MonoTextStyle};
 use embedded_graphics::pixelcolor::Rgb888;
 use embedded_graphics::prelude::*;
@@ -17,7 +18,7 @@ use image::RgbImage;
 
 use screening::decision::{Decision, Outcome, DISCLAIMER};
 use screening::geometry::Rect;
-use screening::synth::Expression;
+use screening::protocol::Expression;
 
 /// Background of ordinary screens.
 pub const INK: Rgb888 = Rgb888::new(0x10, 0x18, 0x28);

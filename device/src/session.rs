@@ -16,10 +16,13 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::{debug, info, warn};
 
-use screening::classifier::{Classifier, Heatmap};
-use screening::decision::{self, Decision, ExpressionEvidence, Rule};
+use screening::classifier::Classifier;
+use screening::decision::{ExpressionEvidence, Rule};
 use screening::face::{Analysis, FaceStage};
-use screening::synth::Expression;
+use screening::protocol::Expression;
+use screening::record::PatientRef;
+use screening::series::Series;
+pub use screening::series::{Capture, Screening};
 
 use crate::camera::{Camera, CameraError, Frame};
 use crate::display::Display;
@@ -50,39 +53,24 @@ pub struct SessionOptions {
     pub device_name: String,
 }
 
-/// One expression that was captured.
-#[derive(Debug, Clone)]
-pub struct Capture {
-    /// What was measured.
-    pub evidence: ExpressionEvidence,
-    /// The aligned standard view.
-    pub view: RgbImage,
-    /// The quality figures of the chosen frame.
-    pub sharpness: f32,
-    /// Frames the kiosk looked at for this expression.
-    pub frames_seen: u32,
-    /// Where the classifier saw synkinesis, when a classifier ran.
-    pub heatmap: Option<Heatmap>,
-}
-
-/// A finished screening, as handed to storage.
-#[derive(Debug, Clone)]
-pub struct Screening {
-    /// Optional patient reference (printable characters only).
-    pub patient_reference: Option<String>,
-    /// Captures in protocol order (skipped expressions are absent).
-    pub captures: Vec<Capture>,
-    /// Expressions given up after the step timeout, with the last reason.
-    pub skipped: Vec<(Expression, String)>,
-    /// The answer.
-    pub decision: Decision,
-}
-
 /// Where finished screenings go. `save` returns only once the result is
 /// durable: the screen says "saved" on the strength of it.
 pub trait ResultStore {
     /// Stores one screening durably; the string names where.
-    fn save(&mut self, screening: &Screening) -> Result<String, String>;
+    fn save(&mut self, screening: &Screening) -> Result<String, SaveError>;
+}
+
+/// Why a finished screening was not stored; the result screen says "NOT
+/// saved" and the log names this.
+#[derive(Debug, Error)]
+#[error(transparent)]
+pub struct SaveError(Box<dyn std::error::Error + Send + Sync>);
+
+impl SaveError {
+    /// Wraps the store's own error.
+    pub fn new(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        SaveError(Box::new(e))
+    }
 }
 
 /// Why a session ended without a result.
@@ -91,9 +79,6 @@ pub enum SessionError {
     /// The display failed; nothing can be shown, so the kiosk stops.
     #[error(transparent)]
     Display(#[from] crate::display::DisplayError),
-    /// The face stage failed in a way that is not about the picture.
-    #[error("face stage: {0}")]
-    Face(String),
 }
 
 /// How one run of the state machine ended.
@@ -104,7 +89,7 @@ pub enum SessionEnd {
         /// The screening.
         screening: Box<Screening>,
         /// Where it was stored, or why not.
-        saved: Result<String, String>,
+        saved: Result<String, SaveError>,
     },
     /// Someone pressed cancel.
     Cancelled,
@@ -113,7 +98,7 @@ pub enum SessionEnd {
 /// The states, each holding only what it needs.
 enum State {
     Idle,
-    PatientReference { typed: String },
+    PatientReference { typed: Option<PatientRef> },
     Capturing { step: usize },
     Deciding,
     Finished(SessionEnd),
@@ -128,9 +113,7 @@ pub struct Session<'a, D: Display> {
     classifier: Option<&'a Classifier>,
     store: &'a mut dyn ResultStore,
     opts: SessionOptions,
-    patient_reference: Option<String>,
-    captures: Vec<Capture>,
-    skipped: Vec<(Expression, String)>,
+    series: Series,
 }
 
 impl<'a, D: Display> Session<'a, D> {
@@ -151,9 +134,7 @@ impl<'a, D: Display> Session<'a, D> {
             classifier: None,
             store,
             opts,
-            patient_reference: None,
-            captures: Vec::new(),
-            skipped: Vec::new(),
+            series: Series::default(),
         }
     }
 
@@ -189,9 +170,7 @@ impl<'a, D: Display> Session<'a, D> {
     }
 
     fn idle(&mut self) -> Result<State, SessionError> {
-        self.patient_reference = None;
-        self.captures.clear();
-        self.skipped.clear();
+        self.series = Series::default();
         let name = self.opts.device_name.clone();
         self.show(&Screen::Welcome { device: &name })?;
         // The welcome screen stays until someone presses start: a kiosk left
@@ -202,35 +181,38 @@ impl<'a, D: Display> Session<'a, D> {
         ) {}
         info!("screening started");
         Ok(if self.opts.ask_patient_reference {
-            State::PatientReference {
-                typed: String::new(),
-            }
+            State::PatientReference { typed: None }
         } else {
             State::Capturing { step: 0 }
         })
     }
 
-    fn patient_reference(&mut self, mut typed: String) -> Result<State, SessionError> {
+    /// Takes the reference the nurse types or scans. It is checked here,
+    /// once, by the record's own rule ([`PatientRef::entered`]): a reference
+    /// this screen accepts is never refused when the record is saved.
+    fn patient_reference(&mut self, mut typed: Option<PatientRef>) -> Result<State, SessionError> {
         loop {
-            self.show(&Screen::PatientReference { typed: &typed })?;
+            let shown = typed.as_deref().unwrap_or("");
+            self.show(&Screen::PatientReference { typed: shown })?;
             match self.input.poll(Duration::from_secs(60)) {
-                Some(InputEvent::Text(text)) => match clean_reference(&text) {
-                    Ok(clean) => typed = clean,
+                Some(InputEvent::Text(text)) => match PatientRef::entered(&text) {
+                    Ok(reference) => typed = Some(reference),
                     Err(why) => {
                         warn!("patient reference refused: {why}");
+                        let detail = format!("The reference was not taken: {why}.");
                         self.show(&Screen::Error {
                             title: "Reference not accepted",
-                            detail: &why,
+                            detail: &detail,
                         })?;
-                        typed.clear();
+                        typed = None;
                     }
                 },
                 Some(InputEvent::Start) | None => {
-                    self.patient_reference = (!typed.is_empty()).then_some(typed);
+                    self.series.patient_reference = typed;
                     return Ok(State::Capturing { step: 0 });
                 }
                 Some(InputEvent::Cancel) => return Ok(State::Finished(SessionEnd::Cancelled)),
-                Some(InputEvent::Retake) => typed.clear(),
+                Some(InputEvent::Retake) => typed = None,
             }
         }
     }
@@ -315,7 +297,7 @@ impl<'a, D: Display> Session<'a, D> {
                         probability = ?capture.evidence.probability,
                         "captured"
                     );
-                    self.captures.push(capture);
+                    self.series.captures.push(capture);
                     return Ok(State::Capturing { step: step + 1 });
                 }
             }
@@ -330,7 +312,7 @@ impl<'a, D: Display> Session<'a, D> {
             title: "Could not take this picture",
             detail: &detail,
         })?;
-        self.skipped.push((expression, last_reason));
+        self.series.skipped.push((expression, last_reason));
         Ok(State::Capturing { step: step + 1 })
     }
 
@@ -392,16 +374,10 @@ impl<'a, D: Display> Session<'a, D> {
 
     fn decide_and_save(&mut self) -> Result<State, SessionError> {
         self.camera.follow_prompt(None);
-        let evidence: Vec<ExpressionEvidence> = self.captures.iter().map(|c| c.evidence).collect();
-        let decision = decision::decide(&evidence, self.opts.rule);
+        let screening = std::mem::take(&mut self.series).decide(self.opts.rule);
+        let decision = &screening.decision;
         info!(outcome = decision.outcome.name(), score = ?decision.score, "decided");
-        let screening = Screening {
-            patient_reference: self.patient_reference.clone(),
-            captures: std::mem::take(&mut self.captures),
-            skipped: std::mem::take(&mut self.skipped),
-            decision,
-        };
-        let face = deciding_picture(&screening);
+        let face = screening.deciding_picture();
         self.show(&Screen::Result {
             decision: &screening.decision,
             face: face.as_ref(),
@@ -429,31 +405,6 @@ impl<'a, D: Display> Session<'a, D> {
             saved,
         }))
     }
-}
-
-/// The capture of the expression that decided, else the first capture.
-pub fn deciding_capture(s: &Screening) -> Option<&Capture> {
-    let by_decider = s
-        .decision
-        .deciding
-        .and_then(|e| s.captures.iter().find(|c| c.evidence.expression == e));
-    by_decider.or(s.captures.first())
-}
-
-/// The standard view of the expression that decided, else the first capture.
-pub fn deciding_view(s: &Screening) -> Option<&RgbImage> {
-    deciding_capture(s).map(|c| &c.view)
-}
-
-/// What the result screen shows of the face: the deciding view with the
-/// classifier's heatmap over it when there is one, so the nurse sees where
-/// the network looked.
-pub fn deciding_picture(s: &Screening) -> Option<RgbImage> {
-    let c = deciding_capture(s)?;
-    Some(match &c.heatmap {
-        Some(h) => h.to_overlay(&c.view),
-        None => c.view.clone(),
-    })
 }
 
 /// Bookkeeping for one expression while the gate is watched.
@@ -525,39 +476,3 @@ impl StepAttempt {
 /// Frames whose summed eye opening is below this share of the hold's most
 /// open frame are taken for blinks.
 const BLINK_FRACTION: f32 = 0.8;
-
-/// Longest patient reference accepted; barcodes and MRNs fit easily.
-pub const MAX_REFERENCE_LEN: usize = 64;
-
-/// Checks a typed or scanned patient reference: trimmed, printable, bounded.
-/// Control characters are refused rather than stripped, because a scanner
-/// that sends them is misconfigured and the reference may be wrong.
-pub fn clean_reference(text: &str) -> Result<String, String> {
-    let t = text.trim_matches(|c: char| c == '\r' || c == '\n' || c == ' ');
-    if let Some(c) = t.chars().find(|c| c.is_control()) {
-        return Err(format!(
-            "it contains a control character (U+{:04X}); scan or type it again",
-            c as u32
-        ));
-    }
-    if t.chars().count() > MAX_REFERENCE_LEN {
-        return Err(format!("it is longer than {MAX_REFERENCE_LEN} characters"));
-    }
-    Ok(t.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn references_are_trimmed_and_control_characters_refused() {
-        assert_eq!(clean_reference("  MRN-0042\r\n").unwrap(), "MRN-0042");
-        assert!(clean_reference("MRN\u{1b}[2J")
-            .unwrap_err()
-            .contains("U+001B"));
-        assert!(clean_reference("MRN\t42").is_err());
-        assert!(clean_reference(&"x".repeat(65)).unwrap_err().contains("64"));
-        assert_eq!(clean_reference("").unwrap(), "");
-    }
-}

@@ -15,7 +15,7 @@
 //! stopped, and records the host already holds come back as duplicates.
 
 use ed25519_dalek::VerifyingKey;
-use screening::record::keyfile::write_atomic;
+use screening::durable::write_atomic;
 use screening::record::seal::Session;
 use screening::record::wire::{
     Hello, HelloAnswer, SyncBatch, SyncResponse, HELLO_PATH, MAX_BATCH_BYTES, MAX_BATCH_RECORDS,
@@ -103,6 +103,18 @@ pub trait SyncTransport {
     fn push(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError>;
 }
 
+/// Why a pinned clinic key is not usable.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostKeyError {
+    /// Not 64 hex digits.
+    #[error("host key is not 64 hex characters: {0}")]
+    NotHex(hex::FromHexError),
+    /// 32 bytes that are no Ed25519 public key.
+    #[error("host key is not an Ed25519 public key: {0}")]
+    NotEd25519(ed25519_dalek::SignatureError),
+}
+
 /// The clinic this kiosk sends to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PairedHost {
@@ -120,12 +132,10 @@ impl PairedHost {
     }
 
     /// The pinned key.
-    pub fn key(&self) -> Result<VerifyingKey, String> {
+    pub fn key(&self) -> Result<VerifyingKey, HostKeyError> {
         let mut bytes = [0u8; 32];
-        hex::decode_to_slice(self.host_key.trim(), &mut bytes)
-            .map_err(|e| format!("host key is not 64 hex characters: {e}"))?;
-        VerifyingKey::from_bytes(&bytes)
-            .map_err(|e| format!("host key is not an Ed25519 public key: {e}"))
+        hex::decode_to_slice(self.host_key.trim(), &mut bytes).map_err(HostKeyError::NotHex)?;
+        VerifyingKey::from_bytes(&bytes).map_err(HostKeyError::NotEd25519)
     }
 
     /// Reads the pairing in `data_dir` (`None` if never paired).
@@ -138,8 +148,10 @@ impl PairedHost {
                         path: path.clone(),
                         reason: e.to_string(),
                     })?;
-                host.key()
-                    .map_err(|reason| SyncError::Pairing { path, reason })?;
+                host.key().map_err(|e| SyncError::Pairing {
+                    path,
+                    reason: e.to_string(),
+                })?;
                 Ok(Some(host))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -153,9 +165,9 @@ impl PairedHost {
     /// Checks and saves the pairing in `data_dir` (atomically).
     pub fn save(&self, data_dir: &Path) -> Result<(), SyncError> {
         let path = data_dir.join(PAIRED_HOST_FILE);
-        self.key().map_err(|reason| SyncError::Pairing {
+        self.key().map_err(|e| SyncError::Pairing {
             path: path.clone(),
-            reason,
+            reason: e.to_string(),
         })?;
         std::fs::create_dir_all(data_dir).map_err(|e| SyncError::Pairing {
             path: path.clone(),
@@ -273,9 +285,9 @@ pub fn sync_paired(
     url: &str,
     timeout: Duration,
 ) -> Result<SyncReport, SyncError> {
-    let key = paired.key().map_err(|reason| SyncError::Pairing {
+    let key = paired.key().map_err(|e| SyncError::Pairing {
         path: PathBuf::from(PAIRED_HOST_FILE),
-        reason,
+        reason: e.to_string(),
     })?;
     let mut transport = HttpTransport::new(url, timeout);
     sync(store, &key, &mut transport, SyncOptions::default())

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::camera::{Camera, CameraError, Frame};
 use crate::input::{Input, InputEvent};
-use screening::synth::Expression;
+use screening::protocol::Expression;
 
 /// Where systemd listens, from `NOTIFY_SOCKET`.
 #[derive(Debug, Clone, PartialEq, Eq)]

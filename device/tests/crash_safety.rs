@@ -10,25 +10,13 @@
 //! (see `record_log`), not measured here.
 
 use device::record_store::RecordStore;
+use screening::testing::Lcg;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const KILLS: usize = 200;
-
-/// Small deterministic generator (the test must repeat exactly).
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
-}
 
 fn note_append(line: &str, acked: &mut BTreeMap<u64, String>) {
     if let Some(rest) = line.strip_prefix("appended ") {

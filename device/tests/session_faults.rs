@@ -29,7 +29,7 @@ use screening::classifier::{Classifier, Variant};
 use screening::decision::{Outcome, Rule};
 use screening::face::FaceStage;
 use screening::record::ModelRef;
-use screening::synth::{ConditionKind, Expression, Patient, Scene};
+use virtual_patient::{ConditionKind, Expression, Patient, Scene};
 
 const W: u32 = 320;
 const H: u32 = 240;
@@ -277,7 +277,7 @@ impl Recorder {
 }
 
 fn model_ref() -> ModelRef {
-    device::demo::landmark_model_ref(&screening::model::default_models_dir()).expect("model ref")
+    device::parts::landmark_model_ref(&screening::model::default_models_dir()).expect("model ref")
 }
 
 /// The bytes of every record in the store, in order.
@@ -531,5 +531,83 @@ fn a_patient_reference_with_control_characters_is_refused_and_retyped() {
         o.display.titles
     );
     assert_eq!(s.patient_reference.as_deref(), Some("AB-12"));
+    assert_nothing_lost(&o);
+}
+
+/// The record body of the last screening in the store at `data`.
+fn last_body(data: &Path) -> screening::record::RecordBody {
+    let store = RecordStore::open(data).expect("reopen store");
+    let last = store
+        .log()
+        .get(store.len() - 1)
+        .expect("read")
+        .expect("present");
+    last.decode_unverified().expect("decodes").body
+}
+
+#[test]
+fn a_reference_too_long_for_the_record_is_refused_at_entry_not_at_save() {
+    let dir = tempfile::tempdir().unwrap();
+    let camera = FaultyCamera::new(|_| Fault::None);
+    let mut opts = options();
+    opts.ask_patient_reference = true;
+    // 33 letters on the screen, 66 bytes in the record, whose limit is 64.
+    let too_long = "é".repeat(33);
+    let fits = "é".repeat(32);
+    let input = vec![
+        InputEvent::Start,
+        InputEvent::Text(too_long),
+        InputEvent::Text(fits.clone()),
+        InputEvent::Start,
+    ];
+    let o = screen(dir.path(), camera, input, opts);
+    // `completed` also asserts that the record was saved.
+    let s = completed(&o.end);
+    assert!(
+        o.display.showed("error-reference-not-accepted"),
+        "{:?}",
+        o.display.titles
+    );
+    assert_eq!(s.patient_reference.as_deref(), Some(fits.as_str()));
+    let body = last_body(dir.path());
+    assert_eq!(body.patient.as_deref(), Some(fits.as_str()));
+    assert_nothing_lost(&o);
+}
+
+#[test]
+fn the_recorded_eye_ratios_are_the_ones_the_decision_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let camera = FaultyCamera::new(|_| Fault::None);
+    let o = screen(dir.path(), camera, vec![InputEvent::Start], options());
+    let s = completed(&o.end);
+    let body = last_body(dir.path());
+    let recorded = |name: &str| -> f32 {
+        let e = body
+            .expressions
+            .iter()
+            .find(|e| e.expression == name)
+            .unwrap_or_else(|| panic!("{name} is recorded"));
+        e.ratios
+            .iter()
+            .find(|f| f.name == "palpebral_fissure_ratio")
+            .expect("the ratio is recorded")
+            .value
+    };
+    for c in &s.captures {
+        let name = c.evidence.expression.name();
+        let used = s.fissure_ratio(c).expect("both eyes measured");
+        assert_eq!(recorded(name), used, "{name}");
+    }
+    // The eye-narrowing rule scores 1 − ratio of the expression that decided.
+    let deciding = s.decision.deciding.expect("a sign expression decided");
+    let score = s.decision.score.expect("the rule gave a score");
+    assert!(
+        (1.0 - recorded(deciding.name()) - score).abs() < 1e-6,
+        "recorded {} against score {score}",
+        recorded(deciding.name())
+    );
+    // Normalising by rest matters here: the raw ratio differs for this patient.
+    let rest = s.rest().expect("rest captured");
+    assert_ne!(rest.evidence.fissure_left, rest.evidence.fissure_right);
     assert_nothing_lost(&o);
 }

@@ -9,29 +9,12 @@ use ed25519_dalek::SigningKey;
 use host::ingest::{ingest, Via};
 use host::store::Store;
 use screening::record::wire::MAX_BATCH_RECORDS;
-use screening::record::{DeviceId, Record, RecordBody, RecordHash, SignedRecord};
+use screening::record::{DeviceId, SignedRecord};
 
 const RECORDS: u64 = 2048;
 
 fn chain(key: &SigningKey, n: u64) -> Vec<SignedRecord> {
-    let device = DeviceId::of(&key.verifying_key());
-    let mut prev = RecordHash::GENESIS;
-    (0..n)
-        .map(|seq| {
-            let r = Record::new(
-                device,
-                seq,
-                prev,
-                1_700_000_000_000 + seq as i64,
-                1,
-                seq,
-                RecordBody::example(),
-            );
-            let s = SignedRecord::sign(&r, key).expect("valid record");
-            prev = s.hash();
-            s
-        })
-        .collect()
+    screening::testing::chain(key, n, 1_700_000_000_000)
 }
 
 fn store_for(key: &SigningKey, file: Option<&std::path::Path>) -> Store {

@@ -12,11 +12,11 @@ use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use screening::face::FaceStage;
 use screening::geometry::Side;
-use screening::synth::{self, Condition, Expression, Patient, Pattern, Rendered, Severity};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use virtual_patient::{self as synth, Condition, Expression, Patient, Pattern, Rendered, Severity};
 
 use crate::split::{self, Split};
 
@@ -209,7 +209,7 @@ fn condition_fields(c: &Condition) -> (&'static str, &'static str, &'static str,
 
 /// Whether a photo of `expression` shows the synkinesis of `condition`.
 ///
-/// Follows the renderer (`screening::synth::activation`): the eye narrows
+/// Follows the renderer (`virtual_patient::activation`): the eye narrows
 /// with the oral drive (`max(min(1.4 × smile, 1), pucker)` of the command)
 /// and the mouth corner pulls with the ocular drive (`max(lid closure,
 /// 0.7 × brow raise, squeeze)`). So oral-ocular synkinesis shows in small
@@ -522,6 +522,39 @@ fn prepare_out_dir(out: &Path) -> Result<()> {
         .with_context(|| format!("creating {}", out.display()))
 }
 
+/// The index row of one rendered photo of `p`, checked by the face stage;
+/// `file` is its standard view's path in the data set (empty without one).
+pub fn index_row(
+    p: &Patient,
+    rendered: &Rendered,
+    check: &ImageCheck,
+    split: &'static str,
+    file: String,
+    session: u32,
+) -> IndexRow {
+    let (condition, side, severity, pattern) = condition_fields(&p.condition);
+    IndexRow {
+        patient_id: p.id.clone(),
+        expression: rendered.truth.expression.name(),
+        condition,
+        side,
+        severity,
+        pattern,
+        label: u8::from(shows_synkinesis(&p.condition, rendered.truth.expression)),
+        patient_label: u8::from(p.condition.has_synkinesis()),
+        split,
+        file,
+        fitzpatrick: rendered.truth.fitzpatrick,
+        faces: check.faces,
+        gate: check.gate.clone(),
+        eye_error: check.eye_error,
+        fissure_ratio: check.fissure_ratio,
+        fissure_ratio_truth: check.fissure_ratio_truth,
+        session,
+        mouth_tilt_truth: check.mouth_tilt_truth,
+    }
+}
+
 fn write_patient(
     stage: &FaceStage,
     p: &Patient,
@@ -530,7 +563,6 @@ fn write_patient(
     opts: &SynthOptions,
     bar: &ProgressBar,
 ) -> Result<Vec<IndexRow>> {
-    let (condition, side, severity, pattern) = condition_fields(&p.condition);
     let scene_seed = scene_seed(opts.seed, opts.session, index);
     let mut rows = Vec::with_capacity(Expression::ALL.len());
     for rendered in synth::series(p, scene_seed, opts.width, opts.height) {
@@ -550,26 +582,14 @@ fn write_patient(
                 &opts.out.join(format!("frames/{}/{}.png", p.id, expression)),
             )?;
         }
-        rows.push(IndexRow {
-            patient_id: p.id.clone(),
-            expression,
-            condition,
-            side,
-            severity,
-            pattern,
-            label: u8::from(shows_synkinesis(&p.condition, rendered.truth.expression)),
-            patient_label: u8::from(p.condition.has_synkinesis()),
-            split: split.name(),
+        rows.push(index_row(
+            p,
+            &rendered,
+            &check,
+            split.name(),
             file,
-            fitzpatrick: rendered.truth.fitzpatrick,
-            faces: check.faces,
-            gate: check.gate,
-            eye_error: check.eye_error,
-            fissure_ratio: check.fissure_ratio,
-            fissure_ratio_truth: check.fissure_ratio_truth,
-            session: opts.session,
-            mouth_tilt_truth: check.mouth_tilt_truth,
-        });
+            opts.session,
+        ));
         bar.inc(1);
     }
     Ok(rows)

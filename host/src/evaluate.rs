@@ -30,7 +30,7 @@ use anyhow::{bail, Context, Result};
 use screening::classifier::{Classifier, Variant};
 use screening::decision::{self, ExpressionEvidence, Outcome, Rule};
 use screening::model::Manifest;
-use screening::synth::Expression;
+use screening::protocol::Expression;
 use serde::Serialize;
 
 use self::stats::{Confusion, Estimate, PatientBootstrap};
@@ -460,7 +460,7 @@ fn metrics(
     patients: &[&str],
     opts: &EvaluateOptions,
 ) -> Metrics {
-    let predicted = |p: f32| p >= threshold;
+    let predicted = |p: f32| screening::decision::reaches(p, threshold);
     let c = Confusion::count(items.iter().map(|&(t, p)| (t, predicted(p))));
     let boot = PatientBootstrap::new(patients.iter().copied(), opts.resamples, opts.seed);
     let f1 = boot.estimate(|ix| {

@@ -8,10 +8,10 @@
 //! (nothing stored) with a `warn` line.
 
 use ed25519_dalek::SigningKey;
+use screening::durable::write_atomic;
 use screening::record::bundle::{
     decode_records, SignedManifest, ACK_FILE, BUNDLE_ROOT, MANIFEST_FILE,
 };
-use screening::record::keyfile::write_atomic;
 use screening::record::DeviceId;
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};

@@ -16,7 +16,9 @@
 
 use ed25519_dalek::SigningKey;
 use screening::record::wire::{Ack, SignedAck, WIRE_VERSION};
-use screening::record::{verify, DeviceId, Record, RecordHash, SignedRecord, VerifyError};
+use screening::record::{
+    link, verify, ChainHead, DeviceId, Link, Record, RecordHash, SignedRecord, VerifyError,
+};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::{debug, warn};
 
@@ -155,8 +157,9 @@ fn verify_all(records: &[SignedRecord], dev: &DeviceRow) -> Vec<Result<Record, V
     })
 }
 
-/// Decides one record against the stored chain head. The outer `Result` is
-/// a database failure, the inner one the record's verdict.
+/// Decides one record against the stored chain head by the chain rule
+/// every holder uses ([`link`]). The outer `Result` is a database failure,
+/// the inner one the record's verdict.
 fn check(
     conn: &rusqlite::Connection,
     dev: &DeviceRow,
@@ -168,27 +171,19 @@ fn check(
         Ok(r) => r,
         Err(e) => return Ok(Err(e)),
     };
-    let device = dev.device;
-    let next = head.map_or(0, |(s, _)| s + 1);
-    let sequence = record.sequence;
-    if sequence < next {
-        return Ok(match store::stored_hash(conn, dev.row_id, sequence)? {
-            Some(h) if h == signed.hash() => Ok(Action::Duplicate),
-            _ => Err(VerifyError::Fork { device, sequence }),
-        });
-    }
-    if sequence > next {
-        return Ok(Err(VerifyError::Gap {
-            device,
-            expected: next,
-            got: sequence,
-        }));
-    }
-    let expected_prev = head.map_or(RecordHash::GENESIS, |(_, h)| h);
-    if record.prev_hash != expected_prev {
-        return Ok(Err(VerifyError::Fork { device, sequence }));
-    }
-    Ok(Ok(Action::Store(Box::new(record))))
+    let head = ChainHead::after(head);
+    // Stored records are contiguous, so an earlier sequence has a stored hash to compare with.
+    let held_here = if record.sequence < head.next_sequence {
+        store::stored_hash(conn, dev.row_id, record.sequence)?
+    } else {
+        None
+    };
+    Ok(
+        link(head, &record, signed.hash(), held_here).map(|placed| match placed {
+            Link::Next => Action::Store(Box::new(record)),
+            Link::Held => Action::Duplicate,
+        }),
+    )
 }
 
 /// The host-signed acknowledgement of what is stored for `device`.
@@ -216,28 +211,11 @@ pub(crate) mod tests {
     use std::sync::{Arc, Mutex};
 
     pub(crate) fn kiosk_key(seed: u8) -> SigningKey {
-        SigningKey::from_bytes(&[seed; 32])
+        screening::testing::kiosk_key(seed)
     }
 
     pub(crate) fn chain(key: &SigningKey, n: u64) -> Vec<SignedRecord> {
-        let device = DeviceId::of(&key.verifying_key());
-        let mut prev = RecordHash::GENESIS;
-        (0..n)
-            .map(|seq| {
-                let r = Record::new(
-                    device,
-                    seq,
-                    prev,
-                    1_700_000_000_000 + seq as i64,
-                    1,
-                    seq,
-                    RecordBody::example(),
-                );
-                let s = SignedRecord::sign(&r, key).unwrap();
-                prev = s.hash();
-                s
-            })
-            .collect()
+        screening::testing::chain(key, n, 1_700_000_000_000)
     }
 
     pub(crate) fn enrolled_store(key: &SigningKey) -> Store {

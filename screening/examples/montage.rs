@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use image::{Rgb, RgbImage};
-use screening::synth::{
-    self, Condition, Expression, FaceState, Patient, Pattern, Scene, Severity, Side,
+use virtual_patient::{
+    self as synth, Condition, Expression, FaceState, Patient, Pattern, Scene, Severity, Side,
 };
 
 /// A 3×5 pixel font for labels: each glyph is five rows of three bits.

@@ -1,5 +1,5 @@
 //! Finds which part of the scene moves the classifier. For the invariance
-//! set (`screening::synth::retake`, which `tests/classifier.rs` also uses),
+//! set (`virtual_patient::retake`, which `tests/classifier.rs` also uses),
 //! it re-photographs each case with another scene's setting, first all of
 //! it, then one factor at a time (light, exposure, background, sensor), and
 //! prints every case whose decision flips, with the probabilities. With
@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use screening::classifier::{Classifier, Variant};
 use screening::face::FaceStage;
 use screening::model::{default_models_dir, Manifest};
-use screening::synth::retake::{self, retakes};
-use screening::synth::Scene;
+use virtual_patient::retake::{self, retakes};
+use virtual_patient::Scene;
 
 /// One way of mixing the other scene into the base one.
 type Swap = fn(&Scene, &Scene) -> Scene;

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use screening::classifier::{Classifier, Variant};
 use screening::face::FaceStage;
 use screening::model::{default_models_dir, Manifest};
-use screening::synth::{self, ConditionKind, Patient};
+use virtual_patient::{self as synth, ConditionKind, Patient};
 
 /// FNV-1a over bytes: enough to see whether two buffers are identical.
 fn fnv(bytes: impl IntoIterator<Item = u8>) -> u64 {

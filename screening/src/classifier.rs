@@ -27,9 +27,17 @@
 //!   and `std` (three values each), `flatten_light` (optional, f32 inputs
 //!   only); `metrics` and `dataset` are for readers.
 
+mod contract;
+mod diagnostics;
 mod flatten_light;
+mod heatmap;
+mod variant;
 
+use contract::{check_declared_shape, float_key, triple_key};
+pub use diagnostics::MatMulKernel;
 pub use flatten_light::FlattenLight;
+pub use heatmap::Heatmap;
+pub use variant::Variant;
 
 use std::io::Cursor;
 use std::path::Path;
@@ -37,7 +45,6 @@ use std::sync::Arc;
 
 use image::RgbImage;
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::ops::matmul::optimized::OptMatMul;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use crate::decision::Rule;
@@ -48,56 +55,6 @@ pub const CLASSIFIER_INT8: &str = "synkinesis";
 
 /// Manifest entry of the float classifier (the reference).
 pub const CLASSIFIER_F32: &str = "synkinesis_f32";
-
-/// Which of the two forms of the network to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Variant {
-    /// Quantized weights and activations (manifest entry [`CLASSIFIER_INT8`]).
-    Int8,
-    /// Float weights (manifest entry [`CLASSIFIER_F32`]).
-    F32,
-}
-
-impl Variant {
-    /// Both variants, int8 first.
-    pub const BOTH: [Variant; 2] = [Variant::Int8, Variant::F32];
-
-    /// The manifest entry holding this variant.
-    pub fn entry(self) -> &'static str {
-        match self {
-            Variant::Int8 => CLASSIFIER_INT8,
-            Variant::F32 => CLASSIFIER_F32,
-        }
-    }
-
-    /// Short name: `int8` or `f32`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Variant::Int8 => "int8",
-            Variant::F32 => "f32",
-        }
-    }
-}
-
-impl std::fmt::Display for Variant {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Variant {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Variant, String> {
-        match s {
-            "int8" => Ok(Variant::Int8),
-            "f32" => Ok(Variant::F32),
-            other => Err(format!(
-                "unknown classifier variant {other:?} (int8 or f32)"
-            )),
-        }
-    }
-}
 
 /// Why the classifier could not be loaded or run.
 #[derive(Debug, thiserror::Error)]
@@ -168,118 +125,6 @@ pub struct Classification {
     pub logits: [f32; 2],
     /// Where the network saw synkinesis.
     pub cam: Heatmap,
-}
-
-/// A class-activation map: a small grid over the standard view, row-major,
-/// positive where the network sees synkinesis.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Heatmap {
-    /// Columns.
-    pub width: u32,
-    /// Rows.
-    pub height: u32,
-    /// `width × height` values, row by row.
-    pub values: Vec<f32>,
-}
-
-impl Heatmap {
-    /// Bilinear sample at `(x, y)` in grid units where cell centres sit at
-    /// half-integers (the convention of `align_corners = false`).
-    fn sample(&self, x: f32, y: f32) -> f32 {
-        let (w, h) = (self.width as usize, self.height as usize);
-        let fx = (x - 0.5).clamp(0.0, (w - 1) as f32);
-        let fy = (y - 0.5).clamp(0.0, (h - 1) as f32);
-        let (x0, y0) = (fx.floor() as usize, fy.floor() as usize);
-        let (x1, y1) = ((x0 + 1).min(w - 1), (y0 + 1).min(h - 1));
-        let (tx, ty) = (fx - x0 as f32, fy - y0 as f32);
-        let v = |x: usize, y: usize| self.values[y * w + x];
-        let top = v(x0, y0) * (1.0 - tx) + v(x1, y0) * tx;
-        let bottom = v(x0, y1) * (1.0 - tx) + v(x1, y1) * tx;
-        top * (1.0 - ty) + bottom * ty
-    }
-
-    /// The map upsampled (bilinear) to `width × height`, scaled so that the
-    /// largest positive value is 1; negative evidence (against synkinesis)
-    /// is 0. A map with no positive value gives all zeros.
-    pub fn upsampled(&self, width: u32, height: u32) -> Vec<f32> {
-        let peak = self.values.iter().copied().fold(0.0f32, f32::max);
-        if self.values.is_empty() || peak <= 0.0 || !peak.is_finite() {
-            return vec![0.0; width as usize * height as usize];
-        }
-        let (sx, sy) = (
-            self.width as f32 / width as f32,
-            self.height as f32 / height as f32,
-        );
-        let mut out = Vec::with_capacity(width as usize * height as usize);
-        for y in 0..height {
-            for x in 0..width {
-                let v = self.sample((x as f32 + 0.5) * sx, (y as f32 + 0.5) * sy);
-                out.push((v / peak).clamp(0.0, 1.0));
-            }
-        }
-        out
-    }
-
-    /// The view with the map laid over it: upsampled to the view's size,
-    /// coloured from dark purple (weak) to pale yellow (strongest), and
-    /// blended more opaquely where the evidence is stronger, so regions
-    /// without evidence show the face unchanged.
-    pub fn to_overlay(&self, view: &RgbImage) -> RgbImage {
-        let heat = self.upsampled(view.width(), view.height());
-        let mut out = view.clone();
-        for (p, &t) in out.pixels_mut().zip(&heat) {
-            let colour = colour_map(t);
-            let alpha = MAX_OVERLAY_ALPHA * t;
-            for c in 0..3 {
-                let v = f32::from(p[c]) * (1.0 - alpha) + colour[c] * alpha;
-                p[c] = v.round().clamp(0.0, 255.0) as u8;
-            }
-        }
-        out
-    }
-}
-
-/// Opacity of the overlay where the map is strongest.
-const MAX_OVERLAY_ALPHA: f32 = 0.6;
-
-/// An "inferno"-like colour map, `t` in `0..=1` to sRGB.
-fn colour_map(t: f32) -> [f32; 3] {
-    const STOPS: [[f32; 3]; 5] = [
-        [0.0, 0.0, 4.0],
-        [87.0, 16.0, 110.0],
-        [188.0, 55.0, 84.0],
-        [249.0, 142.0, 9.0],
-        [252.0, 255.0, 164.0],
-    ];
-    let x = t.clamp(0.0, 1.0) * (STOPS.len() - 1) as f32;
-    let i = (x.floor() as usize).min(STOPS.len() - 2);
-    let f = x - i as f32;
-    let (a, b) = (STOPS[i], STOPS[i + 1]);
-    [
-        a[0] + (b[0] - a[0]) * f,
-        a[1] + (b[1] - a[1]) * f,
-        a[2] + (b[2] - a[2]) * f,
-    ]
-}
-
-/// Which matrix kernel tract runs for one matrix product of the optimised
-/// graph (a convolution after im2col, or a fully connected layer).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MatMulKernel {
-    /// The node of the optimised graph (named after the ONNX node).
-    pub node: String,
-    /// The kernel(s) tract may pick between at run time, e.g.
-    /// `avx512vnni_mmm_i32_8x8` or `arm64simd_mmm_i32_8x8`.
-    pub kernels: Vec<String>,
-    /// The kernels' accumulator types (`I32` for integer kernels).
-    pub accumulators: Vec<String>,
-}
-
-impl MatMulKernel {
-    /// True when every kernel of the node accumulates in 32-bit integers.
-    pub fn is_integer(&self) -> bool {
-        !self.accumulators.is_empty() && self.accumulators.iter().all(|a| a == "I32")
-    }
 }
 
 /// What the graph takes as input.
@@ -643,47 +488,6 @@ impl Classifier {
     pub fn input_size(&self) -> usize {
         self.input_size
     }
-
-    /// The matrix products of the optimised graph and the kernels tract
-    /// picked for them: the proof that the int8 network runs on integer
-    /// kernels (and a diagnostic for benchmarks on new hardware).
-    pub fn matmul_kernels(&self) -> Vec<MatMulKernel> {
-        self.plan
-            .model()
-            .nodes()
-            .iter()
-            .filter_map(|node| {
-                let op = node.op_as::<OptMatMul>()?;
-                Some(MatMulKernel {
-                    node: node.name.clone(),
-                    kernels: op.mmm.iter().map(|m| m.name().to_string()).collect(),
-                    accumulators: op
-                        .mmm
-                        .iter()
-                        .map(|m| format!("{:?}", m.internal_type()))
-                        .collect(),
-                })
-            })
-            .collect()
-    }
-
-    /// The optimised graph, one line a node (`name: op`), for diagnostics.
-    pub fn describe_graph(&self) -> Vec<String> {
-        let model = self.plan.model();
-        model
-            .nodes()
-            .iter()
-            .map(|n| {
-                let facts = n
-                    .outputs
-                    .iter()
-                    .map(|o| format!("{:?}", o.fact.datum_type))
-                    .collect::<Vec<_>>()
-                    .join(",");
-                format!("{}: {} -> {facts}", n.name, n.op.name())
-            })
-            .collect()
-    }
 }
 
 /// Softmax of two logits, class 1: `1 / (1 + e^(l0 − l1))`.
@@ -726,61 +530,6 @@ fn box_sums(pixels: &[f32], width: usize, k: usize, value: impl Fn(f32) -> f32) 
     sums
 }
 
-fn float_key(table: &toml::Table, key: &str) -> Result<f32, String> {
-    match table.get(key) {
-        Some(toml::Value::Float(f)) => Ok(*f as f32),
-        Some(toml::Value::Integer(i)) => Ok(*i as f32),
-        Some(other) => Err(format!("{key} must be a number, not {other}")),
-        None => Err(format!("{key} is missing")),
-    }
-}
-
-fn triple_key(table: &toml::Table, key: &str) -> Result<[f32; 3], String> {
-    let values = match table.get(key) {
-        Some(toml::Value::Array(a)) => a
-            .iter()
-            .map(|v| match v {
-                toml::Value::Float(f) => Some(*f as f32),
-                toml::Value::Integer(i) => Some(*i as f32),
-                _ => None,
-            })
-            .collect::<Option<Vec<f32>>>(),
-        Some(_) => None,
-        None => return Err(format!("{key} is missing (three values, R, G, B)")),
-    };
-    match values.as_deref() {
-        Some(&[r, g, b]) if [r, g, b].iter().all(|v| v.is_finite()) => Ok([r, g, b]),
-        _ => Err(format!("{key} must be three numbers (R, G, B)")),
-    }
-}
-
-/// Checks the input shape the ONNX file declares against the manifest's;
-/// symbolic or unknown dimensions (a free batch axis) are accepted.
-fn check_declared_shape(declared: &InferenceFact, manifest: &[usize]) -> Result<(), String> {
-    let dims: Vec<Option<usize>> = declared
-        .shape
-        .dims()
-        .map(|d| d.concretize().and_then(|d| d.as_i64()).map(|d| d as usize))
-        .collect();
-    let rank_known = !declared.shape.is_open();
-    let mismatch = (rank_known && dims.len() != manifest.len())
-        || dims
-            .iter()
-            .zip(manifest)
-            .any(|(d, m)| d.is_some_and(|d| d != *m));
-    if mismatch {
-        let shown: Vec<String> = dims
-            .iter()
-            .map(|d| d.map_or("?".to_string(), |d| d.to_string()))
-            .collect();
-        return Err(format!(
-            "the model file declares input shape [{}], the manifest says {manifest:?}",
-            shown.join(", ")
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -810,59 +559,5 @@ mod tests {
         assert_eq!(sums[3], 50.0);
         assert!(sums[4..8].iter().all(|&v| v == 40.0));
         assert!(sums[8..12].iter().all(|&v| v == 800.0));
-    }
-
-    #[test]
-    fn heatmap_upsampling_keeps_the_peak_where_it_is() {
-        let mut values = vec![0.0; 16];
-        values[4 + 2] = 2.0; // row 1, column 2
-        values[0] = -5.0;
-        let map = Heatmap {
-            width: 4,
-            height: 4,
-            values,
-        };
-        let up = map.upsampled(16, 16);
-        let (ix, peak) = up
-            .iter()
-            .enumerate()
-            .fold((0, 0.0f32), |b, (i, &v)| if v > b.1 { (i, v) } else { b });
-        // Cell centres fall between output pixels, so the peak is sampled near, not at, 1.
-        assert!(peak > 0.7 && peak <= 1.0, "{peak}");
-        let (x, y) = (ix % 16, ix / 16);
-        assert!(
-            (8..12).contains(&x) && (4..8).contains(&y),
-            "peak at {x},{y}"
-        );
-        assert!(up.iter().all(|v| (0.0..=1.0).contains(v)));
-        // Negative evidence draws nothing.
-        assert_eq!(up[0], 0.0);
-    }
-
-    #[test]
-    fn overlay_leaves_pixels_without_evidence_alone() {
-        let view = RgbImage::from_pixel(8, 8, Rgb([100, 120, 140]));
-        let none = Heatmap {
-            width: 2,
-            height: 2,
-            values: vec![-1.0; 4],
-        };
-        assert_eq!(none.to_overlay(&view), view);
-        let some = Heatmap {
-            width: 2,
-            height: 2,
-            values: vec![0.0, 0.0, 0.0, 1.0],
-        };
-        let out = some.to_overlay(&view);
-        assert_eq!(out.get_pixel(0, 0), view.get_pixel(0, 0));
-        assert_ne!(out.get_pixel(7, 7), view.get_pixel(7, 7));
-    }
-
-    #[test]
-    fn variant_names_round_trip() {
-        for v in Variant::BOTH {
-            assert_eq!(v.name().parse::<Variant>().unwrap(), v);
-        }
-        assert!("fp16".parse::<Variant>().is_err());
     }
 }

@@ -31,9 +31,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::synth::Expression;
+use crate::protocol::Expression;
+pub use crate::protocol::{EYE_NARROWING_EXPRESSIONS, SIGN_EXPRESSIONS};
 
-/// What the kiosk tells the nurse.
+/// What the kiosk tells the nurse. Records store it as the variant's
+/// index, so new outcomes go at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
@@ -80,16 +82,6 @@ pub struct ExpressionEvidence {
     /// Palpebral fissure height, right ÷ interocular distance.
     pub fissure_right: f32,
 }
-
-/// The expressions in which synkinesis shows, in the order they are weighed.
-pub const SIGN_EXPRESSIONS: [Expression; 3] = [
-    Expression::BigSmile,
-    Expression::Pucker,
-    Expression::TightEyeClosure,
-];
-
-/// Expressions whose eye narrowing the landmark rule compares.
-pub const EYE_NARROWING_EXPRESSIONS: [Expression; 2] = [Expression::BigSmile, Expression::Pucker];
 
 /// Which evidence decides, and where the line is.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -155,6 +147,14 @@ pub fn relative_fissure_ratio(
     (hi > f32::EPSILON && l.is_finite() && r.is_finite()).then(|| l.min(r) / hi)
 }
 
+/// The one threshold comparison every decision makes: a score at or over
+/// the threshold refers. The kiosk's series, the web page's single photo
+/// and the clinic's evaluation all ask here, so they cannot disagree at the
+/// boundary.
+pub fn reaches(score: f32, threshold: f32) -> bool {
+    score >= threshold
+}
+
 /// Decides one screening from the evidence of the expressions captured.
 ///
 /// A *partial series* is answered explicitly: when any sign expression
@@ -188,7 +188,7 @@ pub fn decide(evidence: &[ExpressionEvidence], rule: Rule) -> Decision {
         }
     }
     let outcome = match best {
-        Some((s, _)) if s >= threshold => Outcome::Refer,
+        Some((s, _)) if reaches(s, threshold) => Outcome::Refer,
         Some(_) if missing.is_empty() => Outcome::NoSynkinesisDetected,
         _ => Outcome::Incomplete,
     };

@@ -31,14 +31,23 @@ mod fixed_bytes;
 pub mod bundle;
 pub mod chain;
 pub mod format;
+mod from_series;
 pub mod keyfile;
+pub mod link;
+pub mod patient_ref;
 pub mod seal;
 pub mod sign;
+pub mod verify;
 pub mod wire;
 
-pub use chain::{ChainVerifier, VerifyError};
+#[cfg(test)]
+mod test_support;
+
+pub use chain::ChainVerifier;
 pub use format::{
     Attachment, DecisionRecord, DeviceId, ExpressionRecord, Figure, FormatError, ModelRef, Outcome,
     PatientRef, Record, RecordBody, RecordHash, FORMAT_VERSION,
 };
-pub use sign::{verify, Signature, SignedRecord};
+pub use link::{link, ChainHead, Link};
+pub use sign::{Signature, SignedRecord};
+pub use verify::{verify, VerifyError};

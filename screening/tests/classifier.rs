@@ -579,8 +579,8 @@ fn wrong_size_view_is_refused() {
             the model still reads the scene; run with --ignored after retraining"]
 fn decision_is_invariant_to_light_background_and_noise() {
     use screening::face::FaceStage;
-    use screening::synth::retake::invariance_set;
-    use screening::synth::Scene;
+    use virtual_patient::retake::invariance_set;
+    use virtual_patient::Scene;
 
     let stage = FaceStage::load(&models_dir()).unwrap();
     let c = load(Variant::Int8);

@@ -13,7 +13,7 @@ use image::{Rgb, RgbImage};
 use screening::face::{self, decode_image, Direction, FaceError, FaceStage, GateReason, Keypoint};
 use screening::geometry::{PerSide, Point, Rect, Side, Similarity};
 use screening::model::{ModelError, FACE_LANDMARKS};
-use screening::synth;
+use virtual_patient as synth;
 
 fn models_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../models")

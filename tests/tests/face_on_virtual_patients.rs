@@ -3,13 +3,13 @@
 //! the figures the foundation issue asks for, checked on every CI run.
 
 use host::dataset::{self, IndexRow, QualityReport};
-use screening::synth::{self, ConditionKind, Patient};
+use virtual_patient::{self as synth, ConditionKind, Patient};
 
 /// 130 patients × 8 expressions = 1040 images; seed fixed so a failure replays.
 const PATIENTS: usize = 130;
 const SEED: u64 = 2026;
 
-fn rows_for(patients: &[Patient]) -> Vec<(screening::synth::Condition, IndexRow)> {
+fn rows_for(patients: &[Patient]) -> Vec<(virtual_patient::Condition, IndexRow)> {
     // One worker per core: the face stage is shared, each worker renders its own patients.
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -31,7 +31,7 @@ fn rows_for(patients: &[Patient]) -> Vec<(screening::synth::Condition, IndexRow)
 fn rows_for_part(
     patients: &[Patient],
     first: usize,
-) -> Vec<(screening::synth::Condition, IndexRow)> {
+) -> Vec<(virtual_patient::Condition, IndexRow)> {
     let stage = tests::face_stage();
     let mut rows = Vec::new();
     for (j, p) in patients.iter().enumerate() {
@@ -40,29 +40,7 @@ fn rows_for_part(
             let (check, _) = dataset::check_image(stage, &rendered).expect("face stage runs");
             rows.push((
                 p.condition,
-                IndexRow {
-                    patient_id: p.id.clone(),
-                    expression: rendered.truth.expression.name(),
-                    condition: p.condition.kind().name(),
-                    side: "",
-                    severity: "",
-                    pattern: "",
-                    label: u8::from(dataset::shows_synkinesis(
-                        &p.condition,
-                        rendered.truth.expression,
-                    )),
-                    patient_label: u8::from(p.condition.has_synkinesis()),
-                    split: "train",
-                    file: String::new(),
-                    fitzpatrick: rendered.truth.fitzpatrick,
-                    faces: check.faces,
-                    gate: check.gate,
-                    eye_error: check.eye_error,
-                    fissure_ratio: check.fissure_ratio,
-                    fissure_ratio_truth: check.fissure_ratio_truth,
-                    session: 0,
-                    mouth_tilt_truth: check.mouth_tilt_truth,
-                },
+                dataset::index_row(p, &rendered, &check, "train", String::new(), 0),
             ));
         }
     }
@@ -134,7 +112,7 @@ fn detector_alignment_and_fissure_ratio_meet_the_foundation_bar() {
 }
 
 fn median_big_smile_tilt(
-    rows: &[(screening::synth::Condition, IndexRow)],
+    rows: &[(virtual_patient::Condition, IndexRow)],
     kind: ConditionKind,
 ) -> f32 {
     let mut tilts: Vec<f32> = rows

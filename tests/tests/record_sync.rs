@@ -6,6 +6,7 @@ use device::sync::{self, HttpTransport, SyncError, SyncOptions, SyncTransport, T
 use host::http::{AppState, BackgroundServer};
 use host::store::Store;
 use screening::record::RecordBody;
+use screening::testing::Lcg;
 use std::path::Path;
 use std::time::Duration;
 
@@ -223,19 +224,6 @@ fn hex_key(key: &ed25519_dalek::SigningKey) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-/// Deterministic generator for the fault schedule.
-struct Lcg(u64);
-
-impl Lcg {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % n
-    }
 }
 
 /// In-process transport to a clinic database on disk, with faults.

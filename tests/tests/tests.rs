@@ -2,5 +2,6 @@
 
 mod end_to_end;
 mod face_on_virtual_patients;
+mod layering;
 mod record_sync;
 mod web_browser;

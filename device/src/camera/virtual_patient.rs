@@ -1,4 +1,4 @@
-//! The virtual patient: a camera that renders a `screening::synth` patient
+//! The virtual patient: a camera that renders a `virtual_patient` patient
 //! live and does what the screen asks, like a cooperative person would —
 //! after a reaction delay, easing into the expression, swaying a little and
 //! blinking now and then.
@@ -9,9 +9,9 @@
 
 use std::time::{Duration, Instant};
 
+use ::virtual_patient::{self as synth, Expression, FaceState, Patient, Scene};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use screening::synth::{self, Expression, FaceState, Patient, Scene};
 
 use crate::camera::{Camera, CameraError, Frame};
 
@@ -173,7 +173,7 @@ impl Camera for VirtualPatientCamera {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use screening::synth::ConditionKind;
+    use screening::protocol::ConditionKind;
 
     fn camera() -> VirtualPatientCamera {
         VirtualPatientCamera::new(

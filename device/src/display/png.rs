@@ -137,6 +137,43 @@ impl Display for PngDisplay {
     }
 }
 
+/// Writes every flush over one file: the latest screen only. The bring-up
+/// command's `png:FILE` (the offscreen reference the VM test compares a
+/// framebuffer with), and a way to look at a kiosk's screen from afar.
+#[derive(Debug)]
+pub struct PngFile {
+    canvas: Canvas,
+    path: PathBuf,
+}
+
+impl PngFile {
+    /// A `width` × `height` display written to `path`.
+    pub fn new(path: impl Into<PathBuf>, width: u32, height: u32) -> Self {
+        Self {
+            canvas: Canvas::new(width, height),
+            path: path.into(),
+        }
+    }
+}
+
+crate::forward_draw_target!(PngFile);
+
+impl Display for PngFile {
+    fn flush(&mut self) -> Result<(), DisplayError> {
+        self.canvas
+            .to_image()
+            .save_with_format(&self.path, image::ImageFormat::Png)
+            .map_err(|e| DisplayError::Io {
+                device: self.path.display().to_string(),
+                source: std::io::Error::other(e),
+            })
+    }
+
+    fn describe(&self) -> String {
+        format!("PNG file {}", self.path.display())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,51 +28,9 @@ use mipidsi::models::{ILI9341Rgb565, ILI9486Rgb666, Model, ST7789};
 use mipidsi::options::{ColorInversion, ColorOrder, Orientation, Rotation};
 use mipidsi::Builder;
 
+pub use super::panel::PanelModel;
 use super::{Canvas, Display, DisplayError};
 use crate::forward_draw_target;
-
-/// The panel controller.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PanelModel {
-    /// Sitronix ST7789 (240×320 frame memory), RGB565, colours usually inverted.
-    St7789,
-    /// Ilitek ILI9341 (240×320), RGB565, usually BGR subpixel order.
-    Ili9341,
-    /// Ilitek ILI9486 (320×480), RGB666 over SPI, usually BGR.
-    Ili9486,
-}
-
-impl PanelModel {
-    /// The controller's frame memory in its native (portrait) orientation.
-    pub fn native_size(self) -> (u32, u32) {
-        match self {
-            PanelModel::St7789 | PanelModel::Ili9341 => (240, 320),
-            PanelModel::Ili9486 => (320, 480),
-        }
-    }
-
-    fn defaults(self) -> (bool, bool) {
-        // (inverted, bgr) as most modules sold with these controllers need.
-        match self {
-            PanelModel::St7789 => (true, false),
-            PanelModel::Ili9341 | PanelModel::Ili9486 => (false, true),
-        }
-    }
-}
-
-impl std::str::FromStr for PanelModel {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "st7789" => Ok(Self::St7789),
-            "ili9341" => Ok(Self::Ili9341),
-            "ili9486" => Ok(Self::Ili9486),
-            other => Err(format!(
-                "unknown panel `{other}` (st7789, ili9341, ili9486)"
-            )),
-        }
-    }
-}
 
 /// Converts the kiosk's 24-bit colour to a panel's format by dropping low bits.
 pub trait FromRgb888: PixelColor {

@@ -4,9 +4,11 @@
 //! patient reference typed by the nurse or sent by a barcode scanner in
 //! keyboard-wedge mode (which types the code and presses Enter).
 //!
-//! Control characters are removed from text (scanners can send prefixes,
-//! suffixes, tabs or group separators), as is surrounding white space, and
-//! text is cut at [`MAX_TEXT`] characters. A reader thread does the blocking
+//! Control characters are removed from text (scanners frame a code with
+//! prefixes, suffixes, tabs or group separators), as is surrounding white
+//! space. Nothing else is judged here: the session checks the reference by
+//! the record's one rule (`PatientRef::entered`) and says on screen why it
+//! refuses one, so a long scan is refused whole, never cut to fit. A reader thread does the blocking
 //! reads, so [`Input::poll`] never blocks longer than asked. The terminal
 //! stays in line mode: Esc is recognised when Enter follows it.
 
@@ -16,8 +18,6 @@ use std::time::Duration;
 
 use super::{Input, InputEvent};
 
-/// Longest text kept from one line, in characters.
-pub const MAX_TEXT: usize = 64;
 /// Longest line read, in bytes; the rest of a longer line is dropped.
 const MAX_LINE: usize = 4096;
 
@@ -44,7 +44,7 @@ pub fn parse_line(line: &str) -> Option<InputEvent> {
             None
         };
     }
-    Some(InputEvent::Text(clean.chars().take(MAX_TEXT).collect()))
+    Some(InputEvent::Text(clean.to_string()))
 }
 
 /// Line input from standard input (or any reader) as an [`Input`].
@@ -170,7 +170,8 @@ mod tests {
         let long = "x".repeat(500);
         assert_eq!(
             parse_line(&long),
-            Some(InputEvent::Text("x".repeat(MAX_TEXT)))
+            Some(InputEvent::Text(long.clone())),
+            "a long scan reaches the session whole, to be refused there"
         );
         assert_eq!(parse_line("Ærø-7"), Some(InputEvent::Text("Ærø-7".into())));
     }

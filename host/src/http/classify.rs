@@ -4,9 +4,32 @@
 
 use image::RgbImage;
 use screening::classifier::{Classifier, Variant};
+use screening::decision::Outcome;
 use screening::model::Manifest;
 
-use super::upload::PhotoClassification;
+/// What the classifier said about one standard view.
+#[derive(Debug, Clone)]
+pub struct PhotoClassification {
+    /// Probability of synkinesis.
+    pub probability: f32,
+    /// The screening threshold.
+    pub threshold: f32,
+    /// The standard view under the class-activation map.
+    pub overlay: RgbImage,
+    /// Which network ran.
+    pub variant: String,
+}
+
+impl PhotoClassification {
+    /// Refer when the probability is at or over the threshold.
+    pub fn outcome(&self) -> Outcome {
+        if screening::decision::reaches(self.probability, self.threshold) {
+            Outcome::Refer
+        } else {
+            Outcome::NoSynkinesisDetected
+        }
+    }
+}
 
 /// The loaded classifier.
 pub struct PhotoClassifier(Classifier);

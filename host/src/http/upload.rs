@@ -24,7 +24,7 @@ use tokio::sync::Semaphore;
 use tracing::{info, warn};
 
 use super::auth::Auth;
-use super::classify::PhotoClassifier;
+use super::classify::{PhotoClassification, PhotoClassifier};
 use super::error::PageError;
 use super::html::{csrf_field, disclaimer, esc, page, png_data_uri};
 use super::AppState;
@@ -122,30 +122,6 @@ impl PhotoAnalyzer {
             aligned,
             classification,
         })
-    }
-}
-
-/// What the classifier said about one standard view.
-#[derive(Debug, Clone)]
-pub struct PhotoClassification {
-    /// Probability of synkinesis.
-    pub probability: f32,
-    /// The screening threshold.
-    pub threshold: f32,
-    /// The standard view under the class-activation map.
-    pub overlay: RgbImage,
-    /// Which network ran.
-    pub variant: String,
-}
-
-impl PhotoClassification {
-    /// Refer when the probability is at or over the threshold.
-    pub fn outcome(&self) -> Outcome {
-        if self.probability >= self.threshold {
-            Outcome::Refer
-        } else {
-            Outcome::NoSynkinesisDetected
-        }
     }
 }
 

@@ -3,78 +3,17 @@
 
 use ed25519_dalek::VerifyingKey;
 
-use super::format::{DeviceId, FormatError, Record, RecordHash};
-use super::sign::{verify, SignedRecord};
-
-/// Why a record is refused. Each attack or accident has its own variant so
-/// that logs and tests name it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// The bytes do not form a record (bad envelope, undecodable or invalid fields).
-    #[error("malformed record: {0}")]
-    Malformed(#[from] FormatError),
-    /// The record bytes do not match the hash in their envelope.
-    #[error("record bytes were altered: envelope says hash {claimed}, bytes hash to {actual}")]
-    AlteredBytes {
-        /// Hash stored in the envelope.
-        claimed: RecordHash,
-        /// Hash of the bytes received.
-        actual: RecordHash,
-    },
-    /// The record names a kiosk whose key is not the one checked against
-    /// (or that is not enrolled).
-    #[error("record from unknown device {device}")]
-    UnknownDevice {
-        /// Device the record claims.
-        device: DeviceId,
-    },
-    /// Intact bytes, but the signature is not the device's.
-    #[error("forged signature on record {sequence} of device {device}")]
-    ForgedSignature {
-        /// Device the record claims.
-        device: DeviceId,
-        /// Sequence the record claims.
-        sequence: u64,
-    },
-    /// One or more records are missing before this one.
-    #[error("gap in the chain of device {device}: expected record {expected}, got {got}")]
-    Gap {
-        /// The device.
-        device: DeviceId,
-        /// Next sequence the chain needs.
-        expected: u64,
-        /// Sequence received.
-        got: u64,
-    },
-    /// A second, different record for a sequence, or a record whose
-    /// `prev_hash` is not the hash of the record before it.
-    #[error("fork in the chain of device {device} at record {sequence}")]
-    Fork {
-        /// The device.
-        device: DeviceId,
-        /// Where the chains diverge.
-        sequence: u64,
-    },
-    /// A record already in the chain, offered again.
-    #[error("replayed record {sequence} of device {device} (chain is at {next})")]
-    Replay {
-        /// The device.
-        device: DeviceId,
-        /// Sequence replayed.
-        sequence: u64,
-        /// Next sequence the chain needs.
-        next: u64,
-    },
-}
+use super::format::{DeviceId, Record, RecordHash};
+use super::link::{link, ChainHead, Link};
+use super::sign::SignedRecord;
+use super::verify::{verify, VerifyError};
 
 /// Checks a stream of one kiosk's signed records, in order.
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
     key: VerifyingKey,
     device: DeviceId,
-    next_sequence: u64,
-    last_hash: RecordHash,
+    head: ChainHead,
 }
 
 impl ChainVerifier {
@@ -89,8 +28,10 @@ impl ChainVerifier {
         ChainVerifier {
             device: DeviceId::of(&key),
             key,
-            next_sequence,
-            last_hash,
+            head: ChainHead {
+                next_sequence,
+                last_hash,
+            },
         }
     }
 
@@ -101,52 +42,39 @@ impl ChainVerifier {
 
     /// Sequence number the next record must have.
     pub fn next_sequence(&self) -> u64 {
-        self.next_sequence
+        self.head.next_sequence
     }
 
     /// Hash of the last accepted record ([`RecordHash::GENESIS`] if none).
     pub fn last_hash(&self) -> RecordHash {
-        self.last_hash
+        self.head.last_hash
     }
 
-    /// Checks `signed` as the next link without accepting it.
+    /// Checks `signed` as the next link without accepting it. A record
+    /// the verifier already holds is a replay: it only knows its last hash,
+    /// so that one position can also be told to be a fork.
     pub fn check(&self, signed: &SignedRecord) -> Result<Record, VerifyError> {
         let record = verify(signed, &self.key)?;
-        let device = self.device;
-        if record.sequence < self.next_sequence {
-            if record.sequence + 1 == self.next_sequence && signed.hash() != self.last_hash {
-                return Err(VerifyError::Fork {
-                    device,
-                    sequence: record.sequence,
-                });
-            }
-            return Err(VerifyError::Replay {
-                device,
+        let last_held = record.sequence + 1 == self.head.next_sequence;
+        match link(
+            self.head,
+            &record,
+            signed.hash(),
+            last_held.then_some(self.head.last_hash),
+        )? {
+            Link::Next => Ok(record),
+            Link::Held => Err(VerifyError::Replay {
+                device: self.device,
                 sequence: record.sequence,
-                next: self.next_sequence,
-            });
+                next: self.head.next_sequence,
+            }),
         }
-        if record.sequence > self.next_sequence {
-            return Err(VerifyError::Gap {
-                device,
-                expected: self.next_sequence,
-                got: record.sequence,
-            });
-        }
-        if record.prev_hash != self.last_hash {
-            return Err(VerifyError::Fork {
-                device,
-                sequence: record.sequence,
-            });
-        }
-        Ok(record)
     }
 
     /// Checks `signed` and, if it is the next link, accepts it.
     pub fn push(&mut self, signed: &SignedRecord) -> Result<Record, VerifyError> {
         let record = self.check(signed)?;
-        self.next_sequence = record.sequence + 1;
-        self.last_hash = signed.hash();
+        self.head = self.head.advanced(&record, signed.hash());
         Ok(record)
     }
 }
@@ -155,28 +83,8 @@ impl ChainVerifier {
 mod tests {
     use super::*;
     use crate::record::format::RecordBody;
+    use crate::record::test_support::chain;
     use ed25519_dalek::SigningKey;
-
-    fn chain(key: &SigningKey, n: u64) -> Vec<SignedRecord> {
-        let device = DeviceId::of(&key.verifying_key());
-        let mut prev = RecordHash::GENESIS;
-        (0..n)
-            .map(|seq| {
-                let r = Record::new(
-                    device,
-                    seq,
-                    prev,
-                    1000 + seq as i64,
-                    1,
-                    seq,
-                    RecordBody::example(),
-                );
-                let s = SignedRecord::sign(&r, key).unwrap();
-                prev = s.hash();
-                s
-            })
-            .collect()
-    }
 
     #[test]
     fn a_whole_chain_verifies() {

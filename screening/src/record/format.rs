@@ -11,11 +11,11 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 use super::fixed_bytes;
+use super::patient_ref::check_stored;
+pub use super::patient_ref::{PatientRef, PatientRefError, MAX_PATIENT_REF_LEN};
 
 /// The record format this build writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
-/// Longest accepted patient reference, in bytes.
-pub const MAX_PATIENT_REF_LEN: usize = 64;
 /// Longest accepted name (expression, figure, model, rule), in bytes.
 pub const MAX_NAME_LEN: usize = 64;
 /// Most expressions in one record.
@@ -136,62 +136,12 @@ impl fmt::Debug for RecordHash {
     }
 }
 
-/// A pseudonymous patient reference typed in at the kiosk: 1 to
-/// [`MAX_PATIENT_REF_LEN`] bytes, no control characters, no surrounding
-/// spaces. Checked on construction and on decoding.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct PatientRef(String);
-
-impl PatientRef {
-    /// Checks and wraps a reference.
-    pub fn new(text: impl Into<String>) -> Result<Self, FormatError> {
-        let text = text.into();
-        let bad = |reason: &str| FormatError::InvalidField {
+impl From<PatientRefError> for FormatError {
+    fn from(e: PatientRefError) -> Self {
+        FormatError::InvalidField {
             field: "patient",
-            reason: reason.into(),
-        };
-        if text.is_empty() {
-            return Err(bad("empty"));
+            reason: e.to_string(),
         }
-        if text.len() > MAX_PATIENT_REF_LEN {
-            return Err(bad(&format!(
-                "{} bytes, at most {MAX_PATIENT_REF_LEN}",
-                text.len()
-            )));
-        }
-        if text.chars().any(char::is_control) {
-            return Err(bad("contains control characters"));
-        }
-        if text.trim() != text {
-            return Err(bad("leading or trailing spaces"));
-        }
-        Ok(PatientRef(text))
-    }
-
-    /// The reference as typed.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for PatientRef {
-    type Error = FormatError;
-    fn try_from(text: String) -> Result<Self, FormatError> {
-        PatientRef::new(text)
-    }
-}
-
-impl From<PatientRef> for String {
-    fn from(p: PatientRef) -> String {
-        p.0
-    }
-}
-
-impl fmt::Debug for PatientRef {
-    /// Patient references are personal data: debug output does not show them.
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "PatientRef(<{} bytes>)", self.0.len())
     }
 }
 
@@ -237,27 +187,9 @@ pub struct ExpressionRecord {
     pub ratios: Vec<Figure>,
 }
 
-/// The answer recorded for the screening.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Outcome {
-    /// Signs of synkinesis: refer to a specialist.
-    Refer,
-    /// No sign in the captured expressions.
-    NoSynkinesisDetected,
-    /// Too few expressions captured to answer.
-    Incomplete,
-}
-
-impl Outcome {
-    /// Lower-case name used in exports and the database.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Refer => "refer",
-            Outcome::NoSynkinesisDetected => "no_synkinesis_detected",
-            Outcome::Incomplete => "incomplete",
-        }
-    }
-}
+/// The answer recorded for the screening: the decision's own outcome type.
+/// postcard writes the variant's index, so its order is part of the format.
+pub use crate::decision::Outcome;
 
 /// The decision, with what it was based on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -421,7 +353,7 @@ impl Record {
         }
         let b = &self.body;
         if let Some(p) = &b.patient {
-            PatientRef::new(p.as_str())?;
+            check_stored(p)?;
         }
         check_name("model.name", &b.model.name)?;
         if b.expressions.len() > MAX_EXPRESSIONS {

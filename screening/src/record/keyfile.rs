@@ -1,16 +1,17 @@
-//! Ed25519 key files (kiosk identity, clinic host key) and the atomic,
-//! durable small-file write they and other state files use.
+//! Ed25519 key files (kiosk identity, clinic host key).
 //!
 //! A key file holds the 32 secret bytes and nothing else, with mode 0600.
-//! It is written to a temporary file in the same folder, fsync'd, renamed
-//! over the target and the folder fsync'd, so a power cut leaves either the
-//! old file or the new one. Loading refuses a file that others can read or
+//! It is written with [`crate::durable::write_atomic`] (temporary file,
+//! fsync, rename, folder fsync), so a power cut leaves either the old file
+//! or the new one. Loading refuses a file that others can read or
 //! write, and a file of the wrong length, with a message that says what to do.
 
 use ed25519_dalek::SigningKey;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, File};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+
+use crate::durable::{parent_dir, write_atomic};
 
 /// Why a key file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -43,55 +44,6 @@ pub enum KeyFileError {
     /// The operating system's random source failed.
     #[error("no randomness for a new key: {0}")]
     Random(String),
-}
-
-/// Writes `bytes` to `path` atomically and durably with permission `mode`
-/// (unix): temp file, fsync, rename, fsync of the folder.
-pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::other("path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    match fs::remove_file(&tmp) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut opts = OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, mode);
-    #[cfg(not(unix))]
-    let _ = mode;
-    let mut f = opts.open(&tmp)?;
-    let written = f.write_all(bytes).and_then(|()| f.sync_all());
-    drop(f);
-    if let Err(e) = written.and_then(|()| fs::rename(&tmp, path)) {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(dir)
-}
-
-/// fsyncs a folder so that a create or rename in it survives a power cut.
-pub fn sync_dir(dir: &Path) -> io::Result<()> {
-    #[cfg(unix)]
-    File::open(dir)?.sync_all()?;
-    #[cfg(not(unix))]
-    let _ = dir;
-    Ok(())
-}
-
-/// The folder holding `path` (`.` for a bare file name).
-pub fn parent_dir(path: &Path) -> &Path {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    }
 }
 
 /// Loads the key at `path`, refusing loose permissions and wrong lengths.

@@ -4,18 +4,16 @@
 //! `"SKR\x01"` | `u32` length *n* | *n* record bytes (`postcard`) |
 //! 32-byte SHA-256 [`RecordHash`] of those bytes | 64-byte Ed25519 signature.
 //!
-//! The embedded hash tells accidental damage ([`VerifyError::AlteredBytes`])
-//! from a signature that does not check ([`VerifyError::ForgedSignature`]).
-//! The signature covers a domain-separated message holding the hash, and is
+//! The embedded hash tells accidental damage from a signature that does not
+//! check (see [`super::verify`]). The signature covers a domain-separated message holding the hash, and is
 //! checked with `verify_strict` (no malleable or small-order signatures).
 
 use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
 
-use super::chain::VerifyError;
 use super::fixed_bytes;
-use super::format::{DeviceId, FormatError, Record, RecordHash, MAX_RECORD_BYTES};
+use super::format::{FormatError, Record, RecordHash, MAX_RECORD_BYTES};
 
 const MAGIC: [u8; 4] = *b"SKR\x01";
 const SIGNATURE_DOMAIN: &[u8] = b"synkinesis-kiosk/record-signature/v1\0";
@@ -166,33 +164,17 @@ impl fmt::Debug for SignedRecord {
     }
 }
 
-/// Checks that `signed` is intact, well-formed, from the kiosk holding
-/// `key`'s private half, and signed by it. Returns the decoded record.
-pub fn verify(signed: &SignedRecord, key: &VerifyingKey) -> Result<Record, VerifyError> {
-    let actual = RecordHash::of(&signed.record_bytes);
-    if actual != signed.hash {
-        return Err(VerifyError::AlteredBytes {
-            claimed: signed.hash,
-            actual,
-        });
+impl SignedRecord {
+    /// Whether the envelope's signature over its hash checks against `key`
+    /// (strictly: no malleable or small-order signatures).
+    pub(crate) fn signature_checks(&self, key: &VerifyingKey) -> bool {
+        self.signature.check(key, SIGNATURE_DOMAIN, &self.hash.0)
     }
-    let record = Record::decode(&signed.record_bytes)?;
-    let expected = DeviceId::of(key);
-    if record.device != expected {
-        return Err(VerifyError::UnknownDevice {
-            device: record.device,
-        });
+
+    /// The hash the envelope's bytes actually have.
+    pub(crate) fn actual_hash(&self) -> RecordHash {
+        RecordHash::of(&self.record_bytes)
     }
-    if !signed
-        .signature
-        .check(key, SIGNATURE_DOMAIN, &signed.hash.0)
-    {
-        return Err(VerifyError::ForgedSignature {
-            device: record.device,
-            sequence: record.sequence,
-        });
-    }
-    Ok(record)
 }
 
 impl Serialize for SignedRecord {
@@ -243,76 +225,7 @@ impl<'de> serde::de::Visitor<'de> for EnvelopeVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::format::RecordBody;
-    use proptest::prelude::*;
-
-    fn key(seed: u8) -> SigningKey {
-        SigningKey::from_bytes(&[seed; 32])
-    }
-
-    fn signed(seed: u8, sequence: u64) -> (Record, SignedRecord) {
-        let k = key(seed);
-        let prev = if sequence == 0 {
-            RecordHash::GENESIS
-        } else {
-            RecordHash([5; 32])
-        };
-        let r = Record::new(
-            DeviceId::of(&k.verifying_key()),
-            sequence,
-            prev,
-            1,
-            1,
-            1,
-            RecordBody::example(),
-        );
-        let s = SignedRecord::sign(&r, &k).unwrap();
-        (r, s)
-    }
-
-    #[test]
-    fn envelope_round_trip() {
-        let (r, s) = signed(1, 0);
-        let back = SignedRecord::from_bytes(&s.to_bytes()).unwrap();
-        assert_eq!(back, s);
-        assert_eq!(verify(&back, &key(1).verifying_key()).unwrap(), r);
-        let via_postcard: SignedRecord =
-            postcard::from_bytes(&postcard::to_allocvec(&s).unwrap()).unwrap();
-        assert_eq!(via_postcard, s);
-    }
-
-    #[test]
-    fn other_key_is_unknown_device() {
-        let (_, s) = signed(1, 0);
-        assert!(matches!(
-            verify(&s, &key(2).verifying_key()),
-            Err(VerifyError::UnknownDevice { .. })
-        ));
-    }
-
-    #[test]
-    fn signature_by_another_key_is_forged() {
-        let (r, _) = signed(1, 0);
-        // Claims device 1 but is signed with key 2.
-        let s = SignedRecord::sign(&r, &key(2)).unwrap();
-        assert!(matches!(
-            verify(&s, &key(1).verifying_key()),
-            Err(VerifyError::ForgedSignature { .. })
-        ));
-    }
-
-    #[test]
-    fn changed_sequence_with_recomputed_hash_is_forged() {
-        let (mut r, s) = signed(1, 4);
-        r.sequence = 40;
-        let bytes = r.encode().unwrap();
-        let replayed =
-            SignedRecord::from_parts(bytes.clone(), RecordHash::of(&bytes), s.signature());
-        assert!(matches!(
-            verify(&replayed, &key(1).verifying_key()),
-            Err(VerifyError::ForgedSignature { .. })
-        ));
-    }
+    use crate::record::test_support::signed;
 
     #[test]
     fn truncated_envelopes_are_named() {
@@ -323,37 +236,6 @@ mod tests {
                 SignedRecord::from_bytes(&bytes[..cut]),
                 Err(FormatError::Truncated { .. })
             ));
-        }
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
-
-        #[test]
-        fn sign_verify_round_trip(seed in any::<[u8; 32]>(), seq in 1u64..u64::MAX, wall in any::<i64>(),
-                                  boot in any::<u64>(), p in proptest::option::of(0.0f32..=1.0),
-                                  patient in "[A-Za-z0-9 ._-]{1,64}") {
-            let k = SigningKey::from_bytes(&seed);
-            let mut body = RecordBody::example();
-            body.expressions[1].probability = p;
-            body.patient = crate::record::PatientRef::new(patient.trim()).ok();
-            let r = Record::new(DeviceId::of(&k.verifying_key()), seq, RecordHash([3; 32]), wall, boot, 7, body);
-            let s = SignedRecord::sign(&r, &k).unwrap();
-            let back = SignedRecord::from_bytes(&s.to_bytes()).unwrap();
-            prop_assert_eq!(verify(&back, &k.verifying_key()).unwrap(), r);
-        }
-
-        #[test]
-        fn any_single_byte_change_is_refused(pos in any::<prop::sample::Index>(), delta in 1u8..=255) {
-            let (_, s) = signed(9, 12);
-            let mut bytes = s.to_bytes();
-            let i = pos.index(bytes.len());
-            bytes[i] = bytes[i].wrapping_add(delta);
-            let refused = match SignedRecord::from_bytes(&bytes) {
-                Err(_) => true,
-                Ok(t) => verify(&t, &key(9).verifying_key()).is_err(),
-            };
-            prop_assert!(refused, "byte {} changed by {} was accepted", i, delta);
         }
     }
 }
