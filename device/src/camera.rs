@@ -41,7 +41,7 @@ impl std::str::FromStr for FormatPreference {
 
 /// Why a kiosk built without the renderer cannot show a virtual patient.
 pub const NO_VIRTUAL_CAMERA: &str = "this kiosk was built without the virtual patient \
-     (cargo feature `virtual-camera`): set [camera] kind to \"v4l2\" or \"replay\", \
+     (cargo feature `virtual-camera`): set [camera] source to \"v4l2\" or \"replay\", \
      or rebuild with the feature";
 
 /// One captured frame, converted to RGB.

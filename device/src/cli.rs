@@ -139,7 +139,11 @@ fn demo(
     _seed: u64,
     _out: PathBuf,
 ) -> Result<()> {
-    anyhow::bail!(crate::camera::NO_VIRTUAL_CAMERA)
+    anyhow::bail!(
+        "`kiosk demo` screens a virtual patient, and this kiosk was built without one \
+         (cargo feature `virtual-camera`): rebuild with the feature, or screen with a \
+         real camera through `kiosk run`"
+    )
 }
 
 /// Parses the command line and runs it.
@@ -206,8 +210,15 @@ fn init_logging(filter: &str) {
             Some(e),
         ),
     };
+    // Colour only on a terminal: under systemd stderr is the journal, where
+    // escape codes would show as `^[[2m` in `journalctl -u kiosk`.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(ansi),
+        )
         .with(targets)
         .try_init();
     if let Some(e) = bad {

@@ -256,10 +256,11 @@ pub fn run() -> Result<()> {
             resamples,
             seed,
         } => {
+            // `both`, or one name as `Variant` parses it (the value parser
+            // above has already refused anything else).
             let variants = match model.as_str() {
-                "int8" => vec![Variant::Int8],
-                "f32" => vec![Variant::F32],
-                _ => Variant::BOTH.to_vec(),
+                "both" => Variant::BOTH.to_vec(),
+                one => vec![one.parse::<Variant>().map_err(anyhow::Error::msg)?],
             };
             let opts = EvaluateOptions {
                 data,
