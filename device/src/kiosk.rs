@@ -10,8 +10,9 @@ use crate::archive::SignedArchive;
 use crate::camera::Camera;
 use crate::config::Config;
 use crate::display::Display;
-use crate::parts::{self, KioskParts};
+use crate::parts::{self, KioskParts, Unassembled};
 use crate::record_store::RecordStore;
+use crate::service::{self, OutOfService};
 use crate::session::{Session, SessionEnd};
 use crate::sync::PairedHost;
 use crate::watchdog::{self, Beating, NotifySocket};
@@ -20,12 +21,28 @@ use crate::watchdog::{self, Beating, NotifySocket};
 pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
     let notify = NotifySocket::from_env();
     let heartbeat = watchdog::start(notify.clone(), watchdog::watchdog_period_from_env());
+    // Without a display there is nowhere to say what is wrong: that failure
+    // alone ends the process. Any later one puts the kiosk out of service on
+    // its own panel (`crate::service`), so a nurse sees why it will not
+    // screen, and systemd does not restart it into a blank panel.
+    let display = parts::open_display(&config.display)?;
     let KioskParts {
         models,
         camera,
         mut display,
         mut store,
-    } = KioskParts::assemble(config)?;
+    } = match KioskParts::assemble_on(display, config) {
+        Ok(parts) => parts,
+        Err(unassembled) => {
+            let Unassembled { mut display, error } = *unassembled;
+            service::stay(
+                &mut display,
+                &OutOfService::of(&error),
+                notify.as_ref(),
+                &heartbeat,
+            )
+        }
+    };
     let mut camera = Beating::new(camera, heartbeat.clone());
     let name = format!("kiosk {}", store.device().short());
     let (camera_name, display_name) = (camera.describe(), display.describe());

@@ -23,6 +23,7 @@ pub mod parts;
 pub mod record_log;
 pub mod record_store;
 pub mod screens;
+pub mod service;
 pub mod session;
 pub mod sync;
 pub mod watchdog;

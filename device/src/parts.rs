@@ -36,21 +36,45 @@ pub struct KioskParts {
     pub store: RecordStore,
 }
 
+/// Parts that could not all be opened: the display that did open (to say
+/// so on), and why the rest did not.
+pub struct Unassembled {
+    /// The display, open.
+    pub display: AnyDisplay,
+    /// What failed after it.
+    pub error: anyhow::Error,
+}
+
 impl KioskParts {
     /// Opens display, models, camera and record store, in that order: the
     /// display first, since it is where a nurse would read what failed
     /// next; the store last, since it is the only part that writes.
     pub fn assemble(config: &Config) -> Result<KioskParts> {
         let display = open_display(&config.display)?;
-        let models = load_models(config)?;
-        let camera = open_camera(&config.camera)?;
-        let store = open_store(&config.storage.data_dir)?;
-        Ok(KioskParts {
-            models,
-            camera,
-            display,
-            store,
-        })
+        KioskParts::assemble_on(display, config).map_err(|u| u.error)
+    }
+
+    /// The rest of the parts, around a display already open; on failure the
+    /// display comes back with the error, for a service screen.
+    pub fn assemble_on(
+        display: AnyDisplay,
+        config: &Config,
+    ) -> Result<KioskParts, Box<Unassembled>> {
+        let rest = || -> Result<_> {
+            let models = load_models(config)?;
+            let camera = open_camera(&config.camera)?;
+            let store = open_store(&config.storage.data_dir)?;
+            Ok((models, camera, store))
+        };
+        match rest() {
+            Ok((models, camera, store)) => Ok(KioskParts {
+                models,
+                camera,
+                display,
+                store,
+            }),
+            Err(error) => Err(Box::new(Unassembled { display, error })),
+        }
     }
 }
 

@@ -90,6 +90,15 @@ pub enum Screen<'a> {
         /// What to do about it.
         detail: &'a str,
     },
+    /// The kiosk cannot screen at all (a damaged record log, missing
+    /// models, no camera): it stays on this screen, screening nobody, until
+    /// a technician has dealt with it.
+    Service {
+        /// What is wrong, in plain words.
+        reason: &'a str,
+        /// What the technician should do.
+        action: &'a str,
+    },
 }
 
 impl Screen<'_> {
@@ -103,6 +112,7 @@ impl Screen<'_> {
             } => format!("step{}-{}", step + 1, expression.name()),
             Screen::Result { .. } => "result".into(),
             Screen::Error { title, .. } => format!("error-{}", slug(title)),
+            Screen::Service { .. } => "out-of-service".into(),
         }
     }
 }
@@ -153,6 +163,7 @@ where
             saved,
         } => result(target, area, decision, *face, *saved),
         Screen::Error { title, detail } => error(target, area, title, detail),
+        Screen::Service { reason, action } => service(target, area, reason, action),
     }
 }
 
@@ -463,6 +474,55 @@ fn error<D: DrawTarget<Color = Rgb888>>(
     .map(|_| ())
 }
 
+fn service<D: DrawTarget<Color = Rgb888>>(
+    t: &mut D,
+    area: Rectangle,
+    reason: &str,
+    action: &str,
+) -> Result<(), D::Error> {
+    t.clear(REFER)?;
+    let w = area.size.width as i32;
+    let mut y = 12;
+    y += paragraph(
+        t,
+        "Out of service",
+        Point::new(w / 2, y),
+        w - 16,
+        &FONT_10X20,
+        big_scale(area),
+        PAPER,
+    )?;
+    y += 4 + paragraph(
+        t,
+        "No screenings until a technician has checked this kiosk. Nothing saved has been changed.",
+        Point::new(w / 2, y + 4),
+        w - 16,
+        &FONT_6X10,
+        1,
+        PAPER,
+    )?;
+    y += 10
+        + paragraph(
+            t,
+            action,
+            Point::new(w / 2, y + 10),
+            w - 16,
+            &FONT_10X20,
+            1,
+            CAUTION,
+        )?;
+    paragraph(
+        t,
+        reason,
+        Point::new(w / 2, y + 10),
+        w - 16,
+        &FONT_6X10,
+        1,
+        PAPER,
+    )
+    .map(|_| ())
+}
+
 /// Headlines are drawn at twice the font size on screens wide enough for it.
 fn big_scale(area: Rectangle) -> u32 {
     if area.size.width >= 400 {
@@ -737,6 +797,10 @@ mod tests {
             Screen::Error {
                 title: "Camera lost",
                 detail: "Check the cable. Retrying in 4 s.",
+            },
+            Screen::Service {
+                reason: "record log /var/lib/kiosk/records.log is corrupt at byte 812",
+                action: "Do not delete the kiosk's data folder. Copy it and call the technician.",
             },
         ];
         for (w, h) in [(320, 240), (480, 320), (800, 480)] {
