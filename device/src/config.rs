@@ -348,15 +348,16 @@ fn default_spi_hz() -> u32 {
     40_000_000
 }
 
-/// Input selection.
-#[derive(Debug, Clone, Deserialize, Default)]
+/// Input selection. The kinds without settings are written `{}` because
+/// serde ignores unknown keys under an internally tagged unit variant: a
+/// `chip = ...` under `kind = "automatic"` would pass unnoticed.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum InputConfig {
     /// No person at the kiosk: the session starts by itself (demos, self-tests).
-    #[default]
-    Automatic,
+    Automatic {},
     /// Keys on standard input; barcode scanners in keyboard-wedge mode type here too.
-    Keyboard,
+    Keyboard {},
     /// A push button on a GPIO line.
     Gpio {
         /// GPIO chip.
@@ -366,6 +367,12 @@ pub enum InputConfig {
         #[serde(default = "default_button_line")]
         line: u32,
     },
+}
+
+impl Default for InputConfig {
+    fn default() -> Self {
+        InputConfig::Automatic {}
+    }
 }
 
 fn default_button_line() -> u32 {
@@ -720,6 +727,19 @@ mod tests {
         assert!(err.contains("line 3"), "{err}");
         assert!(err.contains("protocol.hold_frames"), "{err}");
         assert!(err.contains("outside"), "{err}");
+    }
+
+    #[test]
+    fn a_key_that_belongs_to_another_input_kind_is_refused() {
+        let err = parse("[input]\nkind = \"automatic\"\nchip = \"/dev/gpiochip0\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("chip"), "{err}");
+        assert!(parse("[input]\nkind = \"keyboard\"\nline = 17\n").is_err());
+        assert!(matches!(
+            parse("[input]\nkind = \"keyboard\"\n").unwrap().input,
+            InputConfig::Keyboard {}
+        ));
     }
 
     #[test]

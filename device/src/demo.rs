@@ -109,7 +109,7 @@ fn demo_config(base: &Config, opts: &DemoOptions) -> Config {
         width,
         height,
     };
-    config.input = InputConfig::Automatic;
+    config.input = InputConfig::Automatic {};
     config.protocol.ask_patient_reference = false;
     config.storage.data_dir = opts.out.join("data");
     config

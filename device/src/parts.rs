@@ -149,8 +149,8 @@ pub fn open_camera(config: &CameraConfig) -> Result<Box<dyn Camera>> {
 pub fn open_input(config: &InputConfig) -> Result<Box<dyn Input>> {
     Ok(match config {
         // One start per screening; the kiosk opens a fresh one each time.
-        InputConfig::Automatic => Box::new(Scripted::new([InputEvent::Start])),
-        InputConfig::Keyboard => Box::new(crate::input::keyboard::Keyboard::stdin()),
+        InputConfig::Automatic {} => Box::new(Scripted::new([InputEvent::Start])),
+        InputConfig::Keyboard {} => Box::new(crate::input::keyboard::Keyboard::stdin()),
         #[cfg(target_os = "linux")]
         InputConfig::Gpio { chip, line } => Box::new(
             crate::input::gpio::GpioButton::open(chip, *line)
