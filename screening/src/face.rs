@@ -21,6 +21,7 @@ pub mod detect;
 pub mod eyelids;
 pub mod gate;
 pub mod landmarks;
+pub mod lid_margin;
 pub mod measure;
 pub mod resample;
 
@@ -184,6 +185,11 @@ impl FaceStage {
     /// The landmark model.
     pub fn landmark_model(&self) -> &LandmarkModel {
         &self.landmarks
+    }
+
+    /// The eyelid model, when the manifest has one.
+    pub fn eyelid_model(&self) -> Option<&EyelidModel> {
+        self.eyelids.as_ref()
     }
 
     /// Analyses one camera frame: detection, landmarks, alignment and the

@@ -21,3 +21,6 @@ pub fn face_stage() -> &'static FaceStage {
     static STAGE: OnceLock<FaceStage> = OnceLock::new();
     STAGE.get_or_init(|| FaceStage::load(&models_dir()).expect("the committed face models load"))
 }
+
+pub mod eye_narrowing;
+pub mod real_faces;

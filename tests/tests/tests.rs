@@ -3,5 +3,6 @@
 mod end_to_end;
 mod face_on_virtual_patients;
 mod layering;
+mod real_faces;
 mod record_sync;
 mod web_browser;
