@@ -356,6 +356,10 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
     assert!(b
         .text("#probability")
         .starts_with("Probability of synkinesis"));
+    // One photo has no rest view: the page says its answer is the weaker one.
+    let note = b.text("#single-view");
+    assert!(note.contains("single-view answer"), "{note}");
+    assert!(note.contains("narrower eye is open"), "{note}");
     b.find("#overlay");
     b.screenshot("web-result");
 

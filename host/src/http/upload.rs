@@ -114,7 +114,9 @@ impl PhotoAnalyzer {
             }),
             _ => None,
         };
+        let fissure_ratio = analysis.measures.map(|m| m.fissure_ratio);
         Ok(PhotoReport {
+            fissure_ratio,
             preview: preview(&photo, &analysis),
             size: [photo.width(), photo.height()],
             faces: analysis.detections.len(),
@@ -140,6 +142,8 @@ pub struct PhotoReport {
     pub aligned: Option<RgbImage>,
     /// The classifier's answer (None when the gate refused).
     pub classification: Option<Result<PhotoClassification, String>>,
+    /// The narrower eye's opening over the wider one's, when a face was measured.
+    pub fissure_ratio: Option<f32>,
 }
 
 /// The photo shrunk to [`PREVIEW_SIDE`] with each face's box drawn (primary green, others red).
@@ -200,7 +204,8 @@ async fn upload_page(State(state): State<AppState>, auth: Auth) -> Response {
     };
     let body = format!(
         "<h1>Classify a photo</h1>{}<p>The photo goes through the kiosk's own face stage and classifier. \
-         It is analysed in memory and not stored.</p>{status}{}",
+         It is analysed in memory and not stored. One photo gets the single-view answer, without the \
+         comparison with the patient's rest view that the kiosk makes.</p>{status}{}",
         disclaimer(),
         form_html(&auth.csrf)
     );
@@ -295,6 +300,28 @@ async fn upload(
     .into_response())
 }
 
+/// What a single photo can and cannot say. The kiosk compares each
+/// expression with the same patient's rest and one side with the other; a
+/// lone upload has no rest, and on real faces the classifier's single-view
+/// answer does not tell one eye narrowing from both (model card, "Real
+/// faces"), so the page says so beside every answer and shows the eye
+/// measure the comparison rests on.
+fn single_view_note(fissure_ratio: Option<f32>) -> String {
+    let eyes = fissure_ratio.map_or(String::new(), |r| {
+        format!(
+            " In this photo the narrower eye is open <b>{:.0} %</b> as wide as the other \
+             (the kiosk's eye-narrowing rule refers at 80 % or less, measured against the rest view).",
+            100.0 * r
+        )
+    });
+    format!(
+        "<p class=\"warn\" id=\"single-view\">One photo without the patient's rest view gets the \
+         single-view answer, the weaker one: on real faces it refers some healthy faces and does not \
+         tell one eye narrowing from both narrowing alike. For a screening, use the kiosk, which \
+         photographs rest and each expression.{eyes}</p>"
+    )
+}
+
 /// The result page's body.
 pub fn result_html(r: &PhotoReport, csrf: &str) -> String {
     let mut body = format!("<h1>Result</h1>{}", disclaimer());
@@ -328,6 +355,9 @@ pub fn result_html(r: &PhotoReport, csrf: &str) -> String {
             esc(why)
         )),
         None => {}
+    }
+    if r.classification.is_some() {
+        body.push_str(&single_view_note(r.fissure_ratio));
     }
     body.push_str("<div class=\"views\">");
     let figure = |id: &str, img: &RgbImage, caption: &str, pixelated: bool| {
