@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use screening::classifier::Variant;
+use screening::decision::Rule;
 use screening::protocol::{ConditionKind, Expression};
 
 use crate::camera::FormatPreference;
@@ -421,6 +422,29 @@ impl Default for ProtocolConfig {
 pub struct DecisionConfig {
     /// The rule and its threshold.
     pub rule: RuleConfig,
+    /// Half-width of the band around the threshold, in the rule's score
+    /// (probability for the classifier, fissure ratio for eye narrowing),
+    /// within which the deciding expression is photographed once more
+    /// before the kiosk answers. Unset: the rule's default
+    /// ([`CLASSIFIER_RETAKE_BAND`] for the classifier; none for eye
+    /// narrowing, whose band has not been chosen on validation patients).
+    /// 0 turns retakes off.
+    pub retake_band: Option<f32>,
+}
+
+/// The classifier's retake band, chosen on the validation patients
+/// (`models/experiments/retake-band`).
+pub const CLASSIFIER_RETAKE_BAND: f32 = 0.1;
+
+impl DecisionConfig {
+    /// The band the session uses with `rule`, `None` for no retakes.
+    pub fn retake_band_for(&self, rule: &Rule) -> Option<f32> {
+        let band = self.retake_band.or(match rule {
+            Rule::Classifier { .. } => Some(CLASSIFIER_RETAKE_BAND),
+            Rule::EyeNarrowing { .. } => None,
+        })?;
+        (band > 0.0).then_some(band)
+    }
 }
 
 impl Default for DecisionConfig {
@@ -437,6 +461,7 @@ impl Default for DecisionConfig {
                 threshold: None,
                 model: Variant::Int8,
             },
+            retake_band: None,
         }
     }
 }
@@ -589,6 +614,14 @@ impl Config {
                 return bad(
                     "decision.rule.threshold",
                     format!("{threshold} is not strictly between 0 and 1"),
+                );
+            }
+        }
+        if let Some(band) = self.decision.retake_band {
+            if !(0.0..0.5).contains(&band) {
+                return bad(
+                    "decision.retake_band",
+                    format!("{band} is outside 0 (no retakes) to 0.5"),
                 );
             }
         }

@@ -90,6 +90,7 @@ pub fn session_options(config: &Config, device_name: String, rule: Rule) -> Sess
         result_timeout: Duration::from_secs(p.result_timeout_s.into()),
         ask_patient_reference: p.ask_patient_reference,
         rule,
+        retake_band: config.decision.retake_band_for(&rule),
         reopen_backoff: Duration::from_millis(500),
         device_name,
     }

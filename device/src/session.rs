@@ -17,7 +17,7 @@ use thiserror::Error;
 use tracing::{debug, info, warn};
 
 use screening::classifier::Classifier;
-use screening::decision::{ExpressionEvidence, Rule};
+use screening::decision::{self, ExpressionEvidence, Rule};
 use screening::face::{Analysis, FaceStage};
 use screening::protocol::Expression;
 use screening::record::PatientRef;
@@ -47,6 +47,10 @@ pub struct SessionOptions {
     pub ask_patient_reference: bool,
     /// The decision rule.
     pub rule: Rule,
+    /// Half-width of the band around the rule's threshold within which the
+    /// deciding expression is photographed once more before the answer
+    /// (`None`: never).
+    pub retake_band: Option<f32>,
     /// First wait before reopening a lost camera; doubles up to 8×.
     pub reopen_backoff: Duration,
     /// Shown small on the welcome screen.
@@ -95,11 +99,23 @@ pub enum SessionEnd {
     Cancelled,
 }
 
+/// What the retake's prompt says while the gate has nothing to ask.
+pub const RETAKE_HINT: &str = "Once more, please: the first picture was close to the line.";
+
+/// How one expression's capture ended.
+enum Taken {
+    Capture(Capture),
+    /// Given up after the step timeout, with the last reason.
+    Skipped(String),
+    Cancelled,
+}
+
 /// The states, each holding only what it needs.
 enum State {
     Idle,
     PatientReference { typed: Option<PatientRef> },
     Capturing { step: usize },
+    Retaking { expression: Expression },
     Deciding,
     Finished(SessionEnd),
 }
@@ -155,7 +171,8 @@ impl<'a, D: Display> Session<'a, D> {
                 State::Idle => self.idle()?,
                 State::PatientReference { typed } => self.patient_reference(typed)?,
                 State::Capturing { step } => self.capture_step(step)?,
-                State::Deciding => self.decide_and_save()?,
+                State::Retaking { expression } => self.retake(expression)?,
+                State::Deciding => self.deciding()?,
                 State::Finished(end) => return Ok(end),
             };
         }
@@ -221,6 +238,78 @@ impl<'a, D: Display> Session<'a, D> {
         let Some(&expression) = self.opts.protocol.get(step) else {
             return Ok(State::Deciding);
         };
+        match self.capture(expression, step, None)? {
+            Taken::Capture(capture) => {
+                self.series.captures.push(capture);
+                Ok(State::Capturing { step: step + 1 })
+            }
+            Taken::Skipped(reason) => {
+                let detail = format!(
+                    "{}: skipped ({reason}).",
+                    expression.name().replace('_', " ")
+                );
+                self.show(&Screen::Error {
+                    title: "Could not take this picture",
+                    detail: &detail,
+                })?;
+                self.series.skipped.push((expression, reason));
+                Ok(State::Capturing { step: step + 1 })
+            }
+            Taken::Cancelled => Ok(State::Finished(SessionEnd::Cancelled)),
+        }
+    }
+
+    /// Before answering: a series whose answer stands within the retake
+    /// band of the threshold photographs its deciding expression once more.
+    fn deciding(&mut self) -> Result<State, SessionError> {
+        if self.series.retaken.is_none() {
+            if let Some(band) = self.opts.retake_band {
+                let provisional = self.series.provisional(self.opts.rule);
+                if let (true, Some(expression)) =
+                    (decision::in_doubt(&provisional, band), provisional.deciding)
+                {
+                    info!(
+                        expression = expression.name(),
+                        score = ?provisional.score,
+                        threshold = provisional.threshold,
+                        "answer close to the threshold: one retake"
+                    );
+                    return Ok(State::Retaking { expression });
+                }
+            }
+        }
+        self.decide_and_save()
+    }
+
+    /// Photographs `expression` again; the new capture replaces the first.
+    /// When the retake cannot be taken, the first capture stands.
+    fn retake(&mut self, expression: Expression) -> Result<State, SessionError> {
+        self.series.retaken = Some(expression);
+        let step = self
+            .opts
+            .protocol
+            .iter()
+            .position(|&e| e == expression)
+            .unwrap_or(0);
+        match self.capture(expression, step, Some(RETAKE_HINT))? {
+            Taken::Capture(capture) => self.series.replace(capture),
+            Taken::Skipped(reason) => {
+                warn!(expression = expression.name(), %reason, "retake not taken; the first picture stands");
+            }
+            Taken::Cancelled => return Ok(State::Finished(SessionEnd::Cancelled)),
+        }
+        Ok(State::Deciding)
+    }
+
+    /// Watches the gate until `expression` is held, the step times out or
+    /// the screening is cancelled. `note` is shown while the gate has
+    /// nothing to say.
+    fn capture(
+        &mut self,
+        expression: Expression,
+        step: usize,
+        note: Option<&'static str>,
+    ) -> Result<Taken, SessionError> {
         self.camera.follow_prompt(Some(expression));
         let mut attempt = StepAttempt::default();
         let mut previous: Option<Analysis> = None;
@@ -230,7 +319,7 @@ impl<'a, D: Display> Session<'a, D> {
             match self.input.poll(Duration::ZERO) {
                 Some(InputEvent::Cancel) => {
                     self.camera.follow_prompt(None);
-                    return Ok(State::Finished(SessionEnd::Cancelled));
+                    return Ok(Taken::Cancelled);
                 }
                 Some(InputEvent::Retake) => attempt.reset_hold(),
                 _ => {}
@@ -285,7 +374,7 @@ impl<'a, D: Display> Session<'a, D> {
                 expression,
                 preview: Some(&frame.image),
                 face,
-                hint,
+                hint: hint.or(note),
                 hold,
             })?;
             if attempt.held >= self.opts.hold_frames {
@@ -297,23 +386,13 @@ impl<'a, D: Display> Session<'a, D> {
                         probability = ?capture.evidence.probability,
                         "captured"
                     );
-                    self.series.captures.push(capture);
-                    return Ok(State::Capturing { step: step + 1 });
+                    return Ok(Taken::Capture(capture));
                 }
             }
             previous = Some(analysis);
         }
         warn!(expression = expression.name(), reason = %last_reason, "expression skipped after the step timeout");
-        let detail = format!(
-            "{}: skipped ({last_reason}).",
-            expression.name().replace('_', " ")
-        );
-        self.show(&Screen::Error {
-            title: "Could not take this picture",
-            detail: &detail,
-        })?;
-        self.series.skipped.push((expression, last_reason));
-        Ok(State::Capturing { step: step + 1 })
+        Ok(Taken::Skipped(last_reason))
     }
 
     /// Adds the classifier's probability and heatmap to a capture. A failure

@@ -61,6 +61,7 @@ fn options() -> SessionOptions {
         result_timeout: Duration::ZERO,
         ask_patient_reference: false,
         rule: Rule::EyeNarrowing { threshold: 0.2 },
+        retake_band: None,
         reopen_backoff: Duration::from_millis(5),
         device_name: "test kiosk".into(),
     }
@@ -95,6 +96,8 @@ struct FaultyCamera {
     reopens: u32,
     faults_seen: Vec<Fault>,
     crowd: Option<RgbImage>,
+    /// Every expression the session prompted for, in order.
+    prompts: Vec<Expression>,
 }
 
 impl FaultyCamera {
@@ -126,6 +129,7 @@ impl FaultyCamera {
             reopens: 0,
             faults_seen: Vec::new(),
             crowd: None,
+            prompts: Vec::new(),
         }
     }
 
@@ -231,6 +235,7 @@ impl Camera for FaultyCamera {
     }
 
     fn follow_prompt(&mut self, prompt: Option<Expression>) {
+        self.prompts.extend(prompt);
         self.patient.follow_prompt(prompt);
         self.second.follow_prompt(prompt);
     }
@@ -602,4 +607,50 @@ fn the_recorded_eye_ratios_are_the_ones_the_decision_used() {
     let rest = s.rest().expect("rest captured");
     assert_ne!(rest.evidence.fissure_left, rest.evidence.fissure_right);
     assert_nothing_lost(&o);
+}
+
+#[test]
+fn an_answer_close_to_the_threshold_retakes_the_deciding_expression_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let camera = FaultyCamera::new(|_| Fault::None);
+    // A band that holds every score: the series is always in doubt, so the
+    // test shows the retake happens, and happens only once.
+    let opts = SessionOptions {
+        rule: Rule::EyeNarrowing { threshold: 0.5 },
+        retake_band: Some(0.49),
+        ..options()
+    };
+    let o = screen(dir.path(), camera, vec![InputEvent::Start], opts);
+    let s = completed(&o.end);
+    let deciding = s.decision.deciding.expect("a sign expression decided");
+    assert_eq!(
+        s.retaken,
+        Some(deciding),
+        "the deciding expression was retaken"
+    );
+    let mut expected = PROTOCOL.to_vec();
+    expected.push(deciding);
+    assert_eq!(
+        o.camera.prompts, expected,
+        "the protocol, then the one retake"
+    );
+    assert_eq!(
+        s.captures
+            .iter()
+            .filter(|c| c.evidence.expression == deciding)
+            .count(),
+        1,
+        "the retake replaced the first picture"
+    );
+    assert_eq!(s.captures.len(), PROTOCOL.len());
+    assert_nothing_lost(&o);
+}
+
+#[test]
+fn no_retake_without_a_band() {
+    let dir = tempfile::tempdir().unwrap();
+    let camera = FaultyCamera::new(|_| Fault::None);
+    let o = screen(dir.path(), camera, vec![InputEvent::Start], options());
+    assert_eq!(completed(&o.end).retaken, None);
+    assert_eq!(o.camera.prompts, PROTOCOL.to_vec());
 }

@@ -155,6 +155,22 @@ pub fn reaches(score: f32, threshold: f32) -> bool {
     score >= threshold
 }
 
+/// Whether `decision` stands too close to its threshold to rest on one
+/// photo: its score lies within `half_width` of the threshold. Only an
+/// answered series can be in doubt (an incomplete one already names what
+/// to retake), and only one with a deciding expression to photograph again.
+pub fn in_doubt(decision: &Decision, half_width: f32) -> bool {
+    let answered = matches!(
+        decision.outcome,
+        Outcome::Refer | Outcome::NoSynkinesisDetected
+    );
+    answered
+        && decision.deciding.is_some()
+        && decision
+            .score
+            .is_some_and(|s| (s - decision.threshold).abs() < half_width)
+}
+
 /// Decides one screening from the evidence of the expressions captured.
 ///
 /// A *partial series* is answered explicitly: when any sign expression
@@ -317,6 +333,30 @@ mod tests {
             ev(Expression::TightEyeClosure, 0.3, 0.3, Some(0.3)),
         ];
         assert_eq!(decide(&full, rule).outcome, Outcome::NoSynkinesisDetected);
+    }
+
+    #[test]
+    fn only_an_answer_near_the_threshold_is_in_doubt() {
+        let rule = Rule::Classifier { threshold: 0.3 };
+        let full = |p: f32| {
+            [
+                ev(Expression::BigSmile, 0.3, 0.3, Some(0.1)),
+                ev(Expression::Pucker, 0.3, 0.3, Some(p)),
+                ev(Expression::TightEyeClosure, 0.3, 0.3, Some(0.1)),
+            ]
+        };
+        assert!(in_doubt(&decide(&full(0.33), rule), 0.05), "just over");
+        assert!(in_doubt(&decide(&full(0.27), rule), 0.05), "just under");
+        assert!(!in_doubt(&decide(&full(0.36), rule), 0.05));
+        assert!(
+            !in_doubt(&decide(&full(0.33), rule), 0.0),
+            "a zero band never asks"
+        );
+        let d = decide(&full(0.27), rule);
+        assert_eq!(d.deciding, Some(Expression::Pucker), "the one to retake");
+        // Incomplete: the missing expression is the retake, not the band's.
+        let partial = [ev(Expression::Pucker, 0.3, 0.3, Some(0.29))];
+        assert!(!in_doubt(&decide(&partial, rule), 0.05));
     }
 
     #[test]

@@ -37,17 +37,40 @@ pub struct Series {
     pub captures: Vec<Capture>,
     /// Expressions given up, with the last reason.
     pub skipped: Vec<(Expression, String)>,
+    /// The expression photographed a second time because the first answer
+    /// stood too close to the threshold ([`decision::in_doubt`]); a series
+    /// gets at most one such retake.
+    pub retaken: Option<Expression>,
 }
 
 impl Series {
+    /// What the series would answer now, without finishing it.
+    pub fn provisional(&self, rule: Rule) -> Decision {
+        let evidence: Vec<ExpressionEvidence> = self.captures.iter().map(|c| c.evidence).collect();
+        decision::decide(&evidence, rule)
+    }
+
+    /// Puts `capture` in place of the earlier capture of its expression.
+    pub fn replace(&mut self, capture: Capture) {
+        let expression = capture.evidence.expression;
+        match self
+            .captures
+            .iter_mut()
+            .find(|c| c.evidence.expression == expression)
+        {
+            Some(old) => *old = capture,
+            None => self.captures.push(capture),
+        }
+    }
+
     /// Decides the series by `rule` and finishes it.
     pub fn decide(self, rule: Rule) -> Screening {
-        let evidence: Vec<ExpressionEvidence> = self.captures.iter().map(|c| c.evidence).collect();
         Screening {
-            decision: decision::decide(&evidence, rule),
+            decision: self.provisional(rule),
             patient_reference: self.patient_reference,
             captures: self.captures,
             skipped: self.skipped,
+            retaken: self.retaken,
         }
     }
 }
@@ -61,6 +84,8 @@ pub struct Screening {
     pub captures: Vec<Capture>,
     /// Expressions given up after the step timeout, with the last reason.
     pub skipped: Vec<(Expression, String)>,
+    /// The expression photographed again because the first answer was in doubt.
+    pub retaken: Option<Expression>,
     /// The answer.
     pub decision: Decision,
 }
