@@ -441,7 +441,7 @@ impl DecisionConfig {
     pub fn retake_band_for(&self, rule: &Rule) -> Option<f32> {
         let band = self.retake_band.or(match rule {
             Rule::Classifier { .. } => Some(CLASSIFIER_RETAKE_BAND),
-            Rule::EyeNarrowing { .. } => None,
+            Rule::EyeNarrowing { .. } | Rule::Series { .. } => None,
         })?;
         (band > 0.0).then_some(band)
     }
@@ -482,6 +482,13 @@ pub enum RuleConfig {
         /// Which weights: `int8` (the kiosk's) or `f32`.
         #[serde(default)]
         model: Variant,
+    },
+    /// The series model: one probability for the whole series from both
+    /// sides of each expression against rest (`screening::series_model`).
+    Series {
+        /// Overrides the threshold recorded in the model's manifest entry.
+        #[serde(default)]
+        threshold: Option<f32>,
     },
     /// The landmark rule (Auto-eFACE eye narrowing), needing no CNN.
     EyeNarrowing {
@@ -606,7 +613,9 @@ impl Config {
             );
         }
         let threshold = match self.decision.rule {
-            RuleConfig::Classifier { threshold, .. } => threshold,
+            RuleConfig::Classifier { threshold, .. } | RuleConfig::Series { threshold } => {
+                threshold
+            }
             RuleConfig::EyeNarrowing { threshold } => Some(threshold),
         };
         if let Some(threshold) = threshold {
@@ -616,6 +625,17 @@ impl Config {
                     format!("{threshold} is not strictly between 0 and 1"),
                 );
             }
+        }
+        // The series model sets every expression against rest: without it
+        // every screening would end Incomplete, which a technician should
+        // learn at boot rather than from the first patient.
+        if matches!(self.decision.rule, RuleConfig::Series { .. })
+            && !p.expressions.contains(&Expression::Rest)
+        {
+            return bad(
+                "protocol.expressions",
+                "rule = \"series\" compares each expression with rest: list \"rest\"".into(),
+            );
         }
         if let Some(band) = self.decision.retake_band {
             if !(0.0..0.5).contains(&band) {
@@ -682,18 +702,29 @@ impl Config {
 /// The 1-based line where the last part of a dotted `key` is assigned under
 /// its table, or 0 when it is not written (the default was bad).
 fn line_of(text: &str, key: &str) -> usize {
-    let mut parts = key.split('.');
-    let table = parts.next().unwrap_or_default();
-    let name = key.rsplit('.').next().unwrap_or_default();
-    let mut in_table = false;
+    // The dotted path of each assignment, table header included, so that
+    // nested tables (`[decision.rule]`) and dotted keys both resolve.
+    let mut table = String::new();
     for (i, line) in text.lines().enumerate() {
         let l = line.trim();
         if l.starts_with('[') {
-            in_table = l.trim_matches(|c| c == '[' || c == ']').trim() == table;
+            table = l.trim_matches(|c| c == '[' || c == ']').trim().to_string();
             continue;
         }
-        let assigned = l.split('=').next().map(str::trim);
-        if in_table && assigned.is_some_and(|a| a == name || a.ends_with(&format!(".{name}"))) {
+        let Some((assigned, _)) = l.split_once('=') else {
+            continue;
+        };
+        let assigned: String = assigned
+            .split('.')
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(".");
+        let path = if table.is_empty() {
+            assigned
+        } else {
+            format!("{table}.{assigned}")
+        };
+        if path == key {
             return i + 1;
         }
     }
@@ -750,6 +781,38 @@ mod tests {
                 model: Variant::Int8
             }
         );
+    }
+
+    #[test]
+    fn the_series_rule_is_chosen_by_name_and_needs_rest() {
+        let c = parse("[decision.rule]\nrule = \"series\"\n").unwrap();
+        assert_eq!(c.decision.rule, RuleConfig::Series { threshold: None });
+        assert_eq!(
+            c.decision.retake_band_for(&Rule::Series { threshold: 0.3 }),
+            None
+        );
+        let err = parse("[decision.rule]\nrule = \"series\"\nthreshold = 1.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 3") && err.contains("strictly between"),
+            "{err}"
+        );
+        let err = parse(
+            "[protocol]\nexpressions = [\"big_smile\", \"pucker\"]\n[decision.rule]\nrule = \"series\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("protocol.expressions") && err.contains("rest"),
+            "{err}"
+        );
+        let err = parse("[decision]\nretake_band = -0.1\n[decision.rule]\nrule = \"series\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("decision.retake_band"), "{err}");
+        // A key of another rule is refused, not silently ignored.
+        assert!(parse("[decision.rule]\nrule = \"series\"\nmodel = \"f32\"\n").is_err());
     }
 
     #[test]

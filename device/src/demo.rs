@@ -69,6 +69,7 @@ pub fn run(config: &Config, opts: &DemoOptions) -> Result<DemoReport> {
         session_opts,
     )
     .with_classifier(models.classifier.as_ref())
+    .with_series_model(models.series_model.as_ref())
     .run()?;
     display.finish()?;
     let screens = match &display {

@@ -70,6 +70,7 @@ pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
             opts,
         )
         .with_classifier(models.classifier.as_ref())
+        .with_series_model(models.series_model.as_ref())
         .run()
         {
             Ok(SessionEnd::Completed { screening, saved }) => {

@@ -8,11 +8,12 @@ use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use screening::classifier::Classifier;
+use screening::classifier::{Classifier, Variant};
 use screening::decision::Rule;
 use screening::face::FaceStage;
 use screening::model::Manifest;
 use screening::record::ModelRef;
+use screening::series_model::{SeriesModel, SERIES_MODEL};
 
 use crate::camera::Camera;
 use crate::config::{CameraConfig, Config, DisplayConfig, InputConfig, RuleConfig};
@@ -225,6 +226,8 @@ pub struct Models {
     pub stage: FaceStage,
     /// The synkinesis CNN, when the rule uses it.
     pub classifier: Option<Classifier>,
+    /// The series model, when the rule uses it.
+    pub series_model: Option<SeriesModel>,
     /// The decision rule with its threshold resolved.
     pub rule: Rule,
     /// The network that produced the deciding evidence, for the records.
@@ -240,7 +243,8 @@ pub fn models_dir(config: &Config) -> PathBuf {
 }
 
 /// Reads the manifest once and loads from it the face stage (with the
-/// configured gate) and, for the classifier rule, the synkinesis CNN;
+/// configured gate) and, for the classifier rule (or a series model that
+/// reads its logits), the synkinesis CNN;
 /// resolves the rule's threshold (the manifest's unless the configuration
 /// overrides it).
 pub fn load_models(config: &Config) -> Result<Models> {
@@ -250,6 +254,7 @@ pub fn load_models(config: &Config) -> Result<Models> {
     let stage = FaceStage::from_manifest(&manifest)
         .with_context(|| format!("loading the face models from {}", dir.display()))?
         .with_gate(config.gate.clone());
+    let mut series_model = None;
     let (classifier, rule, evidence) = match config.decision.rule {
         RuleConfig::Classifier { threshold, model } => {
             let classifier = Classifier::load(&manifest, model).with_context(|| {
@@ -262,6 +267,30 @@ pub fn load_models(config: &Config) -> Result<Models> {
             let evidence = model_ref(&manifest, model.entry())?;
             (Some(classifier), Rule::Classifier { threshold }, evidence)
         }
+        RuleConfig::Series { threshold } => {
+            let model = SeriesModel::load(&manifest)
+                .with_context(|| format!("loading the series model from {}", dir.display()))?;
+            let threshold = threshold.unwrap_or_else(|| model.threshold());
+            // A series model that reads the classifier's logits needs the
+            // kiosk's own (int8) network beside it.
+            let classifier = if model.needs_classifier() {
+                let c = Classifier::load(&manifest, Variant::Int8).with_context(|| {
+                    format!(
+                        "loading the synkinesis classifier the series model reads, from {}",
+                        dir.display()
+                    )
+                })?;
+                Some(c)
+            } else {
+                None
+            };
+            series_model = Some(model);
+            (
+                classifier,
+                Rule::Series { threshold },
+                model_ref(&manifest, SERIES_MODEL)?,
+            )
+        }
         RuleConfig::EyeNarrowing { threshold } => (
             None,
             Rule::EyeNarrowing { threshold },
@@ -272,6 +301,7 @@ pub fn load_models(config: &Config) -> Result<Models> {
         dir,
         stage,
         classifier,
+        series_model,
         rule,
         evidence,
     })

@@ -19,10 +19,12 @@ use tracing::{debug, info, warn};
 use screening::classifier::Classifier;
 use screening::decision::{self, ExpressionEvidence, Rule};
 use screening::face::{Analysis, FaceStage};
+use screening::geometry::{PerSide, Point};
 use screening::protocol::Expression;
 use screening::record::PatientRef;
 use screening::series::Series;
 pub use screening::series::{Capture, Screening};
+use screening::series_model::SeriesModel;
 
 use crate::camera::{Camera, CameraError, Frame};
 use crate::display::Display;
@@ -127,6 +129,7 @@ pub struct Session<'a, D: Display> {
     input: &'a mut dyn Input,
     stage: &'a FaceStage,
     classifier: Option<&'a Classifier>,
+    series_model: Option<&'a SeriesModel>,
     store: &'a mut dyn ResultStore,
     opts: SessionOptions,
     series: Series,
@@ -148,6 +151,7 @@ impl<'a, D: Display> Session<'a, D> {
             input,
             stage,
             classifier: None,
+            series_model: None,
             store,
             opts,
             series: Series::default(),
@@ -159,6 +163,14 @@ impl<'a, D: Display> Session<'a, D> {
     #[must_use]
     pub fn with_classifier(mut self, classifier: Option<&'a Classifier>) -> Self {
         self.classifier = classifier;
+        self
+    }
+
+    /// Decides with the series model (the `series` rule needs it; without
+    /// one, that rule answers every series Incomplete).
+    #[must_use]
+    pub fn with_series_model(mut self, model: Option<&'a SeriesModel>) -> Self {
+        self.series_model = model;
         self
     }
 
@@ -264,7 +276,7 @@ impl<'a, D: Display> Session<'a, D> {
     fn deciding(&mut self) -> Result<State, SessionError> {
         if self.series.retaken.is_none() {
             if let Some(band) = self.opts.retake_band {
-                let provisional = self.series.provisional(self.opts.rule);
+                let provisional = self.series.provisional(self.opts.rule, self.series_model);
                 if let (true, Some(expression)) =
                     (decision::in_doubt(&provisional, band), provisional.deciding)
                 {
@@ -453,7 +465,7 @@ impl<'a, D: Display> Session<'a, D> {
 
     fn decide_and_save(&mut self) -> Result<State, SessionError> {
         self.camera.follow_prompt(None);
-        let screening = std::mem::take(&mut self.series).decide(self.opts.rule);
+        let screening = std::mem::take(&mut self.series).decide(self.opts.rule, self.series_model);
         let decision = &screening.decision;
         info!(outcome = decision.outcome.name(), score = ?decision.score, "decided");
         let face = screening.deciding_picture();
@@ -486,14 +498,24 @@ impl<'a, D: Display> Session<'a, D> {
     }
 }
 
+/// One frame of a hold, as measured.
+struct Candidate {
+    sharpness: f32,
+    /// Palpebral fissures, left then right.
+    fissures: [f32; 2],
+    /// Mouth corners in the face frame.
+    mouth: PerSide<Point>,
+    view: RgbImage,
+}
+
 /// Bookkeeping for one expression while the gate is watched.
 #[derive(Default)]
 struct StepAttempt {
     started: Option<Instant>,
     frames: u32,
     held: u32,
-    /// The frames of the current hold: (sharpness, fissures left/right, view).
-    candidates: Vec<(f32, [f32; 2], RgbImage)>,
+    /// The frames of the current hold.
+    candidates: Vec<Candidate>,
     corrupt: u32,
     reopens: u32,
     waited: Duration,
@@ -519,8 +541,12 @@ impl StepAttempt {
             measures.palpebral_fissure.right,
         ];
         let sharpness = analysis.figures.sharpness.unwrap_or(0.0);
-        self.candidates
-            .push((sharpness, fissures, aligned.image.clone()));
+        self.candidates.push(Candidate {
+            sharpness,
+            fissures,
+            mouth: measures.commissure_face,
+            view: aligned.image.clone(),
+        });
     }
 
     /// The sharpest frame of the hold, leaving out frames caught mid-blink
@@ -530,22 +556,23 @@ impl StepAttempt {
         let most_open = self
             .candidates
             .iter()
-            .map(|c| c.1[0] + c.1[1])
+            .map(|c| c.fissures[0] + c.fissures[1])
             .fold(0.0f32, f32::max);
         let best = std::mem::take(&mut self.candidates)
             .into_iter()
-            .filter(|c| c.1[0] + c.1[1] >= BLINK_FRACTION * most_open)
-            .max_by(|a, b| a.0.total_cmp(&b.0))?;
-        let (sharpness, [fissure_left, fissure_right], view) = best;
+            .filter(|c| c.fissures[0] + c.fissures[1] >= BLINK_FRACTION * most_open)
+            .max_by(|a, b| a.sharpness.total_cmp(&b.sharpness))?;
+        let [fissure_left, fissure_right] = best.fissures;
         Some(Capture {
             evidence: ExpressionEvidence {
                 expression,
                 probability: None,
                 fissure_left,
                 fissure_right,
+                mouth: Some(best.mouth),
             },
-            view,
-            sharpness,
+            view: best.view,
+            sharpness: best.sharpness,
             heatmap: None,
             frames_seen: self.frames,
         })

@@ -28,7 +28,9 @@ use image::{imageops, RgbImage};
 use screening::classifier::{Classifier, Variant};
 use screening::decision::{Outcome, Rule};
 use screening::face::FaceStage;
+use screening::model::Manifest;
 use screening::record::ModelRef;
+use screening::series_model::SeriesModel;
 use virtual_patient::{ConditionKind, Expression, Patient, Scene};
 
 const W: u32 = 320;
@@ -48,6 +50,14 @@ fn classifier() -> &'static Classifier {
     CLASSIFIER.get_or_init(|| {
         Classifier::load_dir(&screening::model::default_models_dir(), Variant::Int8)
             .expect("classifier loads")
+    })
+}
+
+fn series_model() -> &'static SeriesModel {
+    static MODEL: OnceLock<SeriesModel> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let manifest = Manifest::load(&screening::model::default_models_dir()).expect("manifest");
+        SeriesModel::load(&manifest).expect("series model loads")
     })
 }
 
@@ -342,6 +352,7 @@ fn screen(
     };
     // The classifier rule scores captures with the shipped int8 model.
     let scorer = matches!(opts.rule, Rule::Classifier { .. }).then(classifier);
+    let opts_rule = opts.rule;
     let end = Session::new(
         &mut camera,
         &mut display,
@@ -351,6 +362,7 @@ fn screen(
         opts,
     )
     .with_classifier(scorer)
+    .with_series_model(matches!(opts_rule, Rule::Series { .. }).then(series_model))
     .run()
     .expect("the session carries on through camera faults");
     drop(store);
@@ -653,4 +665,37 @@ fn no_retake_without_a_band() {
     let o = screen(dir.path(), camera, vec![InputEvent::Start], options());
     assert_eq!(completed(&o.end).retaken, None);
     assert_eq!(o.camera.prompts, PROTOCOL.to_vec());
+}
+
+#[test]
+fn the_series_model_decides_the_whole_series_from_landmarks() {
+    let dir = tempfile::tempdir().unwrap();
+    let camera = FaultyCamera::new(|_| Fault::None);
+    let opts = SessionOptions {
+        rule: series_model().rule(),
+        ..options()
+    };
+    let o = screen(dir.path(), camera, vec![InputEvent::Start], opts);
+    let s = completed(&o.end);
+    assert_eq!(s.decision.rule, series_model().rule());
+    let p = s
+        .decision
+        .score
+        .expect("the series model gave a probability");
+    assert!((0.0..=1.0).contains(&p), "{p}");
+    // The short protocol has no tight eye closure: the model never clears
+    // a series with a sign expression missing.
+    assert_ne!(s.decision.outcome, Outcome::NoSynkinesisDetected);
+    if s.decision.outcome == Outcome::Incomplete {
+        assert_eq!(s.decision.missing, vec![Expression::TightEyeClosure]);
+    }
+    assert!(
+        s.captures.iter().all(|c| c.evidence.mouth.is_some()),
+        "every capture carries its mouth corners"
+    );
+    assert!(
+        s.captures.iter().all(|c| c.evidence.probability.is_none()),
+        "this model reads no classifier, so none ran"
+    );
+    assert_nothing_lost(&o);
 }

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use crate::admin::{self, DataArgs};
 use crate::dataset::{self, SynthOptions};
 use crate::evaluate::{self, EvaluateOptions};
+use crate::series_eval;
 use screening::classifier::Variant;
 
 /// The clinic tool: enrol kiosks, collect their records, synthesise data.
@@ -157,6 +158,46 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write the series model's features of every series of a data set
+    /// (one patient in one session per line), computed by the kiosk's code:
+    /// what `models/train/series.py` fits.
+    SeriesFeatures {
+        /// The data-set folder (`index.csv` with the series measures).
+        #[arg(long)]
+        data: PathBuf,
+        /// Where to write the CSV.
+        #[arg(long, default_value = "features.csv")]
+        out: PathBuf,
+        /// Also score every photo with this classifier (`int8` or `f32`),
+        /// for the fused model's logit features.
+        #[arg(long)]
+        classifier: Option<Variant>,
+    },
+    /// Evaluate a landmark rule (the series model, or eye narrowing) per
+    /// series on one split of a data set; writes a JSON report.
+    EvaluateSeries {
+        /// The data-set folder.
+        #[arg(long)]
+        data: PathBuf,
+        /// `series` (the manifest's series model) or `eye_narrowing`.
+        #[arg(long, default_value = "series", value_parser = ["series", "eye_narrowing"])]
+        rule: String,
+        /// The eye-narrowing rule's fissure-ratio threshold.
+        #[arg(long, default_value_t = device_default_eye_narrowing())]
+        eye_threshold: f32,
+        /// Which split (`test`, `validation`, `train` or `all`).
+        #[arg(long, default_value = "test")]
+        split: String,
+        /// Where to write the JSON report.
+        #[arg(long, default_value = "series-report.json")]
+        out: PathBuf,
+        /// Bootstrap resamples for the AUC interval.
+        #[arg(long, default_value_t = 1000)]
+        resamples: usize,
+        /// Seed of the bootstrap.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Manage the people who may log in to the web page.
     User {
         #[command(subcommand)]
@@ -279,6 +320,40 @@ pub fn run() -> Result<()> {
             print!("{}", report.summary());
             Ok(())
         }
+        Command::SeriesFeatures {
+            data,
+            out,
+            classifier,
+        } => {
+            let classifier = classifier
+                .map(|v| screening::classifier::Classifier::load_dir(&models, v))
+                .transpose()?;
+            let n = series_eval::write_features(&data, &out, classifier.as_ref())
+                .with_context(|| format!("reading the series of {}", data.display()))?;
+            println!("{n} series written to {}", out.display());
+            Ok(())
+        }
+        Command::EvaluateSeries {
+            data,
+            rule,
+            eye_threshold,
+            split,
+            out,
+            resamples,
+            seed,
+        } => {
+            let rule = match rule.as_str() {
+                "series" => series_eval::LandmarkRule::Series,
+                _ => series_eval::LandmarkRule::EyeNarrowing(eye_threshold),
+            };
+            let report = series_eval::evaluate(&data, &models, &split, rule, resamples, seed)
+                .with_context(|| format!("evaluating on {}", data.display()))?;
+            let text = serde_json::to_string_pretty(&report)?;
+            std::fs::write(&out, text + "\n")
+                .with_context(|| format!("writing {}", out.display()))?;
+            print!("{}", report.summary());
+            Ok(())
+        }
         Command::User {
             action: UserCommand::Add { data, name, reset },
         } => print(admin::add_user(&data, &name, reset)),
@@ -303,4 +378,10 @@ fn init_logging(filter: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The kiosk's default eye-narrowing threshold (`device::config`), repeated
+/// here because the clinic tool does not depend on the kiosk crate.
+fn device_default_eye_narrowing() -> f32 {
+    0.8
 }

@@ -10,7 +10,7 @@
 
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use screening::face::FaceStage;
+use screening::face::{FaceStage, Measures};
 use screening::geometry::Side;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -94,6 +94,9 @@ pub struct ImageCheck {
     pub mouth_tilt_truth: Option<f32>,
     /// The gate's verdict as a short code (`ok` or the reason).
     pub gate: String,
+    /// The face stage's measures (refined fissures, mouth corners in the
+    /// face frame): the landmark evidence the kiosk's series model reads.
+    pub measures: Option<Measures>,
 }
 
 /// Runs the face stage on one rendered image and compares with its truth.
@@ -118,6 +121,7 @@ pub fn check_image(
         fissure_ratio_truth: min_max_ratio(truth.eyelid_aperture.left, truth.eyelid_aperture.right),
         mouth_tilt_truth: None,
         gate,
+        measures: analysis.measures,
     };
     let Some(aligned) = analysis.aligned.filter(|_| faces == 1) else {
         return Ok((check, None));
@@ -196,6 +200,20 @@ pub struct IndexRow {
     /// Mouth-corner height difference from the renderer, in the standard
     /// view, over the eye distance (see [`ImageCheck::mouth_tilt_truth`]).
     pub mouth_tilt_truth: Option<f32>,
+    /// Refined palpebral fissure of the patient's left eye ÷ interocular
+    /// distance, as the kiosk measures it.
+    pub fissure_left: Option<f32>,
+    /// The same for the right eye.
+    pub fissure_right: Option<f32>,
+    /// The left mouth corner in the face frame
+    /// ([`screening::face::Measures::commissure_face`]), x then y.
+    pub mouth_left_x: Option<f32>,
+    /// See `mouth_left_x`.
+    pub mouth_left_y: Option<f32>,
+    /// The right mouth corner in the face frame, x.
+    pub mouth_right_x: Option<f32>,
+    /// See `mouth_right_x`.
+    pub mouth_right_y: Option<f32>,
 }
 
 fn condition_fields(c: &Condition) -> (&'static str, &'static str, &'static str, &'static str) {
@@ -552,6 +570,12 @@ pub fn index_row(
         fissure_ratio_truth: check.fissure_ratio_truth,
         session,
         mouth_tilt_truth: check.mouth_tilt_truth,
+        fissure_left: check.measures.map(|m| m.palpebral_fissure.left),
+        fissure_right: check.measures.map(|m| m.palpebral_fissure.right),
+        mouth_left_x: check.measures.map(|m| m.commissure_face.left.x),
+        mouth_left_y: check.measures.map(|m| m.commissure_face.left.y),
+        mouth_right_x: check.measures.map(|m| m.commissure_face.right.x),
+        mouth_right_y: check.measures.map(|m| m.commissure_face.right.y),
     }
 }
 

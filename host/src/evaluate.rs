@@ -454,7 +454,7 @@ fn patient_truth(samples: &[Sample]) -> BTreeMap<String, bool> {
     truth
 }
 
-fn metrics(
+pub(crate) fn metrics(
     items: &[(bool, f32)],
     threshold: f32,
     patients: &[&str],
@@ -533,6 +533,7 @@ fn variant_report(
                     probability: Some((*p)?),
                     fissure_left: 0.0,
                     fissure_right: 0.0,
+                    mouth: None,
                 })
             })
             .collect();

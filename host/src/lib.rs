@@ -12,6 +12,7 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod series_eval;
 pub mod split;
 pub mod store;
 pub mod users;

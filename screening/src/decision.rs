@@ -31,6 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::geometry::{PerSide, Point};
 use crate::protocol::Expression;
 pub use crate::protocol::{EYE_NARROWING_EXPRESSIONS, SIGN_EXPRESSIONS};
 
@@ -81,6 +82,10 @@ pub struct ExpressionEvidence {
     pub fissure_left: f32,
     /// Palpebral fissure height, right ÷ interocular distance.
     pub fissure_right: f32,
+    /// The mouth corners in the face frame
+    /// ([`crate::face::Measures::commissure_face`]), when measured: the
+    /// series model compares their movement from rest side by side.
+    pub mouth: Option<PerSide<Point>>,
 }
 
 /// Which evidence decides, and where the line is.
@@ -99,6 +104,14 @@ pub enum Rule {
         /// Refer at or below this relative fissure ratio.
         threshold: f32,
     },
+    /// The series model ([`crate::series_model`]): one probability for the
+    /// whole series from both sides of each expression against rest.
+    /// Decided by [`crate::series_model::SeriesModel::decide`]; [`decide`]
+    /// has no such probability and answers it Incomplete.
+    Series {
+        /// Refer at or above this probability.
+        threshold: f32,
+    },
 }
 
 impl Rule {
@@ -107,6 +120,7 @@ impl Rule {
         match self {
             Rule::Classifier { .. } => "classifier_max_sign_expression",
             Rule::EyeNarrowing { .. } => "eye_narrowing_ratio",
+            Rule::Series { .. } => "series_model",
         }
     }
 }
@@ -181,7 +195,9 @@ pub fn in_doubt(decision: &Decision, half_width: f32) -> bool {
 pub fn decide(evidence: &[ExpressionEvidence], rule: Rule) -> Decision {
     let rest = evidence.iter().find(|e| e.expression == Expression::Rest);
     let (candidates, threshold): (&[Expression], f32) = match rule {
-        Rule::Classifier { threshold } => (&SIGN_EXPRESSIONS, threshold),
+        Rule::Classifier { threshold } | Rule::Series { threshold } => {
+            (&SIGN_EXPRESSIONS, threshold)
+        }
         Rule::EyeNarrowing { threshold } => (&EYE_NARROWING_EXPRESSIONS, 1.0 - threshold),
     };
     let mut best: Option<(f32, Expression)> = None;
@@ -194,6 +210,7 @@ pub fn decide(evidence: &[ExpressionEvidence], rule: Rule) -> Decision {
         let score = match rule {
             Rule::Classifier { .. } => e.probability,
             Rule::EyeNarrowing { .. } => relative_fissure_ratio(e, rest).map(|r| 1.0 - r),
+            Rule::Series { .. } => None,
         };
         if let Some(s) = score.filter(|s| s.is_finite()) {
             if best.is_none_or(|(b, _)| s > b) {
@@ -228,6 +245,7 @@ mod tests {
             probability: p,
             fissure_left: l,
             fissure_right: r,
+            mouth: None,
         }
     }
 

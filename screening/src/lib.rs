@@ -14,6 +14,7 @@ pub mod model;
 pub mod protocol;
 pub mod record;
 pub mod series;
+pub mod series_model;
 #[doc(hidden)]
 pub mod testing;
 pub mod vector_state;

@@ -12,6 +12,7 @@ use crate::classifier::Heatmap;
 use crate::decision::{self, Decision, ExpressionEvidence, Rule};
 use crate::protocol::Expression;
 use crate::record::patient_ref::PatientRef;
+use crate::series_model::{self, SeriesModel};
 
 /// One expression that was captured.
 #[derive(Debug, Clone)]
@@ -44,10 +45,15 @@ pub struct Series {
 }
 
 impl Series {
-    /// What the series would answer now, without finishing it.
-    pub fn provisional(&self, rule: Rule) -> Decision {
-        let evidence: Vec<ExpressionEvidence> = self.captures.iter().map(|c| c.evidence).collect();
-        decision::decide(&evidence, rule)
+    /// What the series would answer now by `rule`, without finishing it;
+    /// `model` is the series model, needed by [`Rule::Series`].
+    pub fn provisional(&self, rule: Rule, model: Option<&SeriesModel>) -> Decision {
+        series_model::decide(&self.evidence(), rule, model)
+    }
+
+    /// The evidence of every capture, in capture order.
+    pub fn evidence(&self) -> Vec<ExpressionEvidence> {
+        self.captures.iter().map(|c| c.evidence).collect()
     }
 
     /// Puts `capture` in place of the earlier capture of its expression.
@@ -63,10 +69,10 @@ impl Series {
         }
     }
 
-    /// Decides the series by `rule` and finishes it.
-    pub fn decide(self, rule: Rule) -> Screening {
+    /// Decides the series by `rule` (see [`Series::provisional`]) and finishes it.
+    pub fn decide(self, rule: Rule, model: Option<&SeriesModel>) -> Screening {
         Screening {
-            decision: self.provisional(rule),
+            decision: self.provisional(rule, model),
             patient_reference: self.patient_reference,
             captures: self.captures,
             skipped: self.skipped,

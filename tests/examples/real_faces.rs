@@ -130,12 +130,7 @@ fn main() {
 }
 
 fn evidence(s: &Seen) -> ExpressionEvidence {
-    ExpressionEvidence {
-        expression: Expression::BigSmile,
-        probability: s.probability,
-        fissure_left: s.fissure.left,
-        fissure_right: s.fissure.right,
-    }
+    s.evidence(Expression::BigSmile)
 }
 
 /// Both eyes at 8x, the iris model's lid contour in red (upper) and blue (lower).

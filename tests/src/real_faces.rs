@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 use screening::classifier::Classifier;
+use screening::decision::ExpressionEvidence;
 use screening::face::{decode_image, FaceStage};
-use screening::geometry::{PerSide, Side};
+use screening::geometry::{PerSide, Point, Side};
+use screening::protocol::Expression;
 
 use crate::eye_narrowing::narrow_eye;
 
@@ -37,6 +39,21 @@ pub struct Seen {
     pub fissure: PerSide<f32>,
     /// The classifier's probability on the standard view, when one was given.
     pub probability: Option<f32>,
+    /// The mouth corners in the face frame.
+    pub mouth: PerSide<Point>,
+}
+
+impl Seen {
+    /// The kiosk's evidence for `expression` photographed as this.
+    pub fn evidence(&self, expression: Expression) -> ExpressionEvidence {
+        ExpressionEvidence {
+            expression,
+            probability: self.probability,
+            fissure_left: self.fissure.left,
+            fissure_right: self.fissure.right,
+            mouth: Some(self.mouth),
+        }
+    }
 }
 
 /// Every photograph in `tests/data` and `tests/data/faces`, by name.
@@ -147,5 +164,6 @@ pub fn see(stage: &FaceStage, classifier: Option<&Classifier>, image: &RgbImage)
         refused: analysis.message(),
         fissure: measures.palpebral_fissure,
         probability,
+        mouth: measures.commissure_face,
     })
 }

@@ -29,6 +29,12 @@ pub struct Measures {
     /// How much higher the patient's left mouth corner is than the right,
     /// across the eye line, ÷ interocular distance (negative: the right is higher).
     pub commissure_height_diff: f32,
+    /// The mouth corners in the face's own frame: origin midway between the
+    /// eye centres, x along the eye line towards the patient's left eye, y
+    /// down the face, in interocular distances. Head position, roll and
+    /// distance drop out, so a corner's movement between rest and an
+    /// expression is the muscle's, not the patient's.
+    pub commissure_face: PerSide<Point>,
 }
 
 impl Measures {
@@ -59,6 +65,17 @@ impl Measures {
         let commissure = landmarks.mouth_corners();
         // Positive when the left corner is higher, i.e. further "up" (−down).
         let commissure_height_diff = across(commissure.left, commissure.right) / interocular;
+        let mid = Point::new(
+            (centres.left.x + centres.right.x) / 2.0,
+            (centres.left.y + centres.right.y) / 2.0,
+        );
+        let commissure_face = commissure.map(|c| {
+            let (dx, dy) = (c.x - mid.x, c.y - mid.y);
+            Point::new(
+                (dx * ex + dy * ey) / interocular,
+                (dx * down.0 + dy * down.1) / interocular,
+            )
+        });
         let m = Measures {
             interocular,
             palpebral_fissure,
@@ -66,10 +83,20 @@ impl Measures {
             narrower_eye,
             commissure,
             commissure_height_diff,
+            commissure_face,
         };
-        let finite = [l, r, fissure_ratio, commissure_height_diff]
-            .iter()
-            .all(|v| v.is_finite());
+        let finite = [
+            l,
+            r,
+            fissure_ratio,
+            commissure_height_diff,
+            commissure_face.left.x,
+            commissure_face.left.y,
+            commissure_face.right.x,
+            commissure_face.right.y,
+        ]
+        .iter()
+        .all(|v| v.is_finite());
         finite.then_some(m)
     }
 
@@ -128,6 +155,11 @@ mod tests {
         assert!((m.fissure_ratio - 0.5).abs() < 1e-5);
         assert_eq!(m.narrower_eye, Side::Left);
         assert!((m.commissure_height_diff - 0.05).abs() < 1e-5);
+        // Eye midpoint (120, 100); corners 20 px either side, 50 and 48 px down.
+        assert!((m.commissure_face.right.x + 0.5).abs() < 1e-5);
+        assert!((m.commissure_face.left.x - 0.5).abs() < 1e-5);
+        assert!((m.commissure_face.right.y - 1.25).abs() < 1e-5);
+        assert!((m.commissure_face.left.y - 1.2).abs() < 1e-5);
     }
 
     #[test]
@@ -143,6 +175,9 @@ mod tests {
         assert!((a.fissure_ratio - b.fissure_ratio).abs() < 1e-4);
         assert!((a.commissure_height_diff - b.commissure_height_diff).abs() < 1e-4);
         assert!((a.palpebral_fissure.left - b.palpebral_fissure.left).abs() < 1e-4);
+        for s in Side::BOTH {
+            assert!(a.commissure_face.get(s).distance(*b.commissure_face.get(s)) < 1e-4);
+        }
     }
 
     #[test]
