@@ -3,13 +3,19 @@
 The features are computed by the kiosk's own code
 (`screening::series_model::features`), so this script only fits weights:
 it never measures a face. Candidates and the choice follow
-`models/experiments/series-landmarks/RULE.md`: fitted on the training
-series (both sessions), chosen and thresholded on the validation series
-(session 0); the test series are not read (`clinic evaluate-series`
-reports them).
+the experiment's `RULE.md`: fitted on the training series (both sessions)
+or on the `--fit` files, chosen and thresholded on the validation series
+(session 0) of `--features`; the test series are not read
+(`clinic evaluate-series` reports them).
 
+    # models/experiments/series-landmarks: the nine landmark features
     python models/train/series.py --features features.csv --out models/ \
         [--record models/experiments/series-landmarks]
+    # models/experiments/series-fusion: landmarks and classifier logits,
+    # fitted on patients the classifier never saw
+    python models/train/series.py --family fusion --features features.csv \
+        --fit fit.csv --fit fit-session1.csv --out models/ \
+        [--record models/experiments/series-fusion]
 
 Writes `OUT/series.onnx`, its `[models.series]` block in
 `OUT/manifest.toml` (between the markers below) and `series-metrics.json`
@@ -33,6 +39,7 @@ BEGIN = "# >>> series model: written by models/train/series.py, do not edit by h
 END = "# <<< series model"
 META = ["patient_id", "session", "split", "condition", "label", "missing"]
 UNSIGNED = ["narrow_big_smile", "narrow_pucker"]
+LOGITS = ["logit_big_smile", "logit_pucker", "logit_tight_eye_closure"]
 
 
 def read(path):
@@ -40,6 +47,25 @@ def read(path):
         rows = list(csv.DictReader(f))
     names = [k for k in rows[0] if k not in META]
     return rows, names
+
+
+def candidates_of(family, names):
+    """The RULE.md candidates of `family`, simplest first."""
+    if family == "landmarks":
+        marks = [n for n in names if n not in LOGITS]
+        return marks, {
+            "C": Standardised("logistic", marks, UNSIGNED),
+            "A": Standardised("logistic", marks, marks),
+            "B": Standardised("mlp", marks, marks),
+        }
+    missing = [n for n in LOGITS if n not in names]
+    if missing:
+        raise SystemExit(f"{missing} not in the features: run clinic series-features --classifier int8")
+    return names, {
+        "E": Standardised("logistic", names, LOGITS),
+        "D": Standardised("logistic", names, names),
+        "F": Standardised("mlp", names, names),
+    }
 
 
 def matrix(rows, names):
@@ -158,8 +184,8 @@ def manifest_block(file, sha, names, threshold, chosen, val, provenance):
         f'file = "{file}"',
         f'sha256 = "{sha}"',
         'licence = "MIT OR Apache-2.0 (this project; fitted by models/train/series.py on virtual patients only)"',
-        "# One probability of synkinesis per series from the landmark evidence of rest,",
-        "# big smile, pucker and tight eye closure (screening::series_model::features).",
+        "# One probability of synkinesis per series from the evidence of rest, big smile,",
+        "# pucker and tight eye closure (screening::series_model::features).",
         f"# Candidate {chosen}; threshold maximises recall + specificity on the",
         f"# validation series (recall {val['recall']:.3f}, specificity {val['specificity']:.3f}, AUC {val['auc']:.3f}).",
         f"input = {{ name = \"features\", shape = [1, {len(names)}] }}",
@@ -188,29 +214,29 @@ def main():
     ap.add_argument("--features", type=Path, required=True)
     ap.add_argument("--out", type=Path, required=True, help="models folder")
     ap.add_argument("--record", type=Path, help="experiment folder for series-metrics.json")
+    ap.add_argument("--family", choices=["landmarks", "fusion"], default="landmarks")
+    ap.add_argument("--fit", type=Path, action="append",
+                    help="fit on every series of these files instead of the training split")
     args = ap.parse_args()
 
     rows, names = read(args.features)
+    names, candidates = candidates_of(args.family, names)
     split = lambda s, session0: [r for r in rows if r["split"] == s and (not session0 or r["session"] == "0")]
-    xtr, ytr = matrix(split("train", False), names)
+    fit_rows = [r for f in args.fit for r in read(f)[0]] if args.fit else split("train", False)
+    xtr, ytr = matrix(fit_rows, names)
     xva, yva = matrix(split("validation", True), names)
-
-    candidates = {
-        "C": Standardised("logistic", names, UNSIGNED),
-        "A": Standardised("logistic", names, names),
-        "B": Standardised("mlp", names, names),
-    }
-    record = {"features": names, "train_series": len(ytr), "validation_series": len(yva),
-              "candidates": {}}
+    record = {"family": args.family, "features": names, "train_series": len(ytr),
+              "fitted_on": [str(f) for f in args.fit] if args.fit else "training split",
+              "validation_series": len(yva), "candidates": {}}
     for key, model in candidates.items():
         model.fit(xtr, ytr)
         auc = float(roc_auc_score(yva, model.predict(xva)))
         record["candidates"][key] = {"kind": model.kind, "features": model.used,
                                      "validation_auc": auc}
         print(f"candidate {key} ({model.kind}, {len(model.used)} features): validation AUC {auc:.4f}")
-    # Highest validation AUC; within 0.005, the simpler (C, A, B order).
+    # Highest validation AUC; within 0.005, the simpler (insertion order).
     best_auc = max(c["validation_auc"] for c in record["candidates"].values())
-    chosen = next(k for k in "CAB" if record["candidates"][k]["validation_auc"] >= best_auc - 0.005)
+    chosen = next(k for k in candidates if record["candidates"][k]["validation_auc"] >= best_auc - 0.005)
     model = candidates[chosen]
 
     graph = onnx_graph(model)
