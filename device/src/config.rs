@@ -659,11 +659,14 @@ impl Config {
             CameraConfig::Replay { .. } => None,
         };
         if let Some((w, h)) = frame {
+            // Name the side that is wrong, so the line number points at it.
+            let key = if (64..=4096).contains(&w) {
+                "camera.height"
+            } else {
+                "camera.width"
+            };
             if !(64..=4096).contains(&w) || !(64..=4096).contains(&h) {
-                return bad(
-                    "camera.width",
-                    format!("{w}×{h} is outside 64..=4096 pixels a side"),
-                );
+                return bad(key, format!("{w}×{h} is outside 64..=4096 pixels a side"));
             }
         }
         let screen = match &self.display {
@@ -674,11 +677,13 @@ impl Config {
             DisplayConfig::Framebuffer { .. } => None,
         };
         if let Some((w, h)) = screen {
+            let key = if (160..=3840).contains(&w) {
+                "display.height"
+            } else {
+                "display.width"
+            };
             if !(160..=3840).contains(&w) || !(120..=2160).contains(&h) {
-                return bad(
-                    "display.width",
-                    format!("{w}×{h} is outside 160×120 to 3840×2160"),
-                );
+                return bad(key, format!("{w}×{h} is outside 160×120 to 3840×2160"));
             }
         }
         if !(1..=120).contains(&self.sync.timeout_s) {
@@ -726,6 +731,17 @@ fn line_of(text: &str, key: &str) -> usize {
         };
         if path == key {
             return i + 1;
+        }
+        // An inline table (`rule = { rule = "series", threshold = 2 }`):
+        // the line that opens it holds the key.
+        if let Some(inner) = key.strip_prefix(&format!("{path}.")) {
+            let value = l.split_once('=').map_or("", |(_, v)| v).trim_start();
+            let named = value
+                .split(['{', ','])
+                .any(|part| part.split_once('=').is_some_and(|(k, _)| k.trim() == inner));
+            if value.starts_with('{') && named {
+                return i + 1;
+            }
         }
     }
     0
@@ -813,6 +829,42 @@ mod tests {
         assert!(err.contains("decision.retake_band"), "{err}");
         // A key of another rule is refused, not silently ignored.
         assert!(parse("[decision.rule]\nrule = \"series\"\nmodel = \"f32\"\n").is_err());
+    }
+
+    #[test]
+    fn the_line_named_is_the_wrong_value_in_nested_and_inline_tables() {
+        let line = |text: &str| {
+            let err = parse(text).unwrap_err().to_string();
+            err.split("line ")
+                .nth(1)
+                .and_then(|r| r.split(':').next())
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or_else(|| panic!("no line in {err}"))
+        };
+        assert_eq!(
+            line("[camera]\nsource = \"virtual\"\nwidth = 640\nheight = 9\n"),
+            4
+        );
+        assert_eq!(
+            line("[camera]\nsource = \"virtual\"\nwidth = 9\nheight = 480\n"),
+            3
+        );
+        assert_eq!(
+            line("[display]\nkind = \"png\"\nwidth = 320\nheight = 5000\n"),
+            4
+        );
+        assert_eq!(
+            line("[decision]\nretake_band = 0.1\nrule = { rule = \"series\", threshold = 2.0 }\n"),
+            3
+        );
+        assert_eq!(
+            line("\n[decision.rule]\nrule = \"classifier\"\nthreshold = 1.5\n"),
+            4
+        );
+        assert_eq!(
+            line("[protocol]\nhold_frames = 3\n[sync]\nautomatic = true\ntimeout_s = 0\n"),
+            5
+        );
     }
 
     #[test]
