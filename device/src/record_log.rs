@@ -10,8 +10,13 @@
 //! returns; creating the file fsyncs the folder too. [`RecordLog::open`]
 //! walks every entry (checksum, envelope, hash, signature, chain) and then:
 //!
-//! * a damaged tail with no valid entry after it is a torn write: the bytes
-//!   are copied to `<log>.at-<offset>.torn` (for forensics) and cut off;
+//! * damage inside the records the kiosk reported saved (counted by the
+//!   [`saved_mark`] beside the log), a log shorter than that count, or a
+//!   missing log whose mark counts records, is refused with the file left
+//!   untouched: those records were promised to a patient;
+//! * a damaged tail past them with no valid entry after it is a torn write:
+//!   the bytes are copied to `<log>.at-<offset>.torn` (for forensics, the
+//!   newest [`TORN_COPIES_KEPT`] kept) and cut off;
 //! * a damaged entry *followed by valid ones* is real corruption: open fails
 //!   with [`LogError::Corrupt`] and the file is left untouched;
 //! * an entry whose checksum is right but whose record does not verify or
@@ -29,6 +34,13 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tracing::{info, warn};
+
+pub mod saved_mark;
+use saved_mark::{MarkError, SavedMark};
+
+/// How many `.torn` copies are kept beside the log; older ones are removed
+/// when a new one is made, so repeated crashes cannot fill the disk.
+pub const TORN_COPIES_KEPT: usize = 16;
 
 /// First bytes of a record log.
 pub const LOG_MAGIC: [u8; 8] = *b"SKLOG\x00\x01\n";
@@ -88,6 +100,44 @@ pub enum LogError {
     /// A record offered to `append` is not the next link.
     #[error("record refused by the log: {0}")]
     NotNext(VerifyError),
+    /// Damage inside the records already reported saved.
+    #[error("record log {path}: entry {entry} at byte {offset} is damaged ({reason}), and the kiosk had reported it saved. This is not an unfinished write, so nothing was cut and the file was left untouched: copy the data folder somewhere safe and call for help")]
+    SavedDamaged {
+        /// The log file.
+        path: PathBuf,
+        /// Its index.
+        entry: u64,
+        /// Where it starts.
+        offset: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The log holds fewer records than the kiosk reported saved, or is gone.
+    #[error("record log {path} holds {found} records but the kiosk reported {saved} saved (the file was truncated, replaced or deleted). Nothing was changed: restore the log from a copy, or call for help; do not start the kiosk afresh, its saved records would be lost")]
+    Missing {
+        /// The log file.
+        path: PathBuf,
+        /// Records found.
+        found: u64,
+        /// Records reported saved.
+        saved: u64,
+    },
+    /// The last saved record is not the one the kiosk saved.
+    #[error("record log {path}: record {entry} is not the one the kiosk saved (its hash differs from the saved mark); the log was replaced or rewritten. Left untouched")]
+    Replaced {
+        /// The log file.
+        path: PathBuf,
+        /// The record's index.
+        entry: u64,
+    },
+    /// The saved mark beside the log cannot be read.
+    #[error("record log {path}: its saved mark {mark}. Nothing was changed: call for help")]
+    Mark {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong with the mark.
+        mark: MarkError,
+    },
     /// An earlier write or fsync failed; the file's state is unknown until reopened.
     #[error("record log {path} had a failed write or fsync; reopen it before appending")]
     Poisoned {
@@ -130,6 +180,21 @@ impl RecordLog {
             source,
         };
         let existed = path.exists();
+        if !existed {
+            // Before anything is created: a log that is gone while its mark
+            // counts records was deleted, not never written.
+            let mark = SavedMark::read(path).map_err(|mark| LogError::Mark {
+                path: path.to_path_buf(),
+                mark,
+            })?;
+            if let Some(mark) = mark.filter(|m| m.records > 0) {
+                return Err(LogError::Missing {
+                    path: path.to_path_buf(),
+                    found: 0,
+                    saved: mark.records,
+                });
+            }
+        }
         let mut file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -138,6 +203,12 @@ impl RecordLog {
             .open(path)
             .map_err(io_err)?;
         lock(&file, path)?;
+        saved_mark::remove_stale_temporaries(path);
+        let mark = SavedMark::read(path).map_err(|mark| LogError::Mark {
+            path: path.to_path_buf(),
+            mark,
+        })?;
+        let saved = mark.map_or(0, |m| m.records);
         let mut report = OpenReport {
             created: !existed,
             ..OpenReport::default()
@@ -149,6 +220,13 @@ impl RecordLog {
         file.read_to_end(&mut bytes).map_err(io_err)?;
 
         if bytes.len() < LOG_MAGIC.len() {
+            if saved > 0 {
+                return Err(LogError::Missing {
+                    path: path.to_path_buf(),
+                    found: 0,
+                    saved,
+                });
+            }
             if !LOG_MAGIC.starts_with(&bytes) {
                 return Err(LogError::NotALog {
                     path: path.to_path_buf(),
@@ -175,6 +253,14 @@ impl RecordLog {
             let entry = offsets.len() as u64;
             let signed = match parse_entry(&bytes[pos..]) {
                 Ok((signed, _)) => signed,
+                Err(reason) if entry < saved => {
+                    return Err(LogError::SavedDamaged {
+                        path: path.to_path_buf(),
+                        entry,
+                        offset: pos as u64,
+                        reason,
+                    });
+                }
                 Err(reason) => {
                     if let Some(next_valid) = find_valid_entry(&bytes, pos + 1) {
                         return Err(LogError::Corrupt {
@@ -205,8 +291,37 @@ impl RecordLog {
             }
             offsets.push(pos as u64);
             pos += ENTRY_HEADER + signed.encoded_len();
+            if offsets.len() as u64 == saved && mark.is_some_and(|m| m.last_hash != signed.hash()) {
+                return Err(LogError::Replaced {
+                    path: path.to_path_buf(),
+                    entry,
+                });
+            }
         }
         report.records = offsets.len() as u64;
+        if report.records < saved {
+            return Err(LogError::Missing {
+                path: path.to_path_buf(),
+                found: report.records,
+                saved,
+            });
+        }
+        // Records past the mark were written and synced but the kiosk died
+        // before it said "saved"; they verify, so they are kept, and the
+        // mark catches up (also for a log from before marks existed).
+        if mark.is_none() || report.records > saved {
+            if mark.is_none() && report.records > 0 {
+                warn!(path = %path.display(), records = report.records,
+                      "record log has no saved mark (written by an earlier version); marking its records saved");
+            }
+            SavedMark {
+                records: report.records,
+                end: bytes.len() as u64,
+                last_hash: verifier.last_hash(),
+            }
+            .write(path)
+            .map_err(io_err)?;
+        }
         info!(path = %path.display(), records = report.records, "record log verified");
         let log = RecordLog {
             path: path.to_path_buf(),
@@ -256,6 +371,22 @@ impl RecordLog {
         self.verifier.push(signed).map_err(LogError::NotNext)?;
         self.offsets.push(self.end);
         self.end += entry.len() as u64;
+        // Only now is the record saved: the mark is what a later open
+        // trusts when it must tell damage from an unfinished append.
+        let mark = SavedMark {
+            records: self.offsets.len() as u64,
+            end: self.end,
+            last_hash: self.verifier.last_hash(),
+        };
+        if let Err(source) = mark.write(&self.path) {
+            // The entry is synced and will be adopted on reopen; this
+            // process cannot tell what the folder holds now.
+            self.poisoned = true;
+            return Err(LogError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
         Ok(())
     }
 
@@ -386,7 +517,33 @@ fn cut_torn_tail(path: &Path, file: &File, tail: &[u8], offset: u64) -> io::Resu
     screening::durable::write_atomic(&copy, tail, 0o600)?;
     file.set_len(offset)?;
     file.sync_all()?;
+    prune_torn_copies(dir, &name);
     Ok(copy)
+}
+
+/// Keeps the newest [`TORN_COPIES_KEPT`] `.torn` copies of log `name`.
+fn prune_torn_copies(dir: &Path, name: &str) {
+    let prefix = format!("{name}.at-");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut copies: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with(&prefix) && n.ends_with(".torn")
+        })
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if copies.len() <= TORN_COPIES_KEPT {
+        return;
+    }
+    copies.sort();
+    for (_, old) in &copies[..copies.len() - TORN_COPIES_KEPT] {
+        if let Err(e) = std::fs::remove_file(old) {
+            warn!(copy = %old.display(), "could not remove an old torn copy: {e}");
+        }
+    }
 }
 
 #[cfg(target_os = "linux")]
@@ -487,6 +644,20 @@ mod tests {
         ));
     }
 
+    /// The mark as it stood after the first `n` of the log's records: the
+    /// state a kill during the next append leaves behind.
+    fn mark_after(path: &Path, n: usize) {
+        let (log, _) = RecordLog::open(path, key().verifying_key()).unwrap();
+        let last = log.get(n as u64 - 1).unwrap().unwrap();
+        SavedMark {
+            records: n as u64,
+            end: log.offsets.get(n).copied().unwrap_or(log.end),
+            last_hash: last.hash(),
+        }
+        .write(path)
+        .unwrap();
+    }
+
     #[test]
     fn torn_tail_is_cut_and_kept() {
         let dir = tempfile::tempdir().unwrap();
@@ -495,6 +666,8 @@ mod tests {
         let full = std::fs::read(&path).unwrap();
         let last = entry_offsets(&path)[2] as usize;
         for cut in [last + 3, last + 20, full.len() - 1] {
+            // Killed while appending the third record: two reported saved.
+            mark_after(&path, 2);
             std::fs::write(&path, &full[..cut]).unwrap();
             let (log, report) = RecordLog::open(&path, key().verifying_key()).unwrap();
             assert_eq!(log.len(), 2);
@@ -509,6 +682,148 @@ mod tests {
         std::fs::write(&path, &zeros).unwrap();
         let (log, report) = RecordLog::open(&path, key().verifying_key()).unwrap();
         assert_eq!((log.len(), report.torn_bytes), (3, 300));
+        drop(log);
+        // A whole entry synced before the kill, the mark not yet: it
+        // verifies, so it is kept and the mark catches up.
+        mark_after(&path, 2);
+        let (log, report) = RecordLog::open(&path, key().verifying_key()).unwrap();
+        assert_eq!((log.len(), report.torn_bytes), (3, 0));
+        assert_eq!(SavedMark::read(&path).unwrap().unwrap().records, 3);
+    }
+
+    #[test]
+    fn damage_to_a_saved_record_is_never_taken_for_a_torn_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.log");
+        write_log(&path, 3);
+        let good = std::fs::read(&path).unwrap();
+        let last = entry_offsets(&path)[2] as usize;
+        // A flipped byte in the last record's body, then in its length.
+        for at in [last + 60, last + 1] {
+            let mut bytes = good.clone();
+            bytes[at] ^= 0x20;
+            std::fs::write(&path, &bytes).unwrap();
+            let err = RecordLog::open(&path, key().verifying_key()).unwrap_err();
+            assert!(
+                matches!(err, LogError::SavedDamaged { entry: 2, .. }),
+                "{err}"
+            );
+            assert!(err.to_string().contains("reported it saved"), "{err}");
+            assert_eq!(std::fs::read(&path).unwrap(), bytes, "file untouched");
+        }
+        // The last record cut off, as a torn write would leave it.
+        std::fs::write(&path, &good[..last + 10]).unwrap();
+        let err = RecordLog::open(&path, key().verifying_key()).unwrap_err();
+        assert!(
+            matches!(err, LogError::SavedDamaged { entry: 2, .. }),
+            "{err}"
+        );
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), last as u64 + 10);
+        let torn = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".torn")
+            })
+            .count();
+        assert_eq!(torn, 0, "nothing cut, nothing copied");
+    }
+
+    #[test]
+    fn a_truncated_emptied_or_deleted_log_is_refused_and_nothing_is_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.log");
+        write_log(&path, 3);
+        let good = std::fs::read(&path).unwrap();
+        let second_end = entry_offsets(&path)[2] as usize;
+        for (len, found) in [(second_end, 2), (LOG_MAGIC.len(), 0), (0, 0)] {
+            std::fs::write(&path, &good[..len]).unwrap();
+            let err = RecordLog::open(&path, key().verifying_key()).unwrap_err();
+            assert!(
+                matches!(err, LogError::Missing { found: f, saved: 3, .. } if f == found),
+                "{len} bytes: {err}"
+            );
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), len as u64);
+        }
+        std::fs::remove_file(&path).unwrap();
+        let err = RecordLog::open(&path, key().verifying_key()).unwrap_err();
+        assert!(matches!(err, LogError::Missing { saved: 3, .. }), "{err}");
+        assert!(err.to_string().contains("do not start the kiosk afresh"));
+        assert!(!path.exists(), "no new log was started");
+    }
+
+    #[test]
+    fn a_log_replaced_by_another_of_the_same_kiosk_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.log");
+        write_log(&path, 2);
+        let old = std::fs::read(&path).unwrap();
+        let (mut log, _) = RecordLog::open(&path, key().verifying_key()).unwrap();
+        append_one(&mut log, 100);
+        drop(log);
+        // A copy from before the third record, grown by a different third.
+        std::fs::write(&path, &old).unwrap();
+        let mark = std::fs::read(saved_mark::path_for(&path)).unwrap();
+        let (mut log, _) = {
+            std::fs::remove_file(saved_mark::path_for(&path)).unwrap();
+            RecordLog::open(&path, key().verifying_key()).unwrap()
+        };
+        append_one(&mut log, 200);
+        drop(log);
+        std::fs::write(saved_mark::path_for(&path), &mark).unwrap();
+        let err = RecordLog::open(&path, key().verifying_key()).unwrap_err();
+        assert!(matches!(err, LogError::Replaced { entry: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn a_log_from_before_marks_opens_and_is_marked() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.log");
+        write_log(&path, 2);
+        std::fs::remove_file(saved_mark::path_for(&path)).unwrap();
+        let (log, _) = RecordLog::open(&path, key().verifying_key()).unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(SavedMark::read(&path).unwrap().unwrap().records, 2);
+    }
+
+    #[test]
+    fn torn_copies_are_kept_within_their_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("records.log");
+        write_log(&path, 1);
+        let good = std::fs::read(&path).unwrap();
+        for i in 0..TORN_COPIES_KEPT + 5 {
+            let mut bytes = good.clone();
+            bytes.extend_from_slice(&[i as u8 + 1; 5]);
+            std::fs::write(&path, &bytes).unwrap();
+            let (_, report) = RecordLog::open(&path, key().verifying_key()).unwrap();
+            assert_eq!(report.torn_bytes, 5);
+        }
+        let torn = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".torn")
+            })
+            .count();
+        assert_eq!(torn, TORN_COPIES_KEPT);
+    }
+
+    /// Appends the log's next record.
+    fn append_one(log: &mut RecordLog, uptime: u64) {
+        let device = DeviceId::of(&key().verifying_key());
+        let seq = log.len();
+        let mut body = RecordBody::example();
+        body.patient = None;
+        let r = Record::new(device, seq, log.last_hash(), 2, 2, uptime, body);
+        log.append(&SignedRecord::sign(&r, &key()).unwrap())
+            .unwrap();
     }
 
     #[test]
@@ -517,6 +832,9 @@ mod tests {
         let path = dir.path().join("records.log");
         write_log(&path, 4);
         let offsets = entry_offsets(&path);
+        // Past the saved records (a mark from after the first), so that
+        // this is the walk's own judgement, not the mark's.
+        mark_after(&path, 1);
         let mut bytes = std::fs::read(&path).unwrap();
         bytes[offsets[1] as usize + 40] ^= 0x10;
         std::fs::write(&path, &bytes).unwrap();
@@ -529,8 +847,8 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), bytes, "file untouched");
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
-            1,
-            "no torn copy made"
+            2,
+            "the log and its mark, no torn copy made"
         );
     }
 

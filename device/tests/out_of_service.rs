@@ -1,6 +1,6 @@
 //! A kiosk that cannot screen says so on its panel and stays there: here its
-//! record log is damaged (a byte flipped inside a saved record, with valid
-//! records after it). `kiosk run` must draw the service screen with the
+//! record log is damaged (a byte flipped inside the first or the last saved
+//! record, the log cut to its header, or deleted). `kiosk run` must draw the service screen with the
 //! reason and the technician's action, keep running instead of exiting into
 //! a systemd restart loop, and leave the log byte for byte as it was.
 
@@ -11,28 +11,62 @@ use std::time::{Duration, Instant};
 use device::record_store::RecordStore;
 use screening::record::RecordBody;
 
-/// A store with three saved records, then one byte of the first flipped.
-fn damaged_store(data: &Path) -> Vec<u8> {
+/// How a saved log is damaged before the kiosk starts.
+#[derive(Debug, Clone, Copy)]
+enum Damage {
+    /// A byte flipped inside the first saved record (valid records follow).
+    FirstRecord,
+    /// A byte flipped inside the last saved record: it must not be taken
+    /// for an unfinished write and cut.
+    LastRecord,
+    /// The log cut back to its header.
+    Truncated,
+    /// The log deleted.
+    Deleted,
+}
+
+/// A store with three saved records, then `damage` done to it. Returns the
+/// log's bytes afterwards (`None`: no log file).
+fn damaged_store(data: &Path, damage: Damage) -> Option<Vec<u8>> {
     let mut store = RecordStore::open(data).expect("new store");
     for _ in 0..3 {
         store.append(RecordBody::example()).expect("append");
     }
-    let first = store
-        .log()
-        .get(0)
-        .expect("read")
-        .expect("present")
-        .to_bytes();
+    let record = |i| {
+        store
+            .log()
+            .get(i)
+            .expect("read")
+            .expect("present")
+            .to_bytes()
+    };
+    let (first, last) = (record(0), record(2));
     drop(store);
     let path = data.join("records.log");
     let mut bytes = std::fs::read(&path).unwrap();
-    let at = bytes
-        .windows(first.len())
-        .position(|w| w == first.as_slice())
-        .expect("the first record is in the log");
-    bytes[at + first.len() / 2] ^= 0x40;
+    let find = |r: &[u8], bytes: &[u8]| {
+        bytes
+            .windows(r.len())
+            .position(|w| w == r)
+            .expect("the record is in the log")
+    };
+    match damage {
+        Damage::FirstRecord => {
+            let at = find(&first, &bytes);
+            bytes[at + first.len() / 2] ^= 0x40;
+        }
+        Damage::LastRecord => {
+            let at = find(&last, &bytes);
+            bytes[at + last.len() / 2] ^= 0x40;
+        }
+        Damage::Truncated => bytes.truncate(8),
+        Damage::Deleted => {
+            std::fs::remove_file(&path).unwrap();
+            return None;
+        }
+    }
     std::fs::write(&path, &bytes).unwrap();
-    bytes
+    Some(bytes)
 }
 
 /// Kills the kiosk however the test ends.
@@ -47,10 +81,28 @@ impl Drop for Running {
 
 #[test]
 fn a_damaged_log_puts_the_kiosk_out_of_service_on_its_panel_and_leaves_the_log_alone() {
+    out_of_service_for(Damage::FirstRecord);
+}
+
+#[test]
+fn damage_to_the_last_saved_record_is_not_cut_as_a_torn_write() {
+    out_of_service_for(Damage::LastRecord);
+}
+
+#[test]
+fn a_truncated_or_deleted_log_is_noticed_and_no_new_chain_is_started() {
+    out_of_service_for(Damage::Truncated);
+    out_of_service_for(Damage::Deleted);
+}
+
+/// Starts `kiosk run` on a store with `damage` and checks the service
+/// screen, that it stays, and that the log is as the damage left it.
+/// `KIOSK_SCREENSHOTS=DIR` keeps each service screen as `DIR/<damage>.png`.
+fn out_of_service_for(damage: Damage) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let screens = dir.path().join("screens");
-    let before = damaged_store(&data);
+    let before = damaged_store(&data, damage);
     let config = dir.path().join("kiosk.toml");
     std::fs::write(
         &config,
@@ -93,10 +145,14 @@ fn a_damaged_log_puts_the_kiosk_out_of_service_on_its_panel_and_leaves_the_log_a
         "the service screen is drawn"
     );
     assert_eq!(
-        std::fs::read(data.join("records.log")).unwrap(),
+        std::fs::read(data.join("records.log")).ok(),
         before,
-        "the damaged log is left as it was"
+        "{damage:?}: the damaged log is left as it was (and a deleted one is not recreated)"
     );
+    if let Some(keep) = std::env::var_os("KIOSK_SCREENSHOTS") {
+        let to = Path::new(&keep).join(format!("out-of-service-{damage:?}.png").to_lowercase());
+        std::fs::copy(&shown, to).expect("copy the screenshot");
+    }
     // Nothing was screened.
     let files: Vec<_> = std::fs::read_dir(&screens).unwrap().collect();
     assert_eq!(files.len(), 1, "only the service screen was drawn");
