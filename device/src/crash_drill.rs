@@ -1,6 +1,6 @@
 //! The crash drill behind the hidden `kiosk record-log-torture`: append
-//! records forever (or `count` of them), printing `appended SEQ HASH` on
-//! stdout after each `append` returns, so a test can SIGKILL the process at
+//! records forever (or `count` of them), printing `opening` and `opened`
+//! around the open and `appended SEQ HASH` after each `append` returns, so a test can SIGKILL the process at
 //! any point and check that every record it saw acknowledged survived.
 
 use anyhow::{Context, Result};
@@ -13,9 +13,13 @@ use std::time::Duration;
 /// `count` records; with `split_pause`, each entry is written in two halves
 /// with that pause between, so kills land mid-entry.
 pub fn run(data_dir: &Path, count: u64, split_pause: Option<Duration>) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    // Said before the open, so a test that kills between `opening` and
+    // `opened` knows it killed the verification or the torn-tail repair.
+    writeln!(out, "opening")?;
+    out.flush()?;
     let mut store =
         crate::record_store::RecordStore::open(data_dir).context("opening the record store")?;
-    let mut out = std::io::stdout().lock();
     let report = store.open_report().clone();
     writeln!(
         out,
