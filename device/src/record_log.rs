@@ -203,7 +203,12 @@ impl RecordLog {
             .open(path)
             .map_err(io_err)?;
         lock(&file, path)?;
-        saved_mark::remove_stale_temporaries(path);
+        // With the log locked no other kiosk process is writing here.
+        let stale =
+            screening::durable::remove_stale_temporaries(screening::durable::parent_dir(path));
+        if stale > 0 {
+            info!(path = %path.display(), stale, "removed temporaries of interrupted writes");
+        }
         let mark = SavedMark::read(path).map_err(|mark| LogError::Mark {
             path: path.to_path_buf(),
             mark,

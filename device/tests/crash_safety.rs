@@ -121,6 +121,19 @@ fn every_acknowledged_append_survives_sigkill() {
         "the drill appended too little to mean anything: {}",
         acked.len()
     );
+    // What the kills left beside the log is bounded: no temporaries of dead
+    // writers, at most the kept number of torn copies.
+    let left: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let temporaries = left.iter().filter(|n| n.contains(".tmp-")).count();
+    let torn = left.iter().filter(|n| n.ends_with(".torn")).count();
+    assert_eq!(temporaries, 0, "temporaries left: {left:?}");
+    assert!(
+        torn <= device::record_log::TORN_COPIES_KEPT,
+        "{torn} torn copies"
+    );
     assert!(
         during_open * 20 >= kills,
         "only {during_open} of {kills} kills landed before the open finished"

@@ -126,29 +126,6 @@ impl SavedMark {
     }
 }
 
-/// Removes the temporary files of mark writes that a kill interrupted
-/// (`write_atomic` names them after the process, so each kill leaves its
-/// own). Called with the log locked, so no live writer owns them.
-pub fn remove_stale_temporaries(log: &Path) {
-    let mark = path_for(log);
-    let (Some(dir), Some(name)) = (mark.parent(), mark.file_name()) else {
-        return;
-    };
-    let prefix = format!(".{}.tmp-", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    }) else {
-        return;
-    };
-    for e in entries.flatten() {
-        if e.file_name().to_string_lossy().starts_with(&prefix) {
-            let _ = std::fs::remove_file(e.path());
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
