@@ -180,20 +180,20 @@ impl RecordLog {
             source,
         };
         let existed = path.exists();
-        if !existed {
-            // Before anything is created: a log that is gone while its mark
-            // counts records was deleted, not never written.
-            let mark = SavedMark::read(path).map_err(|mark| LogError::Mark {
+        // Read once, before anything is created: a log that is gone while
+        // its mark counts records was deleted, not never written. Marks are
+        // replaced by rename, so this reads a whole one even unlocked; a
+        // process that holds the log makes the lock below fail anyway.
+        let mark = SavedMark::read(path).map_err(|mark| LogError::Mark {
+            path: path.to_path_buf(),
+            mark,
+        })?;
+        if let Some(mark) = mark.filter(|m| !existed && m.records > 0) {
+            return Err(LogError::Missing {
                 path: path.to_path_buf(),
-                mark,
-            })?;
-            if let Some(mark) = mark.filter(|m| m.records > 0) {
-                return Err(LogError::Missing {
-                    path: path.to_path_buf(),
-                    found: 0,
-                    saved: mark.records,
-                });
-            }
+                found: 0,
+                saved: mark.records,
+            });
         }
         let mut file = OpenOptions::new()
             .read(true)
@@ -209,10 +209,6 @@ impl RecordLog {
         if stale > 0 {
             info!(path = %path.display(), stale, "removed temporaries of interrupted writes");
         }
-        let mark = SavedMark::read(path).map_err(|mark| LogError::Mark {
-            path: path.to_path_buf(),
-            mark,
-        })?;
         let saved = mark.map_or(0, |m| m.records);
         let mut report = OpenReport {
             created: !existed,
@@ -321,7 +317,6 @@ impl RecordLog {
             }
             SavedMark {
                 records: report.records,
-                end: bytes.len() as u64,
                 last_hash: verifier.last_hash(),
             }
             .write(path)
@@ -380,7 +375,6 @@ impl RecordLog {
         // trusts when it must tell damage from an unfinished append.
         let mark = SavedMark {
             records: self.offsets.len() as u64,
-            end: self.end,
             last_hash: self.verifier.last_hash(),
         };
         if let Err(source) = mark.write(&self.path) {
@@ -656,7 +650,6 @@ mod tests {
         let last = log.get(n as u64 - 1).unwrap().unwrap();
         SavedMark {
             records: n as u64,
-            end: log.offsets.get(n).copied().unwrap_or(log.end),
             last_hash: last.hash(),
         }
         .write(path)
@@ -724,16 +717,7 @@ mod tests {
             "{err}"
         );
         assert_eq!(std::fs::metadata(&path).unwrap().len(), last as u64 + 10);
-        let torn = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .ends_with(".torn")
-            })
-            .count();
+        let torn = torn_copies(dir.path());
         assert_eq!(torn, 0, "nothing cut, nothing copied");
     }
 
@@ -807,17 +791,19 @@ mod tests {
             let (_, report) = RecordLog::open(&path, key().verifying_key()).unwrap();
             assert_eq!(report.torn_bytes, 5);
         }
-        let torn = std::fs::read_dir(dir.path())
+        let torn = torn_copies(dir.path());
+        assert_eq!(torn, TORN_COPIES_KEPT);
+    }
+
+    /// How many `.torn` copies lie in `dir`.
+    fn torn_copies(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
             .unwrap()
             .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .ends_with(".torn")
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().ends_with(".torn")
             })
-            .count();
-        assert_eq!(torn, TORN_COPIES_KEPT);
+            .count()
     }
 
     /// Appends the log's next record.

@@ -266,8 +266,8 @@ pub fn decide(
 
 #[cfg(test)]
 mod tests {
+    use super::features::fixtures::series;
     use super::*;
-    use crate::geometry::{PerSide, Point};
     use crate::model::{default_models_dir, sha256_hex, MANIFEST_FILE};
     use std::path::Path;
 
@@ -281,32 +281,6 @@ mod tests {
         assert!(text.contains(from), "the manifest no longer holds {from:?}");
         let manifest = Manifest::parse(&text.replacen(from, to, 1), dir).unwrap();
         SeriesModel::load(&manifest)
-    }
-
-    fn ev(x: Expression, eyes: (f32, f32), mouth: [(f32, f32); 2]) -> ExpressionEvidence {
-        ExpressionEvidence {
-            expression: x,
-            probability: None,
-            fissure_left: eyes.0,
-            fissure_right: eyes.1,
-            mouth: Some(PerSide::new(
-                Point::new(mouth[0].0, mouth[0].1),
-                Point::new(mouth[1].0, mouth[1].1),
-            )),
-        }
-    }
-
-    const REST_MOUTH: [(f32, f32); 2] = [(0.45, 1.2), (-0.45, 1.2)];
-
-    /// A series whose smile moves the mouth as given and the eyes to
-    /// `smile_eyes`; pucker and closure as a healthy face makes them.
-    fn series(smile_eyes: (f32, f32), smile_mouth: [(f32, f32); 2]) -> Vec<ExpressionEvidence> {
-        vec![
-            ev(Expression::Rest, (0.3, 0.3), REST_MOUTH),
-            ev(Expression::BigSmile, smile_eyes, smile_mouth),
-            ev(Expression::Pucker, (0.3, 0.3), [(0.35, 1.2), (-0.35, 1.2)]),
-            ev(Expression::TightEyeClosure, (0.0, 0.0), REST_MOUTH),
-        ]
     }
 
     fn committed() -> SeriesModel {

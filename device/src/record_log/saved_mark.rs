@@ -1,7 +1,7 @@
 //! What the kiosk has reported saved, kept beside the log.
 //!
 //! ```text
-//! "SKSAVED\x01" | u64 LE records | u64 LE end | [u8; 32] last hash | u32 LE crc32(all before)
+//! "SKSAVED\x01" | u64 LE records | [u8; 32] last hash | u32 LE crc32(all before)
 //! ```
 //!
 //! A torn write and damage look alike in the log itself: both are bytes
@@ -25,15 +25,13 @@ use std::path::{Path, PathBuf};
 use screening::record::RecordHash;
 
 const MAGIC: [u8; 8] = *b"SKSAVED\x01";
-const LEN: usize = 8 + 8 + 8 + 32 + 4;
+const LEN: usize = 8 + 8 + 32 + 4;
 
 /// The saved mark of one log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SavedMark {
     /// Records reported saved.
     pub records: u64,
-    /// Where the last of them ends in the log.
-    pub end: u64,
     /// Its hash ([`RecordHash::GENESIS`] for none).
     pub last_hash: RecordHash,
 }
@@ -67,15 +65,6 @@ pub fn path_for(log: &Path) -> PathBuf {
 }
 
 impl SavedMark {
-    /// The mark of an empty log.
-    pub fn empty(end: u64) -> SavedMark {
-        SavedMark {
-            records: 0,
-            end,
-            last_hash: RecordHash::GENESIS,
-        }
-    }
-
     /// Reads the mark of `log`; `None` when there is none (a new kiosk, or
     /// a log written before marks existed).
     pub fn read(log: &Path) -> Result<Option<SavedMark>, MarkError> {
@@ -99,12 +88,10 @@ impl SavedMark {
         if crc32fast::hash(&bytes[..LEN - 4]) != crc {
             return Err(damaged("checksum mismatch"));
         }
-        let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
         let mut hash = [0u8; 32];
-        hash.copy_from_slice(&bytes[24..56]);
+        hash.copy_from_slice(&bytes[16..48]);
         Ok(Some(SavedMark {
-            records: u64_at(8),
-            end: u64_at(16),
+            records: u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes")),
             last_hash: RecordHash(hash),
         }))
     }
@@ -118,7 +105,6 @@ impl SavedMark {
         let mut b = Vec::with_capacity(LEN);
         b.extend_from_slice(&MAGIC);
         b.extend_from_slice(&self.records.to_le_bytes());
-        b.extend_from_slice(&self.end.to_le_bytes());
         b.extend_from_slice(&self.last_hash.0);
         let crc = crc32fast::hash(&b);
         b.extend_from_slice(&crc.to_le_bytes());
@@ -137,7 +123,6 @@ mod tests {
         assert_eq!(SavedMark::read(&log).unwrap(), None);
         let mark = SavedMark {
             records: 7,
-            end: 1234,
             last_hash: RecordHash([9; 32]),
         };
         mark.write(&log).unwrap();

@@ -238,31 +238,39 @@ pub fn neutralised(
         .collect()
 }
 
+/// Series built by hand for the tests of this module and of the model.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
     use crate::geometry::Point;
 
-    fn corner(x: f32, y: f32) -> Point {
-        Point::new(x, y)
-    }
-
-    fn ev(expression: Expression, eyes: (f32, f32), mouth: [(f32, f32); 2]) -> ExpressionEvidence {
+    /// One expression's evidence: fissures `eyes` (left, right) and the
+    /// mouth corners (left, right) in the face frame.
+    pub(crate) fn ev(
+        expression: Expression,
+        eyes: (f32, f32),
+        mouth: [(f32, f32); 2],
+    ) -> ExpressionEvidence {
         ExpressionEvidence {
             expression,
             probability: None,
             fissure_left: eyes.0,
             fissure_right: eyes.1,
             mouth: Some(PerSide::new(
-                corner(mouth[0].0, mouth[0].1),
-                corner(mouth[1].0, mouth[1].1),
+                Point::new(mouth[0].0, mouth[0].1),
+                Point::new(mouth[1].0, mouth[1].1),
             )),
         }
     }
 
-    const REST_MOUTH: [(f32, f32); 2] = [(0.45, 1.2), (-0.45, 1.2)];
+    pub(crate) const REST_MOUTH: [(f32, f32); 2] = [(0.45, 1.2), (-0.45, 1.2)];
 
-    fn series(smile_eyes: (f32, f32), smile_mouth: [(f32, f32); 2]) -> Vec<ExpressionEvidence> {
+    /// A series whose smile moves the mouth as given and the eyes to
+    /// `smile_eyes`; pucker and closure as a healthy face makes them.
+    pub(crate) fn series(
+        smile_eyes: (f32, f32),
+        smile_mouth: [(f32, f32); 2],
+    ) -> Vec<ExpressionEvidence> {
         vec![
             ev(Expression::Rest, (0.3, 0.3), REST_MOUTH),
             ev(Expression::BigSmile, smile_eyes, smile_mouth),
@@ -270,6 +278,12 @@ mod tests {
             ev(Expression::TightEyeClosure, (0.0, 0.0), REST_MOUTH),
         ]
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{ev, series, REST_MOUTH};
+    use super::*;
 
     #[test]
     fn the_eye_on_the_weak_side_narrowing_is_signed_apart_from_a_flaccid_smile() {
