@@ -4,13 +4,15 @@
 //! First the clinic's acknowledgement left on the drive by `clinic import`
 //! is read (and checked against the pinned host key and the kiosk's own
 //! chain) so records the clinic holds are not exported again; then the
-//! remaining records go to `DIR/synkinesis/<device id>/records.bin` with a
-//! manifest signed by the kiosk that names the file's SHA-256.
+//! remaining records go to `DIR/synkinesis/<device id>/records.sealed`,
+//! sealed to the paired clinic's key (only that clinic can read them), with a
+//! manifest signed by the kiosk that names the sealed file's SHA-256. A kiosk
+//! that is not paired exports nothing: it has no key to seal to.
 
 use screening::durable::write_atomic;
 use screening::record::bundle::{
-    encode_records, BundleFile, Manifest, SignedManifest, ACK_FILE, BUNDLE_ROOT, BUNDLE_VERSION,
-    MANIFEST_FILE, RECORDS_FILE,
+    seal_records, BundleFile, Manifest, SignedManifest, ACK_FILE, BUNDLE_ROOT, BUNDLE_VERSION,
+    MANIFEST_FILE, PLAIN_RECORDS_FILE, RECORDS_FILE,
 };
 use screening::record::wire::SignedAck;
 use screening::record::DeviceId;
@@ -36,6 +38,12 @@ pub enum ExportError {
     /// The store refused (log I/O, bad acknowledgement).
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// No clinic key to seal the records to.
+    #[error("this kiosk is not paired with a clinic, so its records cannot be sealed for one: run `kiosk pair --host-key HEX` with the clinic's key (`clinic identity`) first; nothing was written")]
+    NotPaired,
+    /// The pairing file holds no usable key.
+    #[error("the paired clinic key is not usable ({0}): pair again with `kiosk pair --host-key HEX`; nothing was written")]
+    BadPairing(String),
 }
 
 /// What an export did.
@@ -63,6 +71,10 @@ pub fn export(
     paired: Option<&PairedHost>,
     dir: &Path,
 ) -> Result<ExportReport, ExportError> {
+    let host_key = paired
+        .ok_or(ExportError::NotPaired)?
+        .key()
+        .map_err(|e| ExportError::BadPairing(e.to_string()))?;
     let folder = device_folder(dir, store.device());
     let io_err = |path: &Path| {
         let path = path.to_path_buf();
@@ -73,22 +85,16 @@ pub fn export(
     let mut ack_applied = None;
     let ack_path = folder.join(ACK_FILE);
     if ack_path.exists() {
-        match paired.map(PairedHost::key) {
-            Some(Ok(host_key)) => {
-                let bytes = std::fs::read(&ack_path).map_err(io_err(&ack_path))?;
-                match SignedAck::decode(&bytes) {
-                    Ok(ack) => {
-                        if store.apply_ack(&ack, &host_key)? {
-                            ack_applied = store.acknowledged_through();
-                        }
-                    }
-                    Err(e) => {
-                        warn!(path = %ack_path.display(), "acknowledgement file unreadable, ignored: {e}")
-                    }
+        let bytes = std::fs::read(&ack_path).map_err(io_err(&ack_path))?;
+        match SignedAck::decode(&bytes) {
+            Ok(ack) => {
+                if store.apply_ack(&ack, &host_key)? {
+                    ack_applied = store.acknowledged_through();
                 }
             }
-            _ => warn!(path = %ack_path.display(),
-                       "not paired with a clinic: its acknowledgement cannot be checked and is ignored (run `kiosk pair`)"),
+            Err(e) => {
+                warn!(path = %ack_path.display(), "acknowledgement file unreadable, ignored: {e}")
+            }
         }
     }
 
@@ -99,7 +105,8 @@ pub fn export(
         };
         (seq(a), seq(b))
     });
-    let file = encode_records(&records);
+    let file =
+        seal_records(&host_key, &records).map_err(|e| ExportError::BadPairing(e.to_string()))?;
     let records_path = folder.join(RECORDS_FILE);
     write_atomic(&records_path, &file, 0o644).map_err(io_err(&records_path))?;
     let manifest = Manifest {
@@ -118,6 +125,12 @@ pub fn export(
     let manifest_path = folder.join(MANIFEST_FILE);
     let text = serde_json::to_vec_pretty(&signed).expect("manifest encodes");
     write_atomic(&manifest_path, &text, 0o644).map_err(io_err(&manifest_path))?;
+    // An earlier version's plain records file would give away what the
+    // sealed one hides; the manifest no longer names it.
+    let plain = folder.join(PLAIN_RECORDS_FILE);
+    if plain.exists() {
+        std::fs::remove_file(&plain).map_err(io_err(&plain))?;
+    }
     info!(folder = %folder.display(), records = records.len(), ?range, "bundle written");
     Ok(ExportReport {
         folder,

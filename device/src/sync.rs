@@ -5,6 +5,9 @@
 //! the server to sign a fresh nonce ([`Hello`]) and sends nothing unless the
 //! pinned key signed it; every acknowledgement is host-signed too and is
 //! checked against the kiosk's own record hash before the cursor moves.
+//! Every batch is signed by the kiosk's key over the single-use challenge of
+//! the clinic's last answer, so the clinic answers nobody else about this
+//! kiosk and no captured request can be replayed.
 //! Batches and answers are sealed ([`screening::record::seal`]) to the
 //! X25519 key the pinned host key signed in its hello answer, so records and
 //! patient references cross the clinic LAN encrypted even over plain HTTP:
@@ -239,6 +242,9 @@ pub fn sync(
     let sync_key = answer
         .verify(&hello, host_key)
         .map_err(|_| SyncError::NotPairedHost)?;
+    // Each batch answers the clinic's latest challenge with this kiosk's
+    // signature: the clinic tells nobody else anything about this chain.
+    let mut challenge = answer.challenge;
 
     let batch_records = opts.batch_records.clamp(1, MAX_BATCH_RECORDS);
     let batch_bytes = opts.batch_bytes.min(MAX_BATCH_BYTES - 4096);
@@ -249,7 +255,7 @@ pub fn sync(
         }
         let before = store.acknowledged_through();
         let n = records.len() as u64;
-        let plain = SyncBatch::new(store.device(), records).encode();
+        let plain = SyncBatch::signed(store.identity().signing_key(), challenge, records).encode();
         let (body, session) = Session::seal_request(&sync_key, &plain)
             .map_err(|e| SyncError::Malformed(format!("clinic sealing key: {e}")))?;
         let answer = session
@@ -258,6 +264,7 @@ pub fn sync(
         let response =
             SyncResponse::decode(&answer).map_err(|e| SyncError::Malformed(e.to_string()))?;
         store.apply_ack(&response.ack, host_key)?;
+        challenge = response.next_challenge;
         report.batches += 1;
         report.sent += n;
         report.stored += u64::from(response.stored);
@@ -394,7 +401,10 @@ mod tests {
     impl SyncTransport for Impostor {
         fn hello(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
             let rogue = ed25519_dalek::SigningKey::from_bytes(&[66; 32]);
-            Ok(Hello::decode(body).unwrap().answer(&rogue).encode())
+            Ok(Hello::decode(body)
+                .unwrap()
+                .answer(&rogue, [1; 32])
+                .encode())
         }
         fn push(&mut self, _: &[u8]) -> Result<Vec<u8>, TransportError> {
             panic!("records were sent to a server that is not the paired clinic")

@@ -46,11 +46,11 @@ pub fn write_if_asked() {
     for n in 0..=chain.len() {
         write(
             format!("batch-{n}"),
-            SyncBatch::new(device, chain[..n].to_vec()),
+            SyncBatch::signed(&key, [0; 32], chain[..n].to_vec()),
         );
     }
     write(
         "batch-from-1".into(),
-        SyncBatch::new(device, chain[1..].to_vec()),
+        SyncBatch::signed(&key, [0; 32], chain[1..].to_vec()),
     );
 }

@@ -4,19 +4,22 @@
 //!
 //! For each `DIR/synkinesis/<device>/`: the manifest must be signed by an
 //! enrolled kiosk and list exactly the records file, whose SHA-256 and
-//! length must match; a swapped or damaged file refuses the whole bundle
-//! (nothing stored) with a `warn` line.
+//! length must match and which must open with this clinic's key; a swapped,
+//! damaged or foreign file refuses the whole bundle (nothing stored) with a
+//! `warn` line and a security event.
 
 use ed25519_dalek::SigningKey;
 use screening::durable::write_atomic;
 use screening::record::bundle::{
-    decode_records, SignedManifest, ACK_FILE, BUNDLE_ROOT, MANIFEST_FILE,
+    open_records, SignedManifest, ACK_FILE, BUNDLE_ROOT, MANIFEST_FILE,
 };
+use screening::record::seal::ClinicSecret;
 use screening::record::DeviceId;
 use std::path::{Path, PathBuf};
 use tracing::{info, warn};
 
-use crate::ingest::{acknowledge, ingest, IngestError, Via};
+use crate::ingest::{acknowledge, ingest, now_ms, IngestError, Via};
+use crate::store::security::{SecurityEvent, SecurityKind};
 use crate::store::{Store, StoreError};
 
 /// Records per ingest transaction during an import.
@@ -80,9 +83,10 @@ pub fn import(
         .filter(|p| p.is_dir())
         .collect();
     folders.sort();
+    let clinic = ClinicSecret::for_bundles(host_key);
     let mut out = Vec::new();
     for folder in folders {
-        out.push(import_bundle(store, host_key, &folder, progress)?);
+        out.push(import_bundle(store, host_key, &clinic, &folder, progress)?);
     }
     Ok(out)
 }
@@ -93,9 +97,29 @@ fn refuse(mut outcome: BundleOutcome, reason: String) -> BundleOutcome {
     outcome
 }
 
+/// [`refuse`] for a bundle refused before any of its records was read, with
+/// a security event (refused records have theirs from [`ingest`]).
+fn refuse_bundle(
+    store: &mut Store,
+    outcome: BundleOutcome,
+    reason: String,
+) -> Result<BundleOutcome, ImportError> {
+    store.record_security_event(&SecurityEvent {
+        at_ms: now_ms(),
+        kind: SecurityKind::BundleRefused,
+        subject: outcome
+            .device
+            .map_or_else(|| outcome.folder.display().to_string(), |d| d.to_string()),
+        address: "usb".into(),
+        detail: reason.clone(),
+    })?;
+    Ok(refuse(outcome, reason))
+}
+
 fn import_bundle(
     store: &mut Store,
     host_key: &SigningKey,
+    clinic: &ClinicSecret,
     folder: &Path,
     progress: bool,
 ) -> Result<BundleOutcome, ImportError> {
@@ -111,36 +135,38 @@ fn import_bundle(
     let manifest: SignedManifest = match std::fs::read(&manifest_path) {
         Ok(bytes) => match serde_json::from_slice(&bytes) {
             Ok(m) => m,
-            Err(e) => return Ok(refuse(outcome, format!("manifest does not parse: {e}"))),
+            Err(e) => {
+                return refuse_bundle(store, outcome, format!("manifest does not parse: {e}"))
+            }
         },
-        Err(e) => return Ok(refuse(outcome, format!("no readable manifest: {e}"))),
+        Err(e) => return refuse_bundle(store, outcome, format!("no readable manifest: {e}")),
     };
     let device = manifest.manifest.device;
     outcome.device = Some(device);
     let Some(dev) = store.device(device)? else {
-        return Ok(refuse(outcome, format!("kiosk {device} is not enrolled")));
+        return refuse_bundle(store, outcome, format!("kiosk {device} is not enrolled"));
     };
     if let Err(e) = manifest.verify(&dev.key) {
-        return Ok(refuse(outcome, e.to_string()));
+        return refuse_bundle(store, outcome, e.to_string());
     }
     let entry = match manifest.records_file() {
         Ok(f) => f,
-        Err(e) => return Ok(refuse(outcome, e.to_string())),
+        Err(e) => return refuse_bundle(store, outcome, e.to_string()),
     };
     let records_path = folder.join(&entry.name);
     let bytes = match std::fs::read(&records_path) {
         Ok(b) => b,
-        Err(e) => return Ok(refuse(outcome, format!("{}: {e}", records_path.display()))),
+        Err(e) => return refuse_bundle(store, outcome, format!("{}: {e}", records_path.display())),
     };
     if !entry.matches(&bytes) {
         let e = screening::record::bundle::BundleError::FileMismatch {
             name: entry.name.clone(),
         };
-        return Ok(refuse(outcome, e.to_string()));
+        return refuse_bundle(store, outcome, e.to_string());
     }
-    let records = match decode_records(&bytes) {
+    let records = match open_records(clinic, &bytes) {
         Ok(r) => r,
-        Err(e) => return Ok(refuse(outcome, e.to_string())),
+        Err(e) => return refuse_bundle(store, outcome, e.to_string()),
     };
     let bar = progress.then(|| {
         let bar = indicatif::ProgressBar::new(records.len() as u64);

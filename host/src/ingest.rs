@@ -22,6 +22,7 @@ use screening::record::{
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing::{debug, warn};
 
+use crate::store::security::{insert_security_event, SecurityEvent, SecurityKind};
 use crate::store::{self, DeviceRow, Store, StoreError};
 
 /// How records arrived.
@@ -90,10 +91,47 @@ pub fn ingest(
     records: &[SignedRecord],
     via: Via,
 ) -> Result<IngestReport, IngestError> {
+    ingest_from(store, device, records, via, via.as_str())
+}
+
+/// The security event of a batch from a kiosk that is not enrolled.
+pub(crate) fn unknown_kiosk_event(
+    device: DeviceId,
+    records: usize,
+    via: Via,
+    origin: &str,
+    now: i64,
+) -> SecurityEvent {
+    SecurityEvent {
+        at_ms: now,
+        kind: SecurityKind::UnknownKiosk,
+        subject: device.to_string(),
+        address: origin.to_string(),
+        detail: format!(
+            "{records} record(s) by {} from a kiosk that is not enrolled",
+            via.as_str()
+        ),
+    }
+}
+
+/// [`ingest`], naming where the batch came from (the client's address) in
+/// the security event of a refusal.
+pub fn ingest_from(
+    store: &mut Store,
+    device: DeviceId,
+    records: &[SignedRecord],
+    via: Via,
+    origin: &str,
+) -> Result<IngestReport, IngestError> {
     let now = now_ms();
     let tx = store.conn_mut().transaction().map_err(StoreError::from)?;
     let Some(dev) = store::device_row(&tx, device)? else {
         warn!(device = %device, via = via.as_str(), records = records.len(), "refused records from an unenrolled kiosk");
+        insert_security_event(
+            &tx,
+            &unknown_kiosk_event(device, records.len(), via, origin, now),
+        )?;
+        tx.commit().map_err(StoreError::from)?;
         return Err(IngestError::UnknownDevice(device));
     };
     let start = store::chain_head(&tx, dev.row_id)?;
@@ -117,16 +155,27 @@ pub fn ingest(
             }
             Err(e) => {
                 warn!(device = %device, name = %dev.name, via = via.as_str(), error = %e, "record refused, not stored");
+                let event = SecurityEvent {
+                    at_ms: now,
+                    kind: SecurityKind::RecordsRefused,
+                    subject: format!("{device} ({})", dev.name),
+                    address: origin.to_string(),
+                    detail: format!("by {}: {e}", via.as_str()),
+                };
+                insert_security_event(&tx, &event)?;
                 report.refused = Some(e);
                 break;
             }
         }
     }
+    // A refused batch that stored nothing is not a sync: "last sync" on the
+    // page tells when the kiosk last delivered, not when someone tried.
     match head {
         Some((seq, hash)) if head != start => {
             store::set_chain_head(&tx, dev.row_id, seq, hash, now, via.as_str())?
         }
-        _ => store::touch_sync(&tx, dev.row_id, now, via.as_str())?,
+        _ if report.refused.is_none() => store::touch_sync(&tx, dev.row_id, now, via.as_str())?,
+        _ => {}
     }
     tx.commit().map_err(StoreError::from)?;
     report.head = head;

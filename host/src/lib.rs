@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod challenges;
 pub mod cli;
 pub mod dataset;
 pub mod evaluate;
@@ -12,6 +13,7 @@ pub mod export;
 pub mod http;
 pub mod import;
 pub mod ingest;
+pub mod login_throttle;
 pub mod series_eval;
 pub mod split;
 pub mod store;

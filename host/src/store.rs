@@ -13,6 +13,7 @@ use std::path::Path;
 
 pub mod migrations;
 pub mod report;
+pub mod security;
 pub mod users;
 
 /// Why the database refused or failed.

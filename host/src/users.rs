@@ -11,7 +11,7 @@ use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::store::users::SessionRow;
+use crate::store::users::{SessionRow, UserRow};
 use crate::store::{Store, StoreError};
 
 /// Shortest password `clinic user add` accepts, in characters.
@@ -122,11 +122,18 @@ pub fn add_user(
 
 /// The user id when `name` and `password` match a stored user.
 pub fn check_login(store: &Store, name: &str, password: &str) -> Result<Option<i64>, UserError> {
-    match store.user(name)? {
-        Some(u) => Ok(verify_password(password, &u.password_hash).then_some(u.id)),
+    Ok(password_matches(store.user(name)?.as_ref(), password))
+}
+
+/// The user's id when `password` is theirs; `None` for a wrong password or
+/// no such user. Pure CPU (argon2), so the web page runs it without the
+/// store's lock: fetch the row first, then call this.
+pub fn password_matches(user: Option<&UserRow>, password: &str) -> Option<i64> {
+    match user {
+        Some(u) => verify_password(password, &u.password_hash).then_some(u.id),
         None => {
             let _ = verify_password(password, decoy_hash());
-            Ok(None)
+            None
         }
     }
 }

@@ -455,6 +455,8 @@ async fn bad_uploads_get_a_clear_status() {
     let cookie = login(&app).await;
     let csrf = send(&app, get("/upload", Some(&cookie))).await.csrf();
     let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec();
+    // 7000 x 7000 declared in a few dozen bytes: refused from its header.
+    let huge = screening::testing::png_header(7000, 7000);
     let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
         (
             upload(
@@ -515,6 +517,11 @@ async fn bad_uploads_get_a_clear_status() {
             ),
             StatusCode::PAYLOAD_TOO_LARGE,
             "larger than",
+        ),
+        (
+            upload(&cookie, Some(&csrf), Some(("image/png", &huge))),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "7000×7000 pixels",
         ),
         (
             Request::post("/upload")
@@ -689,4 +696,98 @@ fn clinic_user_add_reads_the_password_from_stdin() {
     assert!(host::users::check_login(&store, "ana", PASSWORD)
         .unwrap()
         .is_some());
+}
+
+/// Posts one login try of `password` with a fresh login token.
+async fn try_login(app: &App, password: &str) -> Answer {
+    let page = send(app, get("/login", None)).await;
+    let token = page.csrf();
+    let login_cookie = cookie_value(&page.cookies(), "clinic_login").unwrap();
+    send(
+        app,
+        post_form(
+            "/login",
+            Some(&format!("clinic_login={login_cookie}")),
+            &format!(
+                "name={USER}&password={}&csrf={token}",
+                password.replace(' ', "+")
+            ),
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn wrong_passwords_are_throttled_and_shown_with_refused_records() {
+    let app = app(false);
+    let policy = host::login_throttle::ThrottlePolicy::default();
+    for _ in 0..policy.free_per_account {
+        let res = try_login(&app, "wrong password").await;
+        assert_eq!(res.status, StatusCode::UNAUTHORIZED, "{}", res.body);
+    }
+    // The next try waits, whatever the password: even the right one.
+    for password in ["wrong password", PASSWORD] {
+        let res = try_login(&app, password).await;
+        assert_eq!(res.status, StatusCode::TOO_MANY_REQUESTS, "{}", res.body);
+        let wait: u64 = res.headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (1..=policy.first_wait_ms / 1000).contains(&wait),
+            "Retry-After {wait}"
+        );
+        assert!(
+            res.body
+                .contains("Too many wrong passwords for this account"),
+            "{}",
+            res.body
+        );
+        assert!(res
+            .cookies()
+            .iter()
+            .all(|c| !c.starts_with("clinic_session=")));
+    }
+
+    // A forked record from the enrolled kiosk: refused, and "last sync"
+    // stays where the real delivery left it.
+    let (device, records) = three_records();
+    let mut forked = RecordBody::example();
+    forked.decision.outcome = Outcome::NoSynkinesisDetected;
+    let fork = Record::new(
+        device,
+        1,
+        records[0].hash(),
+        1_760_000_000_500,
+        2,
+        11,
+        forked,
+    );
+    let fork = SignedRecord::sign(&fork, &key()).unwrap();
+    {
+        let mut store = app.state.store.lock().unwrap();
+        let before = store.devices().unwrap()[0].last_sync.clone();
+        let report = ingest(&mut store, device, &[fork], Via::Usb).unwrap();
+        assert!(report.refused.is_some());
+        assert_eq!(store.devices().unwrap()[0].last_sync, before);
+    }
+
+    // Wait out the throttle, then log in and look.
+    tokio::time::sleep(std::time::Duration::from_millis(policy.first_wait_ms + 100)).await;
+    let cookie = login(&app).await;
+    let res = send(&app, get("/security", Some(&cookie))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(res.body.contains("id=\"security-events\""));
+    let rows = res.body.matches("<tr class=\"event\">").count();
+    // Five failures, the wait the fifth started, the fork; throttled tries
+    // are refused before a password is checked and are not counted again.
+    assert_eq!(rows, 7, "{}", res.body);
+    assert_eq!(res.body.matches("<td>login failed</td>").count(), 5);
+    assert!(res.body.contains("<td>login throttled</td>"));
+    assert!(res.body.contains("<td>records refused</td>"));
+    assert!(res.body.contains("ward 3 kiosk"));
+    // The page needs a login like every other.
+    let res = send(&app, get("/security", None)).await;
+    assert_eq!(res.location(), "/login");
 }

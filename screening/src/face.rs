@@ -446,6 +446,15 @@ fn compose(outer: &Similarity, inner: &Similarity) -> Similarity {
 /// [`MAX_ANALYSIS_SIDE`] are box-shrunk by an integer factor, so what leaves
 /// this function is bounded in size whatever came in.
 pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, FaceError> {
+    decode_image_within(bytes, MAX_DECODE_PIXELS)
+}
+
+/// [`decode_image`] with a lower pixel limit, for callers that decode what
+/// strangers send (the clinic's upload page): `max_pixels` is checked against
+/// the header before anything is decoded, and bounds the decoder's
+/// allocations to 8 bytes per pixel (16-bit RGBA) plus decoder slack.
+pub fn decode_image_within(bytes: &[u8], max_pixels: u64) -> Result<RgbImage, FaceError> {
+    let max_pixels = max_pixels.min(MAX_DECODE_PIXELS);
     if bytes.is_empty() {
         return Err(FaceError::EmptyImage);
     }
@@ -463,7 +472,7 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, FaceError> {
         limits.max_image_width = Some(MAX_DECODE_SIDE);
         limits.max_image_height = Some(MAX_DECODE_SIDE);
         // RGBA16 of the largest accepted image, plus decoder slack.
-        limits.max_alloc = Some(MAX_DECODE_PIXELS * 8 + (64 << 20));
+        limits.max_alloc = Some(max_pixels * 8 + (64 << 20));
         r.limits(limits);
         Ok(r)
     };
@@ -471,7 +480,7 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, FaceError> {
         image::ImageError::Limits(_) => FaceError::ImageTooLarge {
             width: 0,
             height: 0,
-            max_pixels: MAX_DECODE_PIXELS,
+            max_pixels,
         },
         image::ImageError::Unsupported(_) => FaceError::UnsupportedFormat,
         other => FaceError::Decode(other.to_string()),
@@ -480,13 +489,11 @@ pub fn decode_image(bytes: &[u8]) -> Result<RgbImage, FaceError> {
     if width == 0 || height == 0 {
         return Err(FaceError::EmptyImage);
     }
-    if u64::from(width) * u64::from(height) > MAX_DECODE_PIXELS
-        || width.max(height) > MAX_DECODE_SIDE
-    {
+    if u64::from(width) * u64::from(height) > max_pixels || width.max(height) > MAX_DECODE_SIDE {
         return Err(FaceError::ImageTooLarge {
             width,
             height,
-            max_pixels: MAX_DECODE_PIXELS,
+            max_pixels,
         });
     }
     use image::ImageDecoder;

@@ -508,45 +508,9 @@ fn bad_files_are_errors() {
     }
 }
 
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in bytes {
-        crc ^= b as u32;
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn chunk(png: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
-    png.extend((data.len() as u32).to_be_bytes());
-    let mut body = kind.to_vec();
-    body.extend(data);
-    png.extend(&body);
-    png.extend(crc32(&body).to_be_bytes());
-}
-
-/// A PNG whose header claims `w`×`h` but whose pixel data is a few bytes of
-/// nonsense, as a hostile upload would be.
-fn png_header(w: u32, h: u32) -> Vec<u8> {
-    let mut ihdr = w.to_be_bytes().to_vec();
-    ihdr.extend(h.to_be_bytes());
-    ihdr.extend([8, 2, 0, 0, 0]); // 8-bit RGB
-    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
-    chunk(&mut png, b"IHDR", &ihdr);
-    chunk(&mut png, b"IDAT", &[0x78, 0x9c, 0xff, 0x00, 0x13, 0x37]);
-    chunk(&mut png, b"IEND", &[]);
-    png
-}
-
 #[test]
 fn huge_files_are_refused_from_their_header() {
-    match decode_image(&png_header(10_000, 10_000)) {
+    match decode_image(&screening::testing::png_header(10_000, 10_000)) {
         Err(FaceError::ImageTooLarge {
             width: 10_000,
             height: 10_000,
@@ -555,12 +519,26 @@ fn huge_files_are_refused_from_their_header() {
         other => panic!("expected ImageTooLarge, got {other:?}"),
     }
     assert!(matches!(
-        decode_image(&png_header(100_000, 2)),
+        decode_image(&screening::testing::png_header(100_000, 2)),
         Err(FaceError::ImageTooLarge { .. })
     ));
     // A sane header with no pixel data is a decode error, not a panic.
     assert!(matches!(
-        decode_image(&png_header(64, 64)),
+        decode_image(&screening::testing::png_header(64, 64)),
+        Err(FaceError::Decode(_))
+    ));
+    // A caller's lower limit is checked against the header too: the 7000 x
+    // 7000 upload that used to cost 190 MB of decoding is refused unread.
+    match face::decode_image_within(&screening::testing::png_header(7000, 7000), 4096 * 4096) {
+        Err(FaceError::ImageTooLarge {
+            width: 7000,
+            height: 7000,
+            max_pixels: 16_777_216,
+        }) => {}
+        other => panic!("expected ImageTooLarge, got {other:?}"),
+    }
+    assert!(matches!(
+        face::decode_image_within(&screening::testing::png_header(64, 64), 4096 * 4096),
         Err(FaceError::Decode(_))
     ));
 }

@@ -3,6 +3,7 @@
 
 use device::record_store::RecordStore;
 use device::sync::{self, HttpTransport, SyncError, SyncOptions, SyncTransport, TransportError};
+use host::challenges::Challenges;
 use host::http::{AppState, BackgroundServer};
 use host::store::Store;
 use screening::record::RecordBody;
@@ -158,6 +159,120 @@ fn unenrolled_kiosk_gets_403_and_rogue_server_gets_nothing() {
     assert_eq!(kiosk.unacknowledged_count(), 2);
 }
 
+/// An HTTP link that keeps a copy of every sealed batch it carries, as an
+/// eavesdropper on the clinic LAN would.
+struct Recording {
+    http: HttpTransport,
+    pushed: Vec<Vec<u8>>,
+}
+
+impl SyncTransport for Recording {
+    fn hello(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.http.hello(body)
+    }
+    fn push(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
+        self.pushed.push(body.to_vec());
+        self.http.push(body)
+    }
+}
+
+/// A stranger's batch naming `device`, signed by `key`, over a challenge
+/// the clinic really handed out, sealed to the clinic's real key.
+fn stranger_batch(
+    http: &mut HttpTransport,
+    key: &ed25519_dalek::SigningKey,
+    device: screening::record::DeviceId,
+) -> Vec<u8> {
+    use screening::record::seal::Session;
+    use screening::record::wire::{Hello, HelloAnswer, SyncBatch};
+    let hello = Hello { nonce: [9; 32] };
+    let answer = HelloAnswer::decode(&http.hello(&hello.encode()).unwrap()).unwrap();
+    let mut batch = SyncBatch::signed(key, answer.challenge, vec![]);
+    batch.device = device;
+    Session::seal_request(&answer.sync_key, &batch.encode())
+        .unwrap()
+        .0
+}
+
+#[test]
+fn strangers_learn_nothing_and_captured_batches_do_not_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kiosk, clinic, host_key) = kiosk_and_clinic(dir.path(), 3);
+    let pinned = host_key.verifying_key();
+    let server = BackgroundServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        AppState::new(clinic, host_key),
+    )
+    .unwrap();
+    let mut link = Recording {
+        http: HttpTransport::new(&server.url(), Duration::from_secs(20)),
+        pushed: Vec::new(),
+    };
+    sync::sync(&mut kiosk, &pinned, &mut link, SyncOptions::default()).unwrap();
+    let device = kiosk.device();
+    let before = || {
+        let s = Store::open(&dir.path().join("clinic.sqlite")).unwrap();
+        let d = s.devices().unwrap().remove(0);
+        (d.records, d.stored_through, d.last_sync)
+    };
+    let synced = before();
+    assert_eq!((synced.0, synced.1), (3, Some(2)));
+
+    let forbidden = |r: Result<Vec<u8>, TransportError>, what: &str| match r {
+        Err(TransportError::Status {
+            status: 403,
+            message,
+            ..
+        }) => message,
+        other => panic!("{what}: expected 403, got {other:?}"),
+    };
+    let mut http = HttpTransport::new(&server.url(), Duration::from_secs(20));
+    // The kiosk's own batch, captured and sent again.
+    let replayed = forbidden(http.push(&link.pushed[0]), "replay");
+    assert!(replayed.contains("challenge"), "{replayed}");
+    // An empty batch naming the kiosk, signed by someone else: the probe
+    // that used to return the kiosk's chain head.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[21; 32]);
+    let probe = stranger_batch(&mut http, &stranger, device);
+    let probed = forbidden(http.push(&probe), "probe");
+    assert!(
+        probed.contains("not signed by the enrolled kiosk"),
+        "{probed}"
+    );
+    // The stranger under its own name: not enrolled.
+    let own = stranger_batch(
+        &mut http,
+        &stranger,
+        screening::record::DeviceId::of(&stranger.verifying_key()),
+    );
+    forbidden(http.push(&own), "unenrolled");
+    assert_eq!(
+        before(),
+        synced,
+        "no refusal moved the kiosk's figures or last sync"
+    );
+
+    // The kiosk itself goes on as before.
+    kiosk.append(RecordBody::example()).unwrap();
+    let report = sync::sync(&mut kiosk, &pinned, &mut link, SyncOptions::default()).unwrap();
+    assert_eq!(report.stored, 1);
+    drop(server);
+
+    let clinic = Store::open(&dir.path().join("clinic.sqlite")).unwrap();
+    let kinds: Vec<String> = clinic
+        .security_events(10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["unknown kiosk", "sync not proven", "sync not proven"],
+        "newest first"
+    );
+    assert_same_records(&kiosk, &clinic);
+}
+
 #[test]
 fn usb_bundle_round_trip_and_swapped_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -168,8 +283,48 @@ fn usb_bundle_round_trip_and_swapped_file() {
     };
     let usb = dir.path().join("usb");
 
+    // Not paired: nothing to seal to, nothing written.
+    assert!(matches!(
+        device::export::export(&mut kiosk, None, &usb),
+        Err(device::export::ExportError::NotPaired)
+    ));
+    assert!(!usb.exists());
+
     let exported = device::export::export(&mut kiosk, Some(&paired), &usb).unwrap();
     assert_eq!((exported.records, exported.range), (5, Some((0, 4))));
+    // What a finder of the stick reads: no patient reference, no record field.
+    let plain = kiosk.log().get(0).unwrap().unwrap().to_bytes();
+    assert!(plain.windows(6).any(|w| w == b"P-0001"));
+    for entry in std::fs::read_dir(&exported.folder).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(6).any(|w| w == b"P-0001"),
+            "a patient reference on the stick in the clear"
+        );
+        let field = &plain[plain.len() - 112..plain.len() - 96]; // end of the body
+        assert!(
+            !bytes.windows(16).any(|w| w == field),
+            "record bytes on the stick in the clear"
+        );
+    }
+    // Another clinic that enrolled the same kiosk cannot read the bundle.
+    let mut other = Store::open_in_memory().unwrap();
+    other
+        .enroll(&kiosk.identity().public_key(), "kiosk 1", "elsewhere", 0)
+        .unwrap();
+    let foreign = ed25519_dalek::SigningKey::from_bytes(&[78; 32]);
+    let refused = host::import::import(&mut other, &foreign, &usb, false).unwrap();
+    assert!(
+        refused[0]
+            .refused
+            .as_deref()
+            .unwrap_or("")
+            .contains("does not open with this clinic's key"),
+        "{refused:?}"
+    );
+    assert_eq!(other.record_count().unwrap(), 0);
+    assert_eq!(other.security_events(5).unwrap()[0].kind, "bundle refused");
+
     let imported = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
     assert_eq!(
         (
@@ -191,11 +346,14 @@ fn usb_bundle_round_trip_and_swapped_file() {
 
     // Swap the records file for an older valid one: the manifest hash catches it.
     let folder = exported.folder.clone();
-    let second = std::fs::read(folder.join("records.bin")).unwrap();
-    let first_bundle = screening::record::bundle::encode_records(
+    let sealed = folder.join(screening::record::bundle::RECORDS_FILE);
+    let second = std::fs::read(&sealed).unwrap();
+    let first_bundle = screening::record::bundle::seal_records(
+        &host_key.verifying_key(),
         &kiosk.log().read_range(0, 5, usize::MAX).unwrap(),
-    );
-    std::fs::write(folder.join("records.bin"), &first_bundle).unwrap();
+    )
+    .unwrap();
+    std::fs::write(&sealed, &first_bundle).unwrap();
     let before = clinic.record_count().unwrap();
     let outcome = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
     assert!(
@@ -212,7 +370,7 @@ fn usb_bundle_round_trip_and_swapped_file() {
         "nothing stored from a swapped bundle"
     );
 
-    std::fs::write(folder.join("records.bin"), &second).unwrap();
+    std::fs::write(&sealed, &second).unwrap();
     let outcome = host::import::import(&mut clinic, &host_key, &usb, false).unwrap();
     assert_eq!(outcome[0].stored, 1);
     assert_same_records(&kiosk, &clinic);
@@ -230,6 +388,7 @@ fn hex_key(key: &ed25519_dalek::SigningKey) -> String {
 struct FaultyLink {
     db: std::path::PathBuf,
     store: Option<Store>,
+    challenges: Challenges,
     host_key: ed25519_dalek::SigningKey,
     rng: Lcg,
     faults: [u32; 7],
@@ -253,12 +412,14 @@ impl FaultyLink {
 
     fn host(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
         let key = self.host_key.clone();
-        host::http::sync::handle_batch(self.store(), &key, body).map_err(|e| {
-            TransportError::Status {
-                url: "in-process".into(),
-                status: e.status().as_u16(),
-                message: e.to_string(),
-            }
+        let challenges = std::mem::take(&mut self.challenges);
+        let answer =
+            host::http::sync::handle_batch(self.store(), &challenges, &key, body, "in-process");
+        self.challenges = challenges;
+        answer.map_err(|e| TransportError::Status {
+            url: "in-process".into(),
+            status: e.status().as_u16(),
+            message: e.to_string(),
         })
     }
 }
@@ -275,7 +436,8 @@ impl SyncTransport for FaultyLink {
         if self.rng.below(10) == 0 {
             return Err(dropped());
         }
-        host::http::sync::handle_hello(&self.host_key, body).map_err(|_| dropped())
+        host::http::sync::handle_hello(&self.challenges, &self.host_key, body)
+            .map_err(|_| dropped())
     }
 
     fn push(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
@@ -308,6 +470,7 @@ impl SyncTransport for FaultyLink {
                 // The host commits, then its process dies before answering.
                 self.host(body)?;
                 self.store = None;
+                self.challenges = Challenges::new();
                 Err(dropped())
             }
             6 => {
@@ -330,6 +493,7 @@ fn sync_under_faults_ends_with_exactly_the_kiosks_records() {
     let mut link = FaultyLink {
         db: dir.path().join("clinic.sqlite"),
         store: None,
+        challenges: Challenges::new(),
         host_key,
         rng: Lcg(0xfa17),
         faults: [0; 7],
@@ -382,7 +546,8 @@ struct CleanLink<'a>(&'a mut FaultyLink);
 
 impl SyncTransport for CleanLink<'_> {
     fn hello(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
-        host::http::sync::handle_hello(&self.0.host_key, body).map_err(|_| dropped())
+        host::http::sync::handle_hello(&self.0.challenges, &self.0.host_key, body)
+            .map_err(|_| dropped())
     }
     fn push(&mut self, body: &[u8]) -> Result<Vec<u8>, TransportError> {
         self.0.host(body)

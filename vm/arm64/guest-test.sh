@@ -229,6 +229,11 @@ sha_log_final=$(sha256sum < "$out/records.log" | cut -d' ' -f1)
 sha_conf_final=$(sha256sum < "$conf" | cut -d' ' -f1)
 EOF
 install -d -o kiosk -g kiosk /tmp/usb
+# Bundles are sealed to the paired clinic's key: pair with a public key made
+# for this test (its secret was not kept), without an address, so the kiosk
+# never tries to sync.
+runuser -u kiosk -- kiosk pair --data /var/lib/kiosk \
+  --host-key 59a80ac0d9421820ccb10298da7fd8354a07af733b9ff5c0aadc9f9a72737517 2>&1 | sed 's/\x1b\[[0-9;]*m//g' > "$out/pair.txt"
 runuser -u kiosk -- kiosk export --data /var/lib/kiosk /tmp/usb 2>&1 | sed 's/\x1b\[[0-9;]*m//g' > "$out/export.txt"
 cat "$out/export.txt"
 find /tmp/usb -name manifest.json -exec cp {} "$out/export-manifest.json" \;

@@ -9,19 +9,22 @@
 //!   cannot log a browser into an account of its choosing.
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{FromRequestParts, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
+use std::net::{IpAddr, SocketAddr};
 use tracing::{info, warn};
 
 use super::error::PageError;
 use super::html::{csrf_field, esc, page, Viewer};
 use super::AppState;
 use crate::ingest::now_ms;
+use crate::login_throttle::Throttled;
+use crate::store::security::{SecurityEvent, SecurityKind};
 use crate::store::Store;
 use crate::users::{self, SessionState};
 
@@ -208,6 +211,7 @@ pub struct LoginForm {
 
 async fn login(
     State(state): State<AppState>,
+    client: ClientAddr,
     headers: HeaderMap,
     form: Result<Form<LoginForm>, FormRejection>,
 ) -> Result<Response, PageError> {
@@ -229,23 +233,33 @@ async fn login(
             &form.name,
         ));
     }
-    let ttl = state.web.session_ttl_ms;
-    let (name, password) = (form.name.clone(), form.password);
-    let token = with_store(&state, move |s| {
-        match users::check_login(s, &name, &password)? {
-            Some(id) => Ok(Some(users::start_session(s, id, now_ms(), ttl)?)),
-            None => Ok(None),
-        }
-    })
-    .await?;
-    let Some(token) = token else {
-        warn!(user = %form.name, "failed web login");
+    let address = client.0;
+    if let Err(wait) = state
+        .logins
+        .throttle
+        .check(&form.name, address, now_ms_u64())
+    {
+        warn!(user = %form.name, what = %wait.what, retry_after_s = wait.retry_after_s, "login refused: throttled");
+        return Ok(throttled_response(&wait, &form.name));
+    }
+    let Some(user_id) = (match check_password(&state, &form.name, address, form.password).await? {
+        Checked::Throttled(wait) => return Ok(throttled_response(&wait, &form.name)),
+        Checked::Match(id) => id,
+    }) else {
+        warn!(user = %form.name, address = ?address, "failed web login");
+        record_failed_login(&state, &form.name, address).await?;
         return Ok(login_response(
             StatusCode::UNAUTHORIZED,
             Some(("error", &PageError::BadLogin.to_string())),
             &form.name,
         ));
     };
+    state.logins.throttle.succeeded(&form.name);
+    let ttl = state.web.session_ttl_ms;
+    let token = with_store(&state, move |s| {
+        Ok(users::start_session(s, user_id, now_ms(), ttl)?)
+    })
+    .await?;
     info!(user = %form.name, "web login");
     let mut response = Redirect::to("/").into_response();
     let h = response.headers_mut();
@@ -257,6 +271,124 @@ async fn login(
         }
     }
     Ok(response)
+}
+
+/// The client's IP address, where the server knows it (tests that call the
+/// router in process have none).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip()),
+        ))
+    }
+}
+
+fn now_ms_u64() -> u64 {
+    u64::try_from(now_ms()).unwrap_or(0)
+}
+
+/// What a password check found.
+enum Checked {
+    /// The user's id when the password is theirs.
+    Match(Option<i64>),
+    /// A wait began while this request queued for a permit.
+    Throttled(Throttled),
+}
+
+/// Checks `password` for `name`. The row is read under the store's lock;
+/// argon2 runs after it is released, on a blocking thread, holding one of
+/// [`super::PASSWORD_CHECKS_AT_ONCE`] permits, so password checks never hold
+/// up kiosk sync or the async workers. The throttle is asked again once the
+/// permit is held: guesses that queued while a wait began are refused
+/// without hashing.
+async fn check_password(
+    state: &AppState,
+    name: &str,
+    address: Option<IpAddr>,
+    password: String,
+) -> Result<Checked, PageError> {
+    let n = name.to_owned();
+    let user = with_store(state, move |s| Ok(s.user(&n)?)).await?;
+    let _permit = state
+        .logins
+        .hashing
+        .acquire()
+        .await
+        .map_err(|_| PageError::Internal("password check pool closed".into()))?;
+    if let Err(wait) = state.logins.throttle.check(name, address, now_ms_u64()) {
+        return Ok(Checked::Throttled(wait));
+    }
+    tokio::task::spawn_blocking(move || users::password_matches(user.as_ref(), &password))
+        .await
+        .map(Checked::Match)
+        .map_err(|e| PageError::Internal(format!("password check failed: {e}")))
+}
+
+/// Counts the failure and stores it, with any wait it started, as
+/// security events.
+async fn record_failed_login(
+    state: &AppState,
+    name: &str,
+    address: Option<IpAddr>,
+) -> Result<(), PageError> {
+    let now = now_ms();
+    let waits = state
+        .logins
+        .throttle
+        .failed(name, address, u64::try_from(now).unwrap_or(0));
+    let address = address.map(|a| a.to_string()).unwrap_or_default();
+    let mut events = vec![SecurityEvent {
+        at_ms: now,
+        kind: SecurityKind::LoginFailed,
+        subject: name.to_owned(),
+        address: address.clone(),
+        detail: "wrong user name or password".into(),
+    }];
+    events.extend(waits.into_iter().map(|w| SecurityEvent {
+        at_ms: now,
+        kind: SecurityKind::LoginThrottled,
+        subject: name.to_owned(),
+        address: address.clone(),
+        detail: format!(
+            "{} waits {} s after {} failed logins in a row",
+            w.what,
+            w.wait_ms.div_ceil(1000),
+            w.failures
+        ),
+    }));
+    with_store(state, move |s| {
+        for e in &events {
+            s.record_security_event(e)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// 429 with `Retry-After` and the login page saying how long to wait.
+fn throttled_response(wait: &Throttled, name: &str) -> Response {
+    let text = format!(
+        "Too many wrong passwords for this {}: please wait {} s before trying again.",
+        if wait.what.starts_with("account") {
+            "account"
+        } else {
+            "computer"
+        },
+        wait.retry_after_s
+    );
+    let mut response = login_response(StatusCode::TOO_MANY_REQUESTS, Some(("error", &text)), name);
+    if let Ok(v) = wait.retry_after_s.to_string().parse() {
+        response.headers_mut().insert("retry-after", v);
+    }
+    response
 }
 
 /// Fields of a form that carries only its CSRF token.

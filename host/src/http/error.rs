@@ -16,7 +16,7 @@ pub enum ApiError {
     /// The body is not a valid request (400).
     #[error("{0}")]
     BadRequest(String),
-    /// The kiosk is not enrolled (403).
+    /// The kiosk is not enrolled, or the batch is not its own (403).
     #[error("{0}")]
     Forbidden(String),
     /// The database or a worker failed (500, details logged only).

@@ -59,7 +59,7 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     let nav = match viewer {
         Some(v) => format!(
             "<a href=\"/\">Dashboard</a><a href=\"/records\">Records</a><a href=\"/upload\">Classify a photo</a>\
-             <span class=\"who\">{}</span><form method=\"post\" action=\"/logout\">{}<button>Log out</button></form>",
+             <a href=\"/security\">Security</a><span class=\"who\">{}</span><form method=\"post\" action=\"/logout\">{}<button>Log out</button></form>",
             esc(v.name),
             csrf_field(v.csrf)
         ),

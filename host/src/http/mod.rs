@@ -11,6 +11,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use tracing::info;
 
+use crate::challenges::Challenges;
+use crate::login_throttle::{LoginThrottle, ThrottlePolicy};
 use crate::store::Store;
 
 pub mod auth;
@@ -18,6 +20,7 @@ pub mod classify;
 pub mod error;
 pub mod html;
 pub mod pages;
+pub mod security;
 pub mod sync;
 pub mod upload;
 
@@ -33,6 +36,28 @@ pub struct Web {
     pub photo: Option<Arc<upload::PhotoAnalyzer>>,
 }
 
+/// Password checks at once, at most: argon2 takes 19 MiB and tens of ms of
+/// one core each, and a flood must not take every core or the memory.
+pub const PASSWORD_CHECKS_AT_ONCE: usize = 2;
+
+/// What logging in shares: the throttle, and the permits of the argon2 pool.
+#[derive(Debug)]
+pub struct Logins {
+    /// Failures per account and address.
+    pub throttle: LoginThrottle,
+    /// One permit per password check that may run at once.
+    pub hashing: tokio::sync::Semaphore,
+}
+
+impl Logins {
+    fn new(policy: ThrottlePolicy) -> Self {
+        Logins {
+            throttle: LoginThrottle::new(policy),
+            hashing: tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE),
+        }
+    }
+}
+
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
@@ -42,6 +67,10 @@ pub struct AppState {
     pub host_key: Arc<SigningKey>,
     /// Settings and models of the web pages.
     pub web: Arc<Web>,
+    /// Login throttling and the password-check pool.
+    pub logins: Arc<Logins>,
+    /// The sync challenges open.
+    pub challenges: Arc<Challenges>,
 }
 
 impl AppState {
@@ -54,7 +83,17 @@ impl AppState {
                 session_ttl_ms: DEFAULT_SESSION_TTL_MS,
                 photo: None,
             }),
+            logins: Arc::new(Logins::new(ThrottlePolicy::default())),
+            challenges: Arc::new(Challenges::new()),
         }
+    }
+
+    /// The same state with another login throttling rule (benchmarks,
+    /// tests that need many failures in a row).
+    #[must_use]
+    pub fn with_login_policy(mut self, policy: ThrottlePolicy) -> Self {
+        self.logins = Arc::new(Logins::new(policy));
+        self
     }
 
     /// The same state with the photo page's models.
@@ -78,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sync::router())
         .merge(auth::router())
         .merge(pages::router())
+        .merge(security::router())
         .merge(upload::router())
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -111,7 +151,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    // The peer's address reaches the handlers, for login throttling and
+    // security events.
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

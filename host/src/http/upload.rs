@@ -33,6 +33,12 @@ use super::AppState;
 pub const MAX_UPLOAD_BYTES: usize = 12 * 1024 * 1024;
 /// Photos analysed at the same time; more get "busy, try again".
 pub const CONCURRENT_ANALYSES: usize = 2;
+/// Most pixels an uploaded photo may declare (4096 x 4096: a 12 MP phone
+/// photo fits). Checked against the file's header before decoding, it bounds
+/// one analysis's decoding to 8 bytes a pixel (16-bit RGBA PNG) plus 64 MiB
+/// of decoder slack, 192 MiB at most, and the page to
+/// [`CONCURRENT_ANALYSES`] times that.
+pub const MAX_UPLOAD_PIXELS: u64 = 4096 * 4096;
 /// Longer side of the photo preview on the result page, pixels.
 const PREVIEW_SIDE: u32 = 320;
 
@@ -92,7 +98,7 @@ impl PhotoAnalyzer {
 
     /// Analyses one uploaded file's bytes.
     pub fn analyse(&self, bytes: &[u8]) -> Result<PhotoReport, PageError> {
-        let photo = face::decode_image(bytes).map_err(|e| match e {
+        let photo = face::decode_image_within(bytes, MAX_UPLOAD_PIXELS).map_err(|e| match e {
             FaceError::ImageTooLarge { .. } => PageError::TooLarge(format!(
                 "The photo has too many pixels ({e}). Please send a smaller one."
             )),

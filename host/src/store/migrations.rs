@@ -12,6 +12,7 @@ pub fn all() -> Migrations<'static> {
 const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_records.sql")),
     M::up(include_str!("migrations/0002_users.sql")),
+    M::up(include_str!("migrations/0003_security_events.sql")),
 ];
 
 #[cfg(test)]

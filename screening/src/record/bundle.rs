@@ -1,12 +1,16 @@
 //! USB bundles: a folder per kiosk on a removable drive, holding a records
-//! file, a manifest signed by the kiosk that names the file's SHA-256, and
-//! (after `clinic import`) the host's signed acknowledgement.
+//! file sealed to the paired clinic's key, a manifest signed by the kiosk
+//! that names the sealed file's SHA-256, and (after `clinic import`) the
+//! host's signed acknowledgement.
 //!
 //! ```text
 //! DIR/synkinesis/<device id hex>/manifest.json   SignedManifest (JSON)
-//!                               /records.bin     framed signed records
+//!                               /records.sealed  framed signed records, sealed (seal::seal_bundle)
 //!                               /ack.bin         SignedAck (postcard), written by the clinic
 //! ```
+//!
+//! A stick found in a car park shows which kiosk wrote it, how many records
+//! and when; not one field of a record, patient reference included.
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -14,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::fixed_bytes;
 use super::format::{DeviceId, FormatError};
+use super::seal::{self, ClinicSecret};
 use super::sign::{Signature, SignedRecord};
 
 /// Top folder of bundles on the drive.
@@ -21,11 +26,14 @@ pub const BUNDLE_ROOT: &str = "synkinesis";
 /// Manifest file name inside a device folder.
 pub const MANIFEST_FILE: &str = "manifest.json";
 /// Records file name inside a device folder.
-pub const RECORDS_FILE: &str = "records.bin";
+pub const RECORDS_FILE: &str = "records.sealed";
+/// The unsealed records file of bundle version 1, removed by exports since.
+pub const PLAIN_RECORDS_FILE: &str = "records.bin";
 /// Acknowledgement file name inside a device folder.
 pub const ACK_FILE: &str = "ack.bin";
-/// Bundle format version.
-pub const BUNDLE_VERSION: u16 = 1;
+/// Bundle format version: 2 seals the records file (version 1 left it
+/// plain, and is refused).
+pub const BUNDLE_VERSION: u16 = 2;
 
 const MANIFEST_DOMAIN: &[u8] = b"synkinesis-kiosk/bundle-manifest/v1\0";
 
@@ -49,8 +57,11 @@ pub enum BundleError {
     #[error("bundle records file is malformed: {0}")]
     Malformed(String),
     /// A version this build does not read.
-    #[error("bundle version {0} is not supported (this build reads {BUNDLE_VERSION})")]
+    #[error("bundle version {0} is not supported (this build reads {BUNDLE_VERSION}; update the kiosk and export again)")]
     UnsupportedVersion(u16),
+    /// The records file does not open with this clinic's key.
+    #[error("bundle records file does not open with this clinic's key (sealed for another clinic, or altered): {0}")]
+    NotForThisClinic(seal::SealError),
 }
 
 /// One file of a bundle.
@@ -155,6 +166,24 @@ pub fn encode_records(records: &[SignedRecord]) -> Vec<u8> {
     out
 }
 
+/// The records file of a bundle for the clinic whose pinned host key is
+/// `pinned`: [`encode_records`], sealed.
+pub fn seal_records(
+    pinned: &VerifyingKey,
+    records: &[SignedRecord],
+) -> Result<Vec<u8>, seal::SealError> {
+    seal::seal_bundle(pinned, &encode_records(records))
+}
+
+/// Opens and reads what [`seal_records`] wrote (envelopes parsed, not verified).
+pub fn open_records(clinic: &ClinicSecret, bytes: &[u8]) -> Result<Vec<SignedRecord>, BundleError> {
+    decode_records(
+        &clinic
+            .open_bundle(bytes)
+            .map_err(BundleError::NotForThisClinic)?,
+    )
+}
+
 /// Reads what [`encode_records`] wrote (envelopes parsed, not verified).
 pub fn decode_records(mut bytes: &[u8]) -> Result<Vec<SignedRecord>, BundleError> {
     let mut out = Vec::new();
@@ -193,7 +222,8 @@ mod tests {
             RecordBody::example(),
         );
         let records = vec![SignedRecord::sign(&r, &k).unwrap()];
-        let file = encode_records(&records);
+        let host = SigningKey::from_bytes(&[5; 32]);
+        let file = seal_records(&host.verifying_key(), &records).unwrap();
         let m = Manifest {
             version: BUNDLE_VERSION,
             device,
@@ -208,13 +238,20 @@ mod tests {
                 .unwrap();
         assert!(signed.verify(&k.verifying_key()).is_ok());
         assert!(signed.records_file().unwrap().matches(&file));
-        assert_eq!(decode_records(&file).unwrap(), records);
+        let clinic = ClinicSecret::for_bundles(&host);
+        assert_eq!(open_records(&clinic, &file).unwrap(), records);
+        assert!(matches!(
+            open_records(&ClinicSecret::for_bundles(&k), &file),
+            Err(BundleError::NotForThisClinic(_))
+        ));
         let mut other = file.clone();
         other[20] ^= 1;
         assert!(!signed.records_file().unwrap().matches(&other));
         assert!(signed
             .verify(&SigningKey::from_bytes(&[4; 32]).verifying_key())
             .is_err());
-        assert!(decode_records(&file[..file.len() - 1]).is_err());
+        let plain = encode_records(&records);
+        assert_eq!(decode_records(&plain).unwrap(), records);
+        assert!(decode_records(&plain[..plain.len() - 1]).is_err());
     }
 }

@@ -12,6 +12,16 @@
 //! clinic can write an answer the kiosk will open, so an answer cannot be
 //! replayed from an earlier run either (the kiosk's ephemeral key is new).
 //!
+//! USB bundles are sealed the same way, to a second clinic key a kiosk can
+//! compute with no network: the pinned Ed25519 host key in its X25519
+//! (Montgomery) form ([`bundle_key`]); the clinic opens them with the host
+//! key's own scalar ([`ClinicSecret::for_bundles`]). A kiosk that only ever
+//! meets its clinic by USB has never seen a hello answer, and a second key to
+//! type at pairing is one more thing a technician gets wrong. Using one key
+//! pair for Ed25519 signatures and an X25519 KEM is shown sound by Thormarker
+//! (2021, IACR ePrint 2021/509); each bundle still uses a fresh ephemeral
+//! key, and the role label keeps a bundle from opening as a sync request.
+//!
 //! This is the "equivalent" of TLS with a pinned certificate the design
 //! allows: pure Rust, no certificate handling on kiosks with wrong clocks,
 //! and nothing new to cross-compile. It hides the bodies, not the fact that a
@@ -19,7 +29,7 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use ed25519_dalek::SigningKey;
+use ed25519_dalek::{SigningKey, VerifyingKey};
 use hkdf::Hkdf;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -68,6 +78,27 @@ impl ClinicSecret {
         ClinicSecret(StaticSecret::from(okm))
     }
 
+    /// The secret that opens USB bundles: the host key's scalar, whose
+    /// public half every kiosk computes from the key it pinned
+    /// ([`bundle_key`]).
+    pub fn for_bundles(host_key: &SigningKey) -> Self {
+        ClinicSecret(StaticSecret::from(host_key.to_scalar_bytes()))
+    }
+
+    /// Opens a bundle's file that [`seal_bundle`] sealed to this clinic.
+    pub fn open_bundle(&self, bytes: &[u8]) -> Result<Vec<u8>, SealError> {
+        let env: Envelope = decode(bytes)?;
+        if env.version != SEAL_VERSION {
+            return Err(SealError::UnsupportedVersion(env.version));
+        }
+        let shared = self.0.diffie_hellman(&PublicKey::from(env.ephemeral));
+        if !shared.was_contributory() {
+            return Err(SealError::WeakKey);
+        }
+        let session = Session::new(shared.as_bytes(), &env.ephemeral, &self.public());
+        session.open(&session.up, &env, BUNDLE_ROLE)
+    }
+
     /// The public half, announced in the signed hello answer.
     pub fn public(&self) -> [u8; 32] {
         PublicKey::from(&self.0).to_bytes()
@@ -87,6 +118,21 @@ impl ClinicSecret {
         let plain = session.open(&session.up, &env, b"request")?;
         Ok((plain, session))
     }
+}
+
+const BUNDLE_ROLE: &[u8] = b"usb-bundle";
+
+/// The X25519 key a kiosk seals USB bundles to: the pinned host key in
+/// Montgomery form.
+pub fn bundle_key(pinned: &VerifyingKey) -> [u8; 32] {
+    pinned.to_montgomery().to_bytes()
+}
+
+/// Seals `plain` (a bundle's records file) for the clinic whose pinned host
+/// key is `pinned`, under a fresh ephemeral key.
+pub fn seal_bundle(pinned: &VerifyingKey, plain: &[u8]) -> Result<Vec<u8>, SealError> {
+    let (bytes, _) = Session::seal_role(&bundle_key(pinned), plain, BUNDLE_ROLE)?;
+    Ok(bytes)
 }
 
 /// The two keys of one request/answer exchange.
@@ -127,6 +173,14 @@ impl Session {
     /// Seals `plain` for the clinic whose sync key is `clinic`, under a
     /// fresh ephemeral key.
     pub fn seal_request(clinic: &[u8; 32], plain: &[u8]) -> Result<(Vec<u8>, Session), SealError> {
+        Self::seal_role(clinic, plain, b"request")
+    }
+
+    fn seal_role(
+        clinic: &[u8; 32],
+        plain: &[u8],
+        role: &[u8],
+    ) -> Result<(Vec<u8>, Session), SealError> {
         let mut ephemeral_secret = [0u8; 32];
         OsRng.fill_bytes(&mut ephemeral_secret);
         let secret = StaticSecret::from(ephemeral_secret);
@@ -136,7 +190,7 @@ impl Session {
             return Err(SealError::WeakKey);
         }
         let session = Session::new(shared.as_bytes(), &ephemeral, clinic);
-        let bytes = session.seal(&session.up, plain, b"request");
+        let bytes = session.seal(&session.up, plain, role);
         Ok((bytes, session))
     }
 
@@ -233,6 +287,29 @@ mod tests {
 
     fn clinic() -> ClinicSecret {
         ClinicSecret::derive(&SigningKey::from_bytes(&[9; 32]))
+    }
+
+    #[test]
+    fn bundles_open_only_for_the_pinned_clinic_and_only_as_bundles() {
+        let host = SigningKey::from_bytes(&[9; 32]);
+        let pinned = host.verifying_key();
+        let secret = ClinicSecret::for_bundles(&host);
+        assert_eq!(
+            secret.public(),
+            bundle_key(&pinned),
+            "the kiosk computes the clinic's half"
+        );
+        let sealed = seal_bundle(&pinned, b"records P-0001").unwrap();
+        assert!(!sealed.windows(6).any(|w| w == b"P-0001"));
+        assert_eq!(secret.open_bundle(&sealed).unwrap(), b"records P-0001");
+        let other = ClinicSecret::for_bundles(&SigningKey::from_bytes(&[10; 32]));
+        assert_eq!(other.open_bundle(&sealed), Err(SealError::Open));
+        let mut altered = sealed.clone();
+        *altered.last_mut().unwrap() ^= 1;
+        assert_eq!(secret.open_bundle(&altered), Err(SealError::Open));
+        // A sync request to the same key does not open as a bundle.
+        let (request, _) = Session::seal_request(&bundle_key(&pinned), b"x").unwrap();
+        assert_eq!(secret.open_bundle(&request), Err(SealError::Open));
     }
 
     #[test]

@@ -6,6 +6,12 @@
 //! *and that record's hash*, signed with the host key the kiosk pinned at
 //! pairing. A rogue or confused server can therefore neither make a kiosk
 //! forget records it does not hold nor acknowledge a different chain.
+//!
+//! The other way round, every batch is signed by the kiosk's own key over a
+//! single-use challenge the clinic handed out (in its [`HelloAnswer`], then in
+//! each [`SyncResponse`]). Records are signed one by one anyway; the batch
+//! signature is what stops a stranger on the LAN from learning a kiosk's chain
+//! head with an empty batch, or from replaying a kiosk's captured request.
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -15,8 +21,12 @@ use super::format::{DeviceId, RecordHash};
 use super::seal::ClinicSecret;
 use super::sign::{Signature, SignedRecord};
 
-/// Wire format version.
+/// Wire format version of acknowledgements (also the USB acknowledgement file).
 pub const WIRE_VERSION: u16 = 1;
+/// Version of [`SyncBatch`]: 2 added the kiosk's signature over the clinic's
+/// challenge, so a kiosk of version 1 is told to update rather than being
+/// misread.
+pub const BATCH_VERSION: u16 = 2;
 /// Most records in one batch.
 pub const MAX_BATCH_RECORDS: usize = 256;
 /// Largest encoded batch, in bytes (the host's body limit).
@@ -27,7 +37,12 @@ pub const SYNC_PATH: &str = "/api/v1/sync";
 pub const HELLO_PATH: &str = "/api/v1/hello";
 
 const ACK_DOMAIN: &[u8] = b"synkinesis-kiosk/ack/v1\0";
-const HELLO_DOMAIN: &[u8] = b"synkinesis-kiosk/hello/v2\0";
+const HELLO_DOMAIN: &[u8] = b"synkinesis-kiosk/hello/v3\0";
+const BATCH_DOMAIN: &[u8] = b"synkinesis-kiosk/sync-batch/v2\0";
+
+/// A clinic's single-use challenge: 32 random bytes a kiosk signs into its
+/// next batch.
+pub type Challenge = [u8; 32];
 
 /// Why a sync message was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,25 +92,60 @@ fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).expect("encoding a sync message into memory cannot fail")
 }
 
-/// Records pushed by one kiosk, in sequence order.
+/// Records pushed by one kiosk, in sequence order, signed by that kiosk over
+/// the clinic's challenge.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncBatch {
-    /// [`WIRE_VERSION`].
+    /// [`BATCH_VERSION`].
     pub version: u16,
     /// The sending kiosk; every record must name it too.
     pub device: DeviceId,
+    /// The clinic's challenge this batch answers.
+    #[serde(with = "fixed_bytes")]
+    pub challenge: Challenge,
     /// Signed records, contiguous and ascending.
     pub records: Vec<SignedRecord>,
+    /// The kiosk's signature over challenge, device and records.
+    pub proof: Signature,
+}
+
+/// What a batch's proof signs.
+#[derive(Serialize)]
+struct BatchClaim<'a> {
+    #[serde(with = "fixed_bytes")]
+    challenge: Challenge,
+    device: &'a DeviceId,
+    records: &'a [SignedRecord],
 }
 
 impl SyncBatch {
-    /// A batch of `records` from `device`.
-    pub fn new(device: DeviceId, records: Vec<SignedRecord>) -> Self {
+    /// A batch of `records` from the kiosk whose key is `key`, answering
+    /// `challenge`.
+    pub fn signed(key: &SigningKey, challenge: Challenge, records: Vec<SignedRecord>) -> Self {
+        let device = DeviceId::of(&key.verifying_key());
+        let claim = encode(&BatchClaim {
+            challenge,
+            device: &device,
+            records: &records,
+        });
         SyncBatch {
-            version: WIRE_VERSION,
+            version: BATCH_VERSION,
             device,
+            challenge,
             records,
+            proof: Signature::create(key, BATCH_DOMAIN, &claim),
         }
+    }
+
+    /// Whether the batch names the kiosk whose key is `key` and that key
+    /// signed exactly this challenge and these records.
+    pub fn proven_by(&self, key: &VerifyingKey) -> bool {
+        let claim = encode(&BatchClaim {
+            challenge: self.challenge,
+            device: &self.device,
+            records: &self.records,
+        });
+        DeviceId::of(key) == self.device && self.proof.check(key, BATCH_DOMAIN, &claim)
     }
 
     /// `postcard` bytes.
@@ -103,12 +153,17 @@ impl SyncBatch {
         encode(self)
     }
 
-    /// Decodes and checks version and limits.
+    /// Decodes and checks version and limits. The version is read first,
+    /// so an older kiosk's batch is named as such, not as malformed.
     pub fn decode(bytes: &[u8]) -> Result<Self, WireError> {
-        let batch: SyncBatch = decode_exact(bytes)?;
-        if batch.version != WIRE_VERSION {
-            return Err(WireError::UnsupportedVersion(batch.version));
+        if bytes.len() <= MAX_BATCH_BYTES {
+            if let Ok((version, _)) = postcard::take_from_bytes::<u16>(bytes) {
+                if version != BATCH_VERSION {
+                    return Err(WireError::UnsupportedVersion(version));
+                }
+            }
         }
+        let batch: SyncBatch = decode_exact(bytes)?;
         if batch.records.len() > MAX_BATCH_RECORDS {
             return Err(WireError::TooManyRecords(batch.records.len()));
         }
@@ -191,6 +246,9 @@ pub struct SyncResponse {
     pub duplicates: u32,
     /// Why the host stopped before the end of the batch, if it did.
     pub refused: Option<String>,
+    /// The challenge the kiosk's next batch answers.
+    #[serde(with = "fixed_bytes")]
+    pub next_challenge: Challenge,
 }
 
 impl SyncResponse {
@@ -225,21 +283,28 @@ impl Hello {
     }
 
     /// The host's answer: its public key, the key kiosks seal batches to
-    /// ([`seal`](super::seal)), and a signature over the nonce and that key.
-    pub fn answer(&self, host_key: &SigningKey) -> HelloAnswer {
+    /// ([`seal`](super::seal)), the challenge the first batch must answer,
+    /// and a signature over the nonce, that key and the challenge.
+    pub fn answer(&self, host_key: &SigningKey, challenge: Challenge) -> HelloAnswer {
         let sync_key = ClinicSecret::derive(host_key).public();
         HelloAnswer {
             host_key: host_key.verifying_key().to_bytes(),
             sync_key,
-            signature: Signature::create(host_key, HELLO_DOMAIN, &hello_message(self, &sync_key)),
+            challenge,
+            signature: Signature::create(
+                host_key,
+                HELLO_DOMAIN,
+                &hello_message(self, &sync_key, &challenge),
+            ),
         }
     }
 }
 
-fn hello_message(hello: &Hello, sync_key: &[u8; 32]) -> [u8; 64] {
-    let mut m = [0u8; 64];
+fn hello_message(hello: &Hello, sync_key: &[u8; 32], challenge: &Challenge) -> [u8; 96] {
+    let mut m = [0u8; 96];
     m[..32].copy_from_slice(&hello.nonce);
-    m[32..].copy_from_slice(sync_key);
+    m[32..64].copy_from_slice(sync_key);
+    m[64..].copy_from_slice(challenge);
     m
 }
 
@@ -252,7 +317,10 @@ pub struct HelloAnswer {
     /// The clinic's X25519 key for sealed batches.
     #[serde(with = "fixed_bytes")]
     pub sync_key: [u8; 32],
-    /// Signature over the nonce and `sync_key`.
+    /// The challenge the kiosk's first batch answers.
+    #[serde(with = "fixed_bytes")]
+    pub challenge: Challenge,
+    /// Signature over the nonce, `sync_key` and `challenge`.
     pub signature: Signature,
 }
 
@@ -271,9 +339,11 @@ impl HelloAnswer {
     /// returns the sync key it vouches for.
     pub fn verify(&self, hello: &Hello, pinned: &VerifyingKey) -> Result<[u8; 32], WireError> {
         if self.host_key != pinned.to_bytes()
-            || !self
-                .signature
-                .check(pinned, HELLO_DOMAIN, &hello_message(hello, &self.sync_key))
+            || !self.signature.check(
+                pinned,
+                HELLO_DOMAIN,
+                &hello_message(hello, &self.sync_key, &self.challenge),
+            )
         {
             return Err(WireError::BadHostSignature);
         }
@@ -300,7 +370,8 @@ mod tests {
             RecordBody::example(),
         );
         let s = SignedRecord::sign(&r, &k).unwrap();
-        let batch = SyncBatch::new(device, vec![s.clone(), s]);
+        let batch = SyncBatch::signed(&k, [5; 32], vec![s.clone(), s]);
+        assert_eq!(batch.device, device);
         let bytes = batch.encode();
         assert_eq!(SyncBatch::decode(&bytes).unwrap(), batch);
         assert!(matches!(
@@ -318,6 +389,52 @@ mod tests {
             Err(WireError::TooLarge(_))
         ));
         assert!(SyncBatch::decode(b"GET / HTTP/1.1").is_err());
+    }
+
+    #[test]
+    fn a_batch_proves_its_kiosk_challenge_and_records() {
+        let k = SigningKey::from_bytes(&[4; 32]);
+        let other = SigningKey::from_bytes(&[5; 32]);
+        let device = DeviceId::of(&k.verifying_key());
+        let r = Record::new(
+            device,
+            0,
+            RecordHash::GENESIS,
+            1,
+            1,
+            1,
+            RecordBody::example(),
+        );
+        let s = SignedRecord::sign(&r, &k).unwrap();
+        let batch = SyncBatch::signed(&k, [7; 32], vec![s.clone()]);
+        assert!(batch.proven_by(&k.verifying_key()));
+        assert!(
+            !batch.proven_by(&other.verifying_key()),
+            "another kiosk's key"
+        );
+        let mut rechallenged = batch.clone();
+        rechallenged.challenge = [8; 32];
+        assert!(
+            !rechallenged.proven_by(&k.verifying_key()),
+            "another challenge"
+        );
+        let mut emptied = batch.clone();
+        emptied.records.clear();
+        assert!(!emptied.proven_by(&k.verifying_key()), "records removed");
+        let stranger = SyncBatch::signed(&other, [7; 32], vec![]);
+        let mut renamed = stranger.clone();
+        renamed.device = device;
+        assert!(
+            !renamed.proven_by(&k.verifying_key()),
+            "a stranger's empty batch naming the kiosk"
+        );
+
+        // A batch of the first wire version: device, records, no proof.
+        let old = encode(&(1u16, device, vec![s]));
+        assert_eq!(
+            SyncBatch::decode(&old),
+            Err(WireError::UnsupportedVersion(1))
+        );
     }
 
     #[test]
@@ -350,16 +467,24 @@ mod tests {
         );
 
         let hello = Hello { nonce: [6; 32] };
+        let c = [3; 32];
         assert!(hello
-            .answer(&host)
+            .answer(&host, c)
             .verify(&hello, &host.verifying_key())
             .is_ok());
         assert!(hello
-            .answer(&rogue)
+            .answer(&rogue, c)
             .verify(&hello, &host.verifying_key())
             .is_err());
-        let mut swapped = hello.answer(&host);
-        swapped.sync_key = hello.answer(&rogue).sync_key;
+        let mut rechallenged = hello.answer(&host, c);
+        rechallenged.challenge = [4; 32];
+        assert_eq!(
+            rechallenged.verify(&hello, &host.verifying_key()),
+            Err(WireError::BadHostSignature),
+            "a challenge the pinned key did not sign is refused"
+        );
+        let mut swapped = hello.answer(&host, c);
+        swapped.sync_key = hello.answer(&rogue, c).sync_key;
         assert_eq!(
             swapped.verify(&hello, &host.verifying_key()),
             Err(WireError::BadHostSignature),
@@ -367,7 +492,7 @@ mod tests {
         );
         let other = Hello { nonce: [7; 32] };
         assert!(hello
-            .answer(&host)
+            .answer(&host, c)
             .verify(&other, &host.verifying_key())
             .is_err());
     }
