@@ -9,7 +9,7 @@ use tracing::{error, info, warn};
 use crate::archive::SignedArchive;
 use crate::camera::Camera;
 use crate::config::Config;
-use crate::display::Display;
+use crate::display::{AnyDisplay, Display};
 use crate::parts::{self, KioskParts, Unassembled};
 use crate::record_store::RecordStore;
 use crate::service::{self, OutOfService};
@@ -25,13 +25,27 @@ pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
     // alone ends the process. Any later one puts the kiosk out of service on
     // its own panel (`crate::service`), so a nurse sees why it will not
     // screen, and systemd does not restart it into a blank panel.
-    let display = parts::open_display(&config.display)?;
+    let display = parts::open_display_waiting(&config.display, parts::DISPLAY_APPEARS_WITHIN)?;
+    let mut out_for: Option<String> = None;
+    let camera_wait = |display: &mut AnyDisplay, error: &anyhow::Error| {
+        let why = OutOfService::of(error);
+        if !why.clears_by_itself() {
+            return false;
+        }
+        // Drawn and logged once per reason, not every retry.
+        if out_for.as_deref() != Some(why.reason.as_str()) {
+            service::show_until_cleared(display, &why, notify.as_ref());
+            out_for = Some(why.reason);
+        }
+        service::idle(service::CAMERA_RETRY, &heartbeat);
+        true
+    };
     let KioskParts {
         models,
         camera,
         mut display,
         mut store,
-    } = match KioskParts::assemble_on(display, config) {
+    } = match KioskParts::assemble_waiting_for_camera(display, config, camera_wait) {
         Ok(parts) => parts,
         Err(unassembled) => {
             let Unassembled { mut display, error } = *unassembled;
@@ -48,7 +62,8 @@ pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
     let (camera_name, display_name) = (camera.describe(), display.describe());
     info!(camera = %camera_name, display = %display_name, "kiosk ready");
     if let Some(socket) = &notify {
-        if let Err(e) = socket.notify("READY=1") {
+        // STATUS= clears an out-of-service line the camera wait left.
+        if let Err(e) = socket.notify("READY=1\nSTATUS=") {
             warn!("could not tell systemd the kiosk is ready: {e}");
         }
     }

@@ -61,14 +61,32 @@ impl KioskParts {
         display: AnyDisplay,
         config: &Config,
     ) -> Result<KioskParts, Box<Unassembled>> {
-        let rest = || -> Result<_> {
-            let models = load_models(config)?;
-            let camera = open_camera(&config.camera)?;
-            let store = open_store(&config.storage.data_dir)?;
-            Ok((models, camera, store))
+        KioskParts::assemble_waiting_for_camera(display, config, |_, _| false)
+    }
+
+    /// [`KioskParts::assemble_on`], asking `wait` what to do when the camera
+    /// does not open: it gets the display and the error, and returns `true`
+    /// to try the camera again (a USB camera still enumerating at boot, or
+    /// one a nurse is plugging back in), `false` to give up. Models are
+    /// loaded once, before the camera, however long that takes.
+    pub fn assemble_waiting_for_camera(
+        mut display: AnyDisplay,
+        config: &Config,
+        mut wait: impl FnMut(&mut AnyDisplay, &anyhow::Error) -> bool,
+    ) -> Result<KioskParts, Box<Unassembled>> {
+        let models = match load_models(config) {
+            Ok(m) => m,
+            Err(error) => return Err(Box::new(Unassembled { display, error })),
         };
-        match rest() {
-            Ok((models, camera, store)) => Ok(KioskParts {
+        let camera = loop {
+            match open_camera(&config.camera) {
+                Ok(camera) => break camera,
+                Err(error) if wait(&mut display, &error) => continue,
+                Err(error) => return Err(Box::new(Unassembled { display, error })),
+            }
+        };
+        match open_store(&config.storage.data_dir) {
+            Ok(store) => Ok(KioskParts {
                 models,
                 camera,
                 display,
@@ -161,6 +179,39 @@ pub fn open_input(config: &InputConfig) -> Result<Box<dyn Input>> {
         #[cfg(not(target_os = "linux"))]
         InputConfig::Gpio { .. } => anyhow::bail!("GPIO buttons need Linux"),
     })
+}
+
+/// How long `kiosk run` waits for its display's device to appear: at boot a
+/// framebuffer (KMS fbdev emulation) or an SPI bus can come after systemd
+/// starts the kiosk.
+pub const DISPLAY_APPEARS_WITHIN: Duration = Duration::from_secs(30);
+
+/// The device files a display opens, which must exist before it can.
+fn display_devices(config: &DisplayConfig) -> Vec<&Path> {
+    match config {
+        DisplayConfig::Framebuffer { device } => vec![device.as_path()],
+        DisplayConfig::Spi(s) => vec![s.spi.as_path(), s.gpio_chip.as_path()],
+        _ => Vec::new(),
+    }
+}
+
+/// [`open_display`], first waiting up to `within` for the display's device
+/// files to appear (polled every 100 ms); a display that is still missing,
+/// or fails to open, is the same error as without the wait.
+pub fn open_display_waiting(config: &DisplayConfig, within: Duration) -> Result<AnyDisplay> {
+    let started = std::time::Instant::now();
+    let mut told = false;
+    while let Some(missing) = display_devices(config).into_iter().find(|p| !p.exists()) {
+        if started.elapsed() >= within {
+            break;
+        }
+        if !told {
+            tracing::info!(device = %missing.display(), within_s = within.as_secs(), "waiting for the display's device to appear");
+            told = true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    open_display(config)
 }
 
 /// Opens the display the configuration names.
@@ -326,4 +377,34 @@ pub fn landmark_model_ref(models_dir: &Path) -> Result<ModelRef> {
         &Manifest::load(models_dir)?,
         screening::model::FACE_LANDMARKS,
     )
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_display_device_is_waited_for_then_opened_or_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let fb = dir.path().join("fb0");
+        let config = DisplayConfig::Framebuffer { device: fb.clone() };
+        // Missing for good: the wait ends and the open's error names it.
+        let started = std::time::Instant::now();
+        let Err(err) = open_display_waiting(&config, Duration::from_millis(300)) else {
+            panic!("a framebuffer opened from nothing");
+        };
+        assert!(started.elapsed() >= Duration::from_millis(300));
+        assert!(format!("{err:#}").contains("fb0"), "{err:#}");
+        // Appearing during the wait: the open is tried as soon as it is there
+        // (a plain file is no framebuffer, so it fails, but at once).
+        let appear = fb.clone();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            std::fs::write(appear, b"not a framebuffer").unwrap();
+        });
+        let started = std::time::Instant::now();
+        assert!(open_display_waiting(&config, Duration::from_secs(20)).is_err());
+        writer.join().unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
 }

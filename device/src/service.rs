@@ -2,7 +2,10 @@
 //! says so on its own panel, in plain words with what the technician
 //! should do, tells systemd it is up (so it is not restarted into a blank
 //! panel ten times and given up on), and stays there, screening nobody and
-//! changing nothing, until it is stopped.
+//! changing nothing, until it is stopped. A camera that does not open is
+//! the one failure that clears by itself (a USB camera enumerating after
+//! the kiosk started at boot, or plugged back in): the kiosk asks it again
+//! every [`CAMERA_RETRY`] and goes back into service when it answers.
 
 use std::time::Duration;
 
@@ -31,7 +34,11 @@ const DATA_ACTION: &str = "Do not delete or move the kiosk's data folder: it hol
 const MODELS_ACTION: &str = "The screening models are missing or altered. Reinstall the kiosk \
      package, then restart the kiosk.";
 /// The camera is not there or not usable.
-const CAMERA_ACTION: &str = "Check that the camera is plugged in, then restart the kiosk.";
+const CAMERA_ACTION: &str = "Check that the camera is plugged in. The kiosk starts by itself \
+     as soon as the camera answers.";
+
+/// How often a kiosk out of service for its camera asks the camera again.
+pub const CAMERA_RETRY: Duration = Duration::from_secs(2);
 /// Anything else.
 const OTHER_ACTION: &str = "Call the technician and give them this message.";
 
@@ -62,6 +69,40 @@ impl OutOfService {
     }
 }
 
+impl OutOfService {
+    /// Whether this failure may clear without a technician: the camera.
+    pub fn clears_by_itself(&self) -> bool {
+        self.action == CAMERA_ACTION
+    }
+}
+
+/// Shows `why` on `display`, logs it, and tells systemd the kiosk is up but
+/// out of service, for a failure that may clear ([`OutOfService::clears_by_itself`]).
+pub fn show_until_cleared(
+    display: &mut impl Display,
+    why: &OutOfService,
+    notify: Option<&NotifySocket>,
+) {
+    error!(reason = %why.reason, "kiosk out of service until the camera answers");
+    show(display, why);
+    if let Some(socket) = notify {
+        let status = why.reason.lines().next().unwrap_or_default();
+        let _ = socket.notify(&format!("READY=1\nSTATUS=Out of service: {status}"));
+    }
+}
+
+/// Waits `period`, beating `heartbeat`: the loop is alive, and meant to be idle.
+pub fn idle(period: Duration, heartbeat: &Heartbeat) {
+    let step = Duration::from_millis(500);
+    let mut left = period;
+    while !left.is_zero() {
+        heartbeat.beat();
+        let nap = left.min(step);
+        std::thread::sleep(nap);
+        left -= nap;
+    }
+}
+
 /// Shows `why` on `display` and stays there until the process is stopped,
 /// beating `heartbeat` (the loop is alive, and meant to be idle).
 pub fn stay(
@@ -78,8 +119,7 @@ pub fn stay(
         let _ = socket.notify(&format!("READY=1\nSTATUS=Out of service: {status}"));
     }
     loop {
-        heartbeat.beat();
-        std::thread::sleep(Duration::from_millis(500));
+        idle(Duration::from_secs(60), heartbeat);
     }
 }
 

@@ -157,3 +157,84 @@ fn out_of_service_for(damage: Damage) {
     let files: Vec<_> = std::fs::read_dir(&screens).unwrap().collect();
     assert_eq!(files.len(), 1, "only the service screen was drawn");
 }
+
+/// The first PNG under `screens` whose name is not `skip`, waiting at most
+/// two minutes while the kiosk keeps running.
+fn wait_for_screen(kiosk: &mut Running, screens: &Path, skip: &[&str]) -> std::path::PathBuf {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = kiosk.0.try_wait().unwrap() {
+            panic!("the kiosk exited ({status})");
+        }
+        let found = std::fs::read_dir(screens).ok().and_then(|entries| {
+            let mut names: Vec<_> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                    name.ends_with(".png") && !skip.contains(&name.as_str())
+                })
+                .collect();
+            names.sort();
+            names.into_iter().next()
+        });
+        if let Some(path) = found {
+            return path;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no new screen after two minutes"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_camera_that_answers_late_brings_the_kiosk_back_into_service() {
+    // A camera that is not there when the kiosk starts (a USB camera still
+    // enumerating at boot, or unplugged): here a replay folder with no
+    // picture yet. The kiosk says so, keeps asking, and screens once a
+    // picture arrives, without a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let (data, screens, frames) = (
+        dir.path().join("data"),
+        dir.path().join("screens"),
+        dir.path().join("frames"),
+    );
+    std::fs::create_dir_all(&frames).unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[camera]\nsource = \"replay\"\npath = {frames:?}\n\n[display]\nkind = \"png\"\ndir = {screens:?}\n\n\
+             [input]\nkind = \"automatic\"\n\n[storage]\ndata_dir = {data:?}\n"
+        ),
+    )
+    .unwrap();
+    let mut kiosk = Running(
+        Command::new(env!("CARGO_BIN_EXE_kiosk"))
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("KIOSK_LOG", "warn")
+            .spawn()
+            .expect("kiosk starts"),
+    );
+    let shown = wait_for_screen(&mut kiosk, &screens, &[]);
+    assert!(
+        shown.ends_with("01-out-of-service.png"),
+        "{}",
+        shown.display()
+    );
+    // Still out of service a few retries later, and drawn once, not per retry.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(kiosk.0.try_wait().unwrap().is_none(), "the kiosk exited");
+    assert_eq!(std::fs::read_dir(&screens).unwrap().count(), 1);
+
+    let face = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/grace_hopper.jpg");
+    std::fs::copy(face, frames.join("frame-0001.jpg")).unwrap();
+    let next = wait_for_screen(&mut kiosk, &screens, &["01-out-of-service.png"]);
+    assert!(
+        !next.to_string_lossy().contains("out-of-service"),
+        "back in service: {}",
+        next.display()
+    );
+}
