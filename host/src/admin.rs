@@ -220,19 +220,89 @@ pub fn export(data: &DataArgs, format: Format, out: Option<&Path>) -> Result<Str
     })
 }
 
-/// `clinic serve`.
-pub fn serve(data: &DataArgs, bind: SocketAddr, models: &Path, session_minutes: u32) -> Result<()> {
-    if !bind.ip().is_loopback() {
-        tracing::warn!(%bind, "serving beyond this machine: kiosk sync bodies are sealed, but the web pages (logins, results) travel as plain HTTP on the LAN");
+/// How `clinic serve` secures its web page.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct TlsArgs {
+    /// The hospital's certificate chain (PEM, leaf first), for HTTPS; without
+    /// it, a clinic listening beyond localhost generates its own beside the
+    /// database and prints its fingerprint.
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve the web page (passwords, results) as plain HTTP beyond
+    /// localhost. Kiosk sync is sealed either way.
+    #[arg(long, conflicts_with = "tls_cert")]
+    pub insecure_http: bool,
+}
+
+/// The HTTPS setup `clinic serve` runs with, if any: the hospital's
+/// certificate when given; beyond localhost a generated one unless plain HTTP
+/// is asked for; on localhost none.
+pub fn tls_setup(
+    data: &DataArgs,
+    bind: SocketAddr,
+    tls: &TlsArgs,
+) -> Result<Option<crate::http::tls::TlsSetup>> {
+    use crate::http::tls::TlsSetup;
+    if let (Some(cert), Some(key)) = (&tls.tls_cert, &tls.tls_key) {
+        return Ok(Some(TlsSetup::from_files(cert, key)?));
     }
+    if bind.ip().is_loopback() {
+        return Ok(None);
+    }
+    if tls.insecure_http {
+        tracing::warn!(%bind, "--insecure-http: the web pages (logins, results) travel as plain HTTP on the LAN; kiosk sync bodies are sealed either way");
+        return Ok(None);
+    }
+    let dir = data
+        .db
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut names = vec!["localhost".to_string()];
+    if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
+        let host = host.trim();
+        if !host.is_empty() {
+            names.push(host.to_string());
+            names.push(format!("{host}.local"));
+        }
+    }
+    if !bind.ip().is_unspecified() {
+        names.push(bind.ip().to_string());
+    }
+    Ok(Some(TlsSetup::load_or_generate(dir, &names)?))
+}
+
+/// `clinic serve`.
+pub fn serve(
+    data: &DataArgs,
+    bind: SocketAddr,
+    models: &Path,
+    session_minutes: u32,
+    tls: &TlsArgs,
+) -> Result<()> {
+    let tls = tls_setup(data, bind, tls)?;
     let store = data.store()?;
     if store.user_count()? == 0 {
         tracing::warn!("no web user yet: add one with `clinic user add NAME`");
     }
+    if let Some(t) = &tls {
+        // Printed, not only logged: whoever starts the clinic reads it to the
+        // people who will compare it with their browser's.
+        println!(
+            "HTTPS certificate {}\nSHA-256 fingerprint {}\nKiosks sync over http:// on the same port (their bodies are sealed).",
+            t.cert_path.display(),
+            t.fingerprint
+        );
+    }
     let state = crate::http::AppState::new(store, data.key()?)
         .with_session_ttl_ms(i64::from(session_minutes) * 60_000)
-        .with_photo(crate::http::upload::load_shared(models));
-    crate::http::run(bind, state)
+        .with_photo(crate::http::upload::load_shared(models))
+        .with_tls_fingerprint(tls.as_ref().map(|t| t.fingerprint.clone()));
+    crate::http::run(bind, state, tls.as_ref())
 }
 
 /// `clinic user add NAME`: reads the password from standard input.

@@ -131,6 +131,8 @@ pub enum Command {
         /// How long a web login lasts, in minutes.
         #[arg(long, default_value_t = 600)]
         session_minutes: u32,
+        #[command(flatten)]
+        tls: admin::TlsArgs,
     },
     /// Evaluate the synkinesis classifier (the kiosk's Rust runtime) on a
     /// data set: per image, per condition, expression, skin tone and series,
@@ -287,7 +289,8 @@ pub fn run() -> Result<()> {
             data,
             bind,
             session_minutes,
-        } => admin::serve(&data, bind, &models, session_minutes),
+            tls,
+        } => admin::serve(&data, bind, &models, session_minutes, &tls),
         Command::Evaluate {
             data,
             model,

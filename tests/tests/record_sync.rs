@@ -111,6 +111,29 @@ fn http_sync_over_loopback() {
 }
 
 #[test]
+fn kiosks_sync_over_plain_http_to_a_clinic_serving_https() {
+    // `clinic serve` beyond localhost: HTTPS for browsers, and on the same
+    // port the kiosks' plain HTTP, whose bodies are sealed.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut kiosk, clinic, host_key) = kiosk_and_clinic(dir.path(), 4);
+    let pinned = host_key.verifying_key();
+    let tls =
+        host::http::tls::TlsSetup::load_or_generate(dir.path(), &["localhost".into()]).unwrap();
+    let server = BackgroundServer::start_tls(
+        "127.0.0.1:0".parse().unwrap(),
+        AppState::new(clinic, host_key),
+        &tls,
+    )
+    .unwrap();
+    let mut http = HttpTransport::new(&server.plain_url(), Duration::from_secs(20));
+    let report = sync::sync(&mut kiosk, &pinned, &mut http, SyncOptions::default()).unwrap();
+    assert_eq!((report.sent, report.stored), (4, 4));
+    drop(server);
+    let clinic = Store::open(&dir.path().join("clinic.sqlite")).unwrap();
+    assert_same_records(&kiosk, &clinic);
+}
+
+#[test]
 fn unenrolled_kiosk_gets_403_and_rogue_server_gets_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (mut kiosk, _, host_key) = kiosk_and_clinic(dir.path(), 2);

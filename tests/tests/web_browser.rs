@@ -1,8 +1,12 @@
 //! The clinic web page in a real browser: Debian's headless Chromium,
 //! driven through `chromedriver` (Debian's `chromium-driver`) over the W3C
-//! WebDriver protocol, against a clinic server on a loopback port. It logs
-//! in, sees the dashboard, opens a record, uploads `astronaut.png` and sees
-//! the result, taking a screenshot of each page.
+//! WebDriver protocol, against a clinic server on a loopback port, over
+//! HTTPS with the certificate a clinic generates for itself, which the
+//! browser trusts by its public key's fingerprint alone (as a person
+//! comparing the fingerprint on the login page would). It logs in, sees the
+//! dashboard, opens a record, uploads `astronaut.png` and sees the result,
+//! taking a screenshot of each page. On the same port, plain HTTP sends a
+//! page request to HTTPS and still answers kiosk sync.
 //!
 //! Screenshots go to the test's temporary folder, and to `docs/screens/`
 //! when `KIOSK_SAVE_SCREENS=1`. Without Chromium the test fails and says how
@@ -11,6 +15,7 @@
 
 use base64::Engine;
 use ed25519_dalek::SigningKey;
+use host::http::tls::TlsSetup;
 use host::http::{upload::PhotoAnalyzer, AppState, BackgroundServer};
 use host::ingest::{ingest, Via};
 use host::store::Store;
@@ -265,6 +270,50 @@ fn clinic(dir: &Path) -> AppState {
     AppState::new(store, SigningKey::from_bytes(&[1; 32])).with_photo(Some(Arc::new(photo)))
 }
 
+/// One plain HTTP/1.1 request to `server`'s port; the status line and headers.
+fn plain_request(server: &BackgroundServer, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(server.addr()).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    tcp.write_all(request.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Plain HTTP on the HTTPS port: a page goes to HTTPS, a form post is
+/// refused, and the kiosks' hello is answered.
+fn plain_http_is_for_kiosks_only(server: &BackgroundServer) {
+    let host = server.addr();
+    let page = plain_request(
+        server,
+        &format!(
+            "GET /records?outcome=refer HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        ),
+    );
+    assert!(page.starts_with("HTTP/1.1 308"), "{page}");
+    assert!(
+        page.to_lowercase()
+            .contains(&format!("location: https://{host}/records?outcome=refer")),
+        "{page}"
+    );
+    let form = plain_request(
+        server,
+        &format!("POST /login HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"),
+    );
+    assert!(form.starts_with("HTTP/1.1 403"), "{form}");
+    let hello = screening::record::wire::Hello { nonce: [3; 32] }.encode();
+    let mut request = format!(
+        "POST {} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        screening::record::wire::HELLO_PATH,
+        hello.len()
+    );
+    request.push_str(&String::from_utf8_lossy(&hello));
+    // The nonce is bytes 3, which are ASCII: the request travels as written.
+    let answered = plain_request(server, &request);
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+}
+
 #[test]
 fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
     if std::env::var_os("KIOSK_SKIP_BROWSER").is_some() {
@@ -280,9 +329,17 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
          (`scripts/test.sh` installs both, or `.ci/install-deps.sh test`), or set KIOSK_SKIP_BROWSER=1 to skip this test on purpose",
     );
     let dir = tempfile::tempdir().unwrap();
-    let server =
-        BackgroundServer::start("127.0.0.1:0".parse().unwrap(), clinic(dir.path())).unwrap();
+    let tls =
+        TlsSetup::load_or_generate(dir.path(), &["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let spki = tls
+        .spki_sha256_base64
+        .clone()
+        .expect("a generated key's pin");
+    let state = clinic(dir.path()).with_tls_fingerprint(Some(tls.fingerprint.clone()));
+    let server = BackgroundServer::start_tls("127.0.0.1:0".parse().unwrap(), state, &tls).unwrap();
     let base = server.url();
+    assert!(base.starts_with("https://"), "{base}");
+    plain_http_is_for_kiosks_only(&server);
     let profile = dir.path().join("chromium-profile");
     let driver = Driver::start(&chromedriver);
     let caps = json!({ "capabilities": { "alwaysMatch": {
@@ -294,6 +351,8 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1200,1100",
                 format!("--user-data-dir={}", profile.display()),
+                // Trust exactly this certificate's key, nothing else.
+                format!("--ignore-certificate-errors-spki-list={spki}"),
             ]
         }
     }}});
@@ -310,6 +369,11 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
     b.go(&format!("{base}/"));
     assert!(b.url().ends_with("/login"), "{}", b.url());
     b.find("#name");
+    assert_eq!(
+        b.text("#fingerprint"),
+        tls.fingerprint,
+        "the login page shows the certificate"
+    );
     b.screenshot("web-login");
     b.type_into("#name", USER);
     b.type_into("#password", "not the password");

@@ -69,8 +69,15 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-fn set_cookie(name: &str, value: &str, path: &str, max_age_s: i64) -> String {
-    format!("{name}={value}; Path={path}; Max-Age={max_age_s}; HttpOnly; SameSite=Strict")
+/// A cookie only the server reads, sent back only from its own pages, and,
+/// on a clinic serving HTTPS, only over HTTPS (`secure`).
+fn set_cookie(name: &str, value: &str, path: &str, max_age_s: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; Max-Age={max_age_s}; HttpOnly; SameSite=Strict{secure}")
+}
+
+fn https(state: &AppState) -> bool {
+    state.web.tls_fingerprint.is_some()
 }
 
 /// A logged-in user (extracted from the session cookie).
@@ -144,31 +151,57 @@ pub struct LoginQuery {
     out: Option<String>,
 }
 
-fn login_form(token: &str, notice: Option<(&str, &str)>, name: &str) -> String {
+fn login_form(
+    token: &str,
+    notice: Option<(&str, &str)>,
+    name: &str,
+    fingerprint: Option<&str>,
+) -> String {
     let notice = notice
         .map(|(class, text)| format!("<p class=\"{class}\" id=\"notice\">{}</p>", esc(text)))
+        .unwrap_or_default();
+    // A clinic's own certificate is trusted by comparing this with what the
+    // browser shows, before a password is typed.
+    let certificate = fingerprint
+        .map(|f| {
+            format!(
+                "<p id=\"certificate\">This page comes from the clinic computer whose HTTPS \
+                 certificate has the SHA-256 fingerprint <code id=\"fingerprint\">{}</code>. \
+                 If your browser shows another one, do not log in: call the clinic's IT.</p>",
+                esc(f)
+            )
+        })
         .unwrap_or_default();
     format!(
         "<h1>Log in</h1>{notice}<form class=\"box\" method=\"post\" action=\"/login\">{}\
          <label>User name <input type=\"text\" name=\"name\" id=\"name\" value=\"{}\" autocomplete=\"username\" required></label>\
          <label>Password <input type=\"password\" name=\"password\" id=\"password\" autocomplete=\"current-password\" required></label>\
          <button class=\"primary\" id=\"login\">Log in</button></form>\
-         <p>Accounts are made on the clinic computer with <code>clinic user add NAME</code>.</p>",
+         <p>Accounts are made on the clinic computer with <code>clinic user add NAME</code>.</p>{certificate}",
         csrf_field(token),
         esc(name)
     )
 }
 
 /// The login page, with a fresh login CSRF cookie.
-fn login_response(status: StatusCode, notice: Option<(&str, &str)>, name: &str) -> Response {
+fn login_response(
+    state: &AppState,
+    status: StatusCode,
+    notice: Option<(&str, &str)>,
+    name: &str,
+) -> Response {
     let token = users::random_token();
     (
         status,
         [(
             "set-cookie",
-            set_cookie(LOGIN_COOKIE, &token, "/login", 3600),
+            set_cookie(LOGIN_COOKIE, &token, "/login", 3600, https(state)),
         )],
-        Html(page("Log in", None, &login_form(&token, notice, name))),
+        Html(page(
+            "Log in",
+            None,
+            &login_form(&token, notice, name, state.web.tls_fingerprint.as_deref()),
+        )),
     )
         .into_response()
 }
@@ -195,7 +228,7 @@ async fn login_page(
     } else {
         None
     };
-    login_response(StatusCode::OK, notice, "")
+    login_response(&state, StatusCode::OK, notice, "")
 }
 
 /// Fields of the login form.
@@ -228,6 +261,7 @@ async fn login(
     }
     if form.name.is_empty() || form.password.is_empty() {
         return Ok(login_response(
+            &state,
             StatusCode::BAD_REQUEST,
             Some(("error", "Please give a user name and a password.")),
             &form.name,
@@ -240,15 +274,16 @@ async fn login(
         .check(&form.name, address, now_ms_u64())
     {
         warn!(user = %form.name, what = %wait.what, retry_after_s = wait.retry_after_s, "login refused: throttled");
-        return Ok(throttled_response(&wait, &form.name));
+        return Ok(throttled_response(&state, &wait, &form.name));
     }
     let Some(user_id) = (match check_password(&state, &form.name, address, form.password).await? {
-        Checked::Throttled(wait) => return Ok(throttled_response(&wait, &form.name)),
+        Checked::Throttled(wait) => return Ok(throttled_response(&state, &wait, &form.name)),
         Checked::Match(id) => id,
     }) else {
         warn!(user = %form.name, address = ?address, "failed web login");
         record_failed_login(&state, &form.name, address).await?;
         return Ok(login_response(
+            &state,
             StatusCode::UNAUTHORIZED,
             Some(("error", &PageError::BadLogin.to_string())),
             &form.name,
@@ -263,8 +298,8 @@ async fn login(
     info!(user = %form.name, "web login");
     let mut response = Redirect::to("/").into_response();
     let h = response.headers_mut();
-    let session = set_cookie(SESSION_COOKIE, &token, "/", ttl / 1000);
-    let clear = set_cookie(LOGIN_COOKIE, "", "/login", 0);
+    let session = set_cookie(SESSION_COOKIE, &token, "/", ttl / 1000, https(&state));
+    let clear = set_cookie(LOGIN_COOKIE, "", "/login", 0, https(&state));
     for c in [session, clear] {
         if let Ok(v) = c.parse() {
             h.append("set-cookie", v);
@@ -282,12 +317,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
-        ))
+        let ext = &parts.extensions;
+        let peer = ext
+            .get::<ConnectInfo<super::sniff::Peer>>()
+            .map(|c| c.0.addr);
+        let plain = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Ok(ClientAddr(peer.or(plain).map(|a| a.ip())))
     }
 }
 
@@ -374,7 +409,7 @@ async fn record_failed_login(
 }
 
 /// 429 with `Retry-After` and the login page saying how long to wait.
-fn throttled_response(wait: &Throttled, name: &str) -> Response {
+fn throttled_response(state: &AppState, wait: &Throttled, name: &str) -> Response {
     let text = format!(
         "Too many wrong passwords for this {}: please wait {} s before trying again.",
         if wait.what.starts_with("account") {
@@ -384,7 +419,12 @@ fn throttled_response(wait: &Throttled, name: &str) -> Response {
         },
         wait.retry_after_s
     );
-    let mut response = login_response(StatusCode::TOO_MANY_REQUESTS, Some(("error", &text)), name);
+    let mut response = login_response(
+        state,
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(("error", &text)),
+        name,
+    );
     if let Ok(v) = wait.retry_after_s.to_string().parse() {
         response.headers_mut().insert("retry-after", v);
     }
@@ -412,7 +452,10 @@ async fn logout(
         StatusCode::SEE_OTHER,
         [
             ("location", "/login?out=1".to_string()),
-            ("set-cookie", set_cookie(SESSION_COOKIE, "", "/", 0)),
+            (
+                "set-cookie",
+                set_cookie(SESSION_COOKIE, "", "/", 0, https(&state)),
+            ),
         ],
     )
         .into_response())
@@ -434,10 +477,11 @@ mod tests {
 
     #[test]
     fn session_cookie_is_locked_down() {
-        let c = set_cookie(SESSION_COOKIE, "t", "/", 60);
+        let c = set_cookie(SESSION_COOKIE, "t", "/", 60, false);
         assert!(
-            c.contains("HttpOnly") && c.contains("SameSite=Strict"),
+            c.contains("HttpOnly") && c.contains("SameSite=Strict") && !c.contains("Secure"),
             "{c}"
         );
+        assert!(set_cookie(SESSION_COOKIE, "t", "/", 60, true).ends_with("; Secure"));
     }
 }

@@ -21,7 +21,9 @@ pub mod error;
 pub mod html;
 pub mod pages;
 pub mod security;
+pub mod sniff;
 pub mod sync;
+pub mod tls;
 pub mod upload;
 
 /// How long a web session lasts unless told otherwise: a working day.
@@ -34,6 +36,9 @@ pub struct Web {
     pub session_ttl_ms: i64,
     /// Face stage and classifier for "classify a photo" (None: not loaded).
     pub photo: Option<Arc<upload::PhotoAnalyzer>>,
+    /// SHA-256 of the HTTPS certificate, shown on the login page so people
+    /// can check it against their browser's (None: plain HTTP).
+    pub tls_fingerprint: Option<String>,
 }
 
 /// Password checks at once, at most: argon2 takes 19 MiB and tens of ms of
@@ -82,6 +87,7 @@ impl AppState {
             web: Arc::new(Web {
                 session_ttl_ms: DEFAULT_SESSION_TTL_MS,
                 photo: None,
+                tls_fingerprint: None,
             }),
             logins: Arc::new(Logins::new(ThrottlePolicy::default())),
             challenges: Arc::new(Challenges::new()),
@@ -100,6 +106,14 @@ impl AppState {
     #[must_use]
     pub fn with_photo(mut self, photo: Option<Arc<upload::PhotoAnalyzer>>) -> Self {
         Arc::make_mut(&mut self.web).photo = photo;
+        self
+    }
+
+    /// The same state showing `fingerprint` (the HTTPS certificate's) on
+    /// the login page.
+    #[must_use]
+    pub fn with_tls_fingerprint(mut self, fingerprint: Option<String>) -> Self {
+        Arc::make_mut(&mut self.web).tls_fingerprint = fingerprint;
         self
     }
 
@@ -159,9 +173,28 @@ pub async fn serve(
         .await
 }
 
+/// Serves HTTPS and the kiosks' plain HTTP on `listener` until `shutdown`
+/// completes: browsers get every page over TLS, plain connections only the
+/// kiosk sync paths ([`sniff`]).
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = sniff::SniffingListener::new(listener, tls)?;
+    let app = router(state)
+        .layer(axum::middleware::from_fn(sniff::kiosks_only_in_plain))
+        .into_make_service_with_connect_info::<sniff::Peer>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// A server on its own thread and runtime (tests, tools); stops when dropped.
 pub struct BackgroundServer {
     addr: SocketAddr,
+    https: bool,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<std::io::Result<()>>>,
 }
@@ -169,6 +202,20 @@ pub struct BackgroundServer {
 impl BackgroundServer {
     /// Binds `bind` (port 0 picks a free one) and serves `state` in the background.
     pub fn start(bind: SocketAddr, state: AppState) -> Result<Self> {
+        BackgroundServer::start_with(bind, state, None)
+    }
+
+    /// [`BackgroundServer::start`] with HTTPS as `clinic serve` has it
+    /// beyond localhost ([`serve_tls`]).
+    pub fn start_tls(bind: SocketAddr, state: AppState, tls: &tls::TlsSetup) -> Result<Self> {
+        BackgroundServer::start_with(bind, state, Some(tls.config.clone()))
+    }
+
+    fn start_with(
+        bind: SocketAddr,
+        state: AppState,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -176,14 +223,22 @@ impl BackgroundServer {
             .block_on(tokio::net::TcpListener::bind(bind))
             .with_context(|| format!("binding {bind}"))?;
         let addr = listener.local_addr()?;
+        let https = tls.is_some();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            runtime.block_on(serve(listener, state, async {
+            let stopped = async {
                 let _ = stopped.await;
-            }))
+            };
+            runtime.block_on(async move {
+                match tls {
+                    Some(tls) => serve_tls(listener, state, tls, stopped).await,
+                    None => serve(listener, state, stopped).await,
+                }
+            })
         });
         Ok(BackgroundServer {
             addr,
+            https,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -194,8 +249,14 @@ impl BackgroundServer {
         self.addr
     }
 
-    /// `http://ADDR`.
+    /// `https://ADDR` for a server started with HTTPS, else `http://ADDR`.
     pub fn url(&self) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// `http://ADDR`: where kiosks sync, with or without HTTPS.
+    pub fn plain_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 }
@@ -211,8 +272,10 @@ impl Drop for BackgroundServer {
     }
 }
 
-/// `clinic serve`: binds `bind`, serves until Ctrl-C.
-pub fn run(bind: SocketAddr, state: AppState) -> Result<()> {
+/// `clinic serve`: binds `bind`, serves until Ctrl-C; HTTPS with `tls`.
+pub fn run(bind: SocketAddr, state: AppState, tls: Option<&tls::TlsSetup>) -> Result<()> {
+    let tls_config = tls.map(|t| t.config.clone());
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -224,11 +287,14 @@ pub fn run(bind: SocketAddr, state: AppState) -> Result<()> {
             .with_context(|| format!("binding {bind}"))?;
         let address = listener.local_addr()?;
         info!(%address, host_key = %hex::encode(state.host_key.verifying_key().to_bytes()),
-              "clinic serving kiosk sync and the web page at http://{address}/");
-        serve(listener, state, async {
+              "clinic serving kiosk sync and the web page at {scheme}://{address}/");
+        let stop = async {
             let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+        };
+        match tls_config {
+            Some(config) => serve_tls(listener, state, config, stop).await,
+            None => serve(listener, state, stop).await,
+        }
         .context("serving")
     })
 }
