@@ -481,7 +481,8 @@ fn service<D: DrawTarget<Color = Rgb888>>(
     action: &str,
 ) -> Result<(), D::Error> {
     t.clear(REFER)?;
-    let w = area.size.width as i32;
+    let (w, h) = (area.size.width as i32, area.size.height as i32);
+    let layout = ServiceLayout::fit(w, h, reason, action);
     let mut y = 12;
     y += paragraph(
         t,
@@ -494,7 +495,7 @@ fn service<D: DrawTarget<Color = Rgb888>>(
     )?;
     y += 4 + paragraph(
         t,
-        "No screenings until a technician has checked this kiosk. Nothing saved has been changed.",
+        SERVICE_LINE,
         Point::new(w / 2, y + 4),
         w - 16,
         &FONT_6X10,
@@ -507,20 +508,87 @@ fn service<D: DrawTarget<Color = Rgb888>>(
             action,
             Point::new(w / 2, y + 10),
             w - 16,
-            &FONT_10X20,
+            layout.action_font,
             1,
             CAUTION,
         )?;
-    paragraph(
-        t,
-        reason,
-        Point::new(w / 2, y + 10),
-        w - 16,
-        &FONT_6X10,
-        1,
-        PAPER,
-    )
-    .map(|_| ())
+    let style = MonoTextStyle::new(&FONT_6X10, PAPER);
+    let centred = TextStyleBuilder::new()
+        .alignment(Alignment::Center)
+        .baseline(Baseline::Top)
+        .build();
+    let mut y = y + 10;
+    for line in &layout.reason {
+        Text::with_text_style(line, Point::new(w / 2, y), style, centred).draw(t)?;
+        y += line_height(&FONT_6X10, 1);
+    }
+    Ok(())
+}
+
+/// The service screen's line under its title.
+const SERVICE_LINE: &str = "No screenings for now. Nothing saved has been changed.";
+/// The last line of a reason cut to fit the panel.
+const REASON_CUT: &str = "... (the whole reason: journalctl -u kiosk)";
+
+/// How the service screen fits its panel: the action in the large font
+/// when there is room, else the small one; the reason wrapped into what is
+/// left, its end replaced by [`REASON_CUT`] when it does not all fit (the
+/// journal has every word).
+struct ServiceLayout {
+    action_font: &'static MonoFont<'static>,
+    reason: Vec<String>,
+}
+
+impl ServiceLayout {
+    fn fit(w: i32, h: i32, reason: &str, action: &str) -> ServiceLayout {
+        let area = Rectangle::new(Point::zero(), Size::new(w as u32, h as u32));
+        let text_w = w - 16;
+        // As `service` draws: top margin, title, gap, line, gap, (action),
+        // gap, (reason), and a bottom margin.
+        let fixed = 12
+            + text_height("Out of service", text_w, &FONT_10X20, big_scale(area))
+            + 4
+            + text_height(SERVICE_LINE, text_w, &FONT_6X10, 1)
+            + 10
+            + 10
+            + 4;
+        let reason_lines = wrap(reason, chars_per_line(text_w, &FONT_6X10, 1));
+        let small_line = line_height(&FONT_6X10, 1);
+        // The large action font only while at least three lines of the
+        // reason (or all of it) still fit under it.
+        let wanted = small_line * (reason_lines.len().min(3) as i32);
+        let large = text_height(action, text_w, &FONT_10X20, 1);
+        let action_font = if fixed + large + wanted <= h {
+            &FONT_10X20
+        } else {
+            &FONT_6X10
+        };
+        let used = fixed + text_height(action, text_w, action_font, 1);
+        let room = ((h - used) / small_line).max(1) as usize;
+        let mut reason = reason_lines;
+        if reason.len() > room {
+            reason.truncate(room - 1);
+            reason.push(REASON_CUT.to_string());
+        }
+        ServiceLayout {
+            action_font,
+            reason,
+        }
+    }
+}
+
+fn chars_per_line(width: i32, font: &MonoFont<'_>, scale: u32) -> usize {
+    let char_w = (font.character_size.width + font.character_spacing) * scale.max(1);
+    ((width.max(1) as u32) / char_w.max(1)).max(1) as usize
+}
+
+fn line_height(font: &MonoFont<'_>, scale: u32) -> i32 {
+    (font.character_size.height * scale.max(1)) as i32 + 2
+}
+
+/// Height [`paragraph`] gives `text`.
+fn text_height(text: &str, width: i32, font: &MonoFont<'_>, scale: u32) -> i32 {
+    wrap(text, chars_per_line(width, font, scale)).len() as i32 * line_height(font, scale)
 }
 
 /// Headlines are drawn at twice the font size on screens wide enough for it.
@@ -603,9 +671,8 @@ fn paragraph<D: DrawTarget<Color = Rgb888>>(
     colour: Rgb888,
 ) -> Result<i32, D::Error> {
     let scale = scale.max(1);
-    let char_w = (font.character_size.width + font.character_spacing) * scale;
-    let line_h = (font.character_size.height * scale) as i32 + 2;
-    let per_line = ((width.max(1) as u32) / char_w.max(1)).max(1) as usize;
+    let line_h = line_height(font, scale);
+    let per_line = chars_per_line(width, font, scale);
     let style = MonoTextStyle::new(font, colour);
     let centred = TextStyleBuilder::new()
         .alignment(Alignment::Center)
@@ -779,6 +846,76 @@ mod tests {
             "face box and hold bar in the 'ok' colour"
         );
         assert_eq!(screen.name(), "step2-big_smile");
+    }
+
+    /// A target of `size` that remembers whether anything was drawn
+    /// outside it (a line cut off the panel).
+    struct Edge {
+        size: Size,
+        outside: usize,
+        lowest: i32,
+    }
+
+    impl OriginDimensions for Edge {
+        fn size(&self) -> Size {
+            self.size
+        }
+    }
+
+    impl DrawTarget for Edge {
+        type Color = Rgb888;
+        type Error = std::convert::Infallible;
+        fn draw_iter<I: IntoIterator<Item = Pixel<Rgb888>>>(
+            &mut self,
+            px: I,
+        ) -> Result<(), Self::Error> {
+            for Pixel(p, _) in px {
+                if p.x < 0
+                    || p.y < 0
+                    || p.x >= self.size.width as i32
+                    || p.y >= self.size.height as i32
+                {
+                    self.outside += 1;
+                }
+                self.lowest = self.lowest.max(p.y);
+            }
+            Ok(())
+        }
+        fn clear(&mut self, _: Rgb888) -> Result<(), Self::Error> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn service_screens_fit_the_smallest_panel() {
+        // The longest reasons the kiosk gives, as the error chain words them.
+        let log = "opening the record store in /var/lib/kiosk: record log /var/lib/kiosk/records.log: \
+                   entry 2 at byte 1122 is damaged (checksum mismatch), and the kiosk had reported it \
+                   saved. This is not an unfinished write, so nothing was cut and the file was left \
+                   untouched: copy the data folder somewhere safe and call for help";
+        let camera = "opening the camera /dev/video0: no such device (is it plugged in?)";
+        for action in [
+            crate::service::OutOfService::of(&anyhow::anyhow!("x")).action,
+            "Check that the camera is plugged in. The kiosk starts by itself as soon as the camera answers.",
+            "Do not delete or move the kiosk's data folder: it holds saved screenings. Copy it somewhere safe and call the technician.",
+        ] {
+            for reason in [camera, log, &log.repeat(3)] {
+                for (w, h) in [(320, 240), (480, 320), (800, 480)] {
+                    let mut t = Edge { size: Size::new(w, h), outside: 0, lowest: 0 };
+                    draw(&Screen::Service { reason, action }, &mut t).unwrap();
+                    assert_eq!(t.outside, 0, "{w}x{h}: drawn off the panel for {reason:.40}");
+                    let layout = ServiceLayout::fit(w as i32, h as i32, reason, action);
+                    if wrap(reason, chars_per_line(w as i32 - 16, &FONT_6X10, 1)).len() > layout.reason.len() {
+                        assert_eq!(layout.reason.last().unwrap(), REASON_CUT, "a cut reason says where the rest is");
+                    }
+                }
+            }
+        }
+        // On the smallest panel the short camera reason is shown whole, the
+        // action in the large font.
+        let l = ServiceLayout::fit(320, 240, camera, "Check that the camera is plugged in.");
+        assert_eq!(l.action_font.character_size, FONT_10X20.character_size);
+        assert!(!l.reason.iter().any(|r| r == REASON_CUT));
     }
 
     #[test]
