@@ -35,7 +35,7 @@ const PATIENTS: [(ConditionKind, u64); 3] = [
 
 /// Runs a command-line tool and returns its standard output; fails the
 /// test with its standard error when it exits non-zero.
-fn tool(exe: &str, args: &[&str]) -> String {
+pub(crate) fn tool(exe: &str, args: &[&str]) -> String {
     let out = Command::new(exe)
         .args(args)
         .env("KIOSK_LOG", "warn")
@@ -53,7 +53,7 @@ fn tool(exe: &str, args: &[&str]) -> String {
 }
 
 /// `clinic ARGS --db … --host-key …` on `clinic`'s database and key.
-fn clinic_tool(clinic: &DataArgs, args: &[&str]) -> String {
+pub(crate) fn clinic_tool(clinic: &DataArgs, args: &[&str]) -> String {
     let (db, key) = (
         clinic.db.to_str().unwrap(),
         clinic.host_key.to_str().unwrap(),
@@ -63,8 +63,8 @@ fn clinic_tool(clinic: &DataArgs, args: &[&str]) -> String {
     tool(CLINIC, &all)
 }
 
-const KIOSK: &str = env!("CARGO_BIN_EXE_e2e-kiosk");
-const CLINIC: &str = env!("CARGO_BIN_EXE_e2e-clinic");
+pub(crate) const KIOSK: &str = env!("CARGO_BIN_EXE_e2e-kiosk");
+pub(crate) const CLINIC: &str = env!("CARGO_BIN_EXE_e2e-clinic");
 
 /// `kiosk demo` for the three patients into `out`; returns each outcome as
 /// the record stores it.
@@ -100,13 +100,13 @@ fn three_screenings(out: &Path) -> Vec<String> {
 }
 
 /// `clinic serve` as a child process on a free loopback port; killed on drop.
-struct Server {
-    child: Child,
-    url: String,
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) url: String,
 }
 
 impl Server {
-    fn start(db: &Path, host_key: &Path) -> Server {
+    pub(crate) fn start(db: &Path, host_key: &Path) -> Server {
         let mut child = Command::new(CLINIC)
             .args(["serve", "--bind", "127.0.0.1:0", "--db"])
             .arg(db)
@@ -190,7 +190,7 @@ fn assert_clinic_holds(clinic: &DataArgs, kiosk_data: &Path, outcomes: &[String]
     assert_eq!(audit.records, 3);
 }
 
-fn clinic(dir: &Path, name: &str) -> DataArgs {
+pub(crate) fn clinic(dir: &Path, name: &str) -> DataArgs {
     DataArgs {
         db: dir.join(format!("{name}.sqlite")),
         // One clinic key: the kiosk pins it once for both transports.
@@ -298,7 +298,7 @@ fn three_demo_screenings_reach_the_clinic_by_http_and_by_usb() {
 }
 
 /// The text after `label` on its line, trimmed.
-fn value_after(text: &str, label: &str) -> String {
+pub(crate) fn value_after(text: &str, label: &str) -> String {
     text.lines()
         .find_map(|l| l.trim().strip_prefix(label))
         .unwrap_or_else(|| panic!("no `{label}` in:\n{text}"))

@@ -26,7 +26,7 @@ fn kiosk_and_clinic(dir: &Path, n: usize) -> (RecordStore, Store, ed25519_dalek:
 }
 
 /// Checks the clinic holds exactly the kiosk's records, in one verified chain.
-fn assert_same_records(kiosk: &RecordStore, clinic: &Store) {
+pub(crate) fn assert_same_records(kiosk: &RecordStore, clinic: &Store) {
     let rows = clinic.records(&Default::default()).unwrap();
     assert_eq!(
         rows.len() as u64,

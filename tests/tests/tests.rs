@@ -5,4 +5,5 @@ mod face_on_virtual_patients;
 mod layering;
 mod real_faces;
 mod record_sync;
+mod sync_wire_faults;
 mod web_browser;
