@@ -95,6 +95,15 @@ pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
                     "screening finished"
                 );
                 done += 1;
+                if let Err(why) = &saved {
+                    // The result screen said "NOT SAVED"; screening on would
+                    // lose the next one too. Out of service until a write
+                    // goes through, then the log is reopened (and checked):
+                    // a failed append leaves it refusing writes.
+                    drop(store);
+                    store =
+                        wait_for_storage(config, &mut display, why, notify.as_ref(), &heartbeat);
+                }
                 sync_between_screenings(config, &mut store);
             }
             Ok(SessionEnd::Cancelled) => info!("screening cancelled"),
@@ -106,6 +115,35 @@ pub fn run(config: &Config, limit: Option<usize>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Shows the storage service screen until the data folder takes a write,
+/// then reopens the record store; a store that does not reopen keeps the
+/// kiosk out of service for good.
+fn wait_for_storage(
+    config: &Config,
+    display: &mut AnyDisplay,
+    why: &dyn std::fmt::Display,
+    notify: Option<&NotifySocket>,
+    heartbeat: &watchdog::Heartbeat,
+) -> RecordStore {
+    service::show_until_cleared(display, &OutOfService::storage(why), notify);
+    loop {
+        service::idle(service::STORAGE_RETRY, heartbeat);
+        if service::storage_accepts(&config.storage.data_dir) {
+            break;
+        }
+    }
+    match parts::open_store(&config.storage.data_dir) {
+        Ok(store) => {
+            info!("the data folder takes writes again: back in service");
+            if let Some(socket) = notify {
+                let _ = socket.notify("STATUS=");
+            }
+            store
+        }
+        Err(error) => service::stay(display, &OutOfService::of(&error), notify, heartbeat),
+    }
 }
 
 /// Pushes unacknowledged records to the paired clinic, if the kiosk is

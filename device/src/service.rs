@@ -41,6 +41,15 @@ const CAMERA_ACTION: &str = "Check that the camera is plugged in. The kiosk star
 pub const CAMERA_RETRY: Duration = Duration::from_secs(2);
 /// Anything else.
 const OTHER_ACTION: &str = "Call the technician and give them this message.";
+/// A screening could not be saved: the card is full or failing.
+const STORAGE_ACTION: &str = "The kiosk's storage is full or failing. Free space on its card, \
+     or call the technician. The kiosk goes on by itself once it can save again.";
+
+/// How often a kiosk out of service for its storage tries a write again.
+pub const STORAGE_RETRY: Duration = Duration::from_secs(5);
+/// Bytes the storage probe writes: more than a screening's record, its
+/// saved mark and the ack cursor together.
+const PROBE_BYTES: usize = 64 * 1024;
 
 impl OutOfService {
     /// Reads what kind of failure `error` is from its chain.
@@ -74,6 +83,28 @@ impl OutOfService {
     pub fn clears_by_itself(&self) -> bool {
         self.action == CAMERA_ACTION
     }
+
+    /// A screening that could not be saved, for `why`.
+    pub fn storage(why: &dyn std::fmt::Display) -> OutOfService {
+        OutOfService {
+            reason: format!("the last screening could not be saved: {why}"),
+            action: STORAGE_ACTION,
+        }
+    }
+}
+
+/// Whether the data folder takes a write again: a probe file of
+/// [`PROBE_BYTES`], synced, then removed. It says nothing about the record
+/// log itself, which the kiosk reopens (and so checks) before it screens.
+pub fn storage_accepts(data_dir: &std::path::Path) -> bool {
+    use std::io::Write;
+    let probe = data_dir.join(".storage-probe.tmp");
+    let written = std::fs::File::create(&probe).and_then(|mut f| {
+        f.write_all(&[0u8; PROBE_BYTES])?;
+        f.sync_all()
+    });
+    let _ = std::fs::remove_file(&probe);
+    written.is_ok()
 }
 
 /// Shows `why` on `display`, logs it, and tells systemd the kiosk is up but
@@ -83,7 +114,7 @@ pub fn show_until_cleared(
     why: &OutOfService,
     notify: Option<&NotifySocket>,
 ) {
-    error!(reason = %why.reason, "kiosk out of service until the camera answers");
+    error!(reason = %why.reason, "kiosk out of service until this clears");
     show(display, why);
     if let Some(socket) = notify {
         let status = why.reason.lines().next().unwrap_or_default();

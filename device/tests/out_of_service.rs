@@ -238,3 +238,149 @@ fn a_camera_that_answers_late_brings_the_kiosk_back_into_service() {
         next.display()
     );
 }
+
+/// The kiosk's standard error, collected as it comes.
+fn collect(stderr: std::process::ChildStderr) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use std::io::BufRead;
+    let text = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = text.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let mut t = sink.lock().unwrap();
+            t.push_str(&line);
+            t.push('\n');
+        }
+    });
+    text
+}
+
+/// Waits until `text` holds `needle` after byte `from`; the offset after it.
+fn wait_for_line(
+    kiosk: &mut Running,
+    text: &std::sync::Mutex<String>,
+    needle: &str,
+    from: usize,
+) -> usize {
+    let started = Instant::now();
+    loop {
+        if let Some(at) = text.lock().unwrap()[from..].find(needle) {
+            return from + at + needle.len();
+        }
+        if let Some(status) = kiosk.0.try_wait().unwrap() {
+            panic!(
+                "the kiosk exited ({status}) before `{needle}`:\n{}",
+                text.lock().unwrap()
+            );
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no `{needle}` after two minutes:\n{}",
+            text.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_full_card_puts_the_kiosk_out_of_service_until_it_can_save_again() {
+    // A full card, as the kiosk meets it: a write that fails part way. The
+    // process's file-size limit stands in for the card (writes past it fail
+    // with EFBIG; SIGXFSZ is ignored so they fail instead of killing it),
+    // set just above the log as it is, and raised once the kiosk is out of
+    // service, as a technician freeing space would.
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    {
+        let mut store = RecordStore::open(&data).unwrap();
+        store.append(RecordBody::example()).unwrap();
+    }
+    let log = data.join("records.log");
+    let before = std::fs::read(&log).unwrap();
+    let config = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[display]\nkind = \"terminal\"\n\n[input]\nkind = \"automatic\"\n\n\
+             [protocol]\nsettle_ms = 200\nresult_timeout_s = 1\n\n[storage]\ndata_dir = {data:?}\n"
+        ),
+    )
+    .unwrap();
+    // Room for the small state files, not for another record.
+    let limit = before.len() as u64 + 200;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kiosk"));
+    command
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("KIOSK_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("kiosk starts");
+    let text = collect(child.stderr.take().unwrap());
+    let mut kiosk = Running(child);
+    let at = wait_for_line(&mut kiosk, &text, "record NOT saved", 0);
+    let at = wait_for_line(
+        &mut kiosk,
+        &text,
+        "kiosk out of service until this clears",
+        at,
+    );
+    let said = text.lock().unwrap()[at..].to_string();
+    assert!(said.contains("could not be saved"), "{said}");
+    // Out of service, and the log exactly as it was: the failed append was
+    // cut back, nothing saved is touched.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(kiosk.0.try_wait().unwrap().is_none(), "the kiosk exited");
+    assert_eq!(std::fs::read(&log).unwrap(), before, "the log is as it was");
+    assert!(
+        !text.lock().unwrap()[at..].contains("record saved"),
+        "no screening while out of service"
+    );
+
+    // Space again: the kiosk reopens its log and screens, and saves.
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: a plain syscall on the child's pid.
+    let rc = unsafe {
+        libc::prlimit(
+            kiosk.0.id() as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &unlimited,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "raising the child's limit: {}",
+        std::io::Error::last_os_error()
+    );
+    let at = wait_for_line(&mut kiosk, &text, "back in service", at);
+    wait_for_line(&mut kiosk, &text, "record saved", at);
+    drop(kiosk);
+    let store = RecordStore::open(&data).expect("the log opens");
+    assert!(
+        store.len() >= 2,
+        "a screening saved after the card had room"
+    );
+    assert!(std::fs::read(&log).unwrap().starts_with(&before));
+}
