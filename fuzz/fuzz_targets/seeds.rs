@@ -1,6 +1,8 @@
-//! Seed inputs for both targets: real signed records and sync batches of
-//! the kiosk key the sync target enrols. Written when the target runs with
-//! `KIOSK_FUZZ_SEEDS=DIR` (see fuzz/README.md), so no other build is needed.
+//! Seed inputs: real signed records, sync batches of the kiosk key the sync
+//! target enrols, and a real USB bundle (manifest and sealed file) of that
+//! kiosk for the clinic key the bundle target opens with. Written when a
+//! target that includes this module runs with `KIOSK_FUZZ_SEEDS=DIR` (see
+//! fuzz/README.md), so no other build is needed.
 
 use ed25519_dalek::SigningKey;
 use screening::record::wire::SyncBatch;
@@ -53,4 +55,31 @@ pub fn write_if_asked() {
         "batch-from-1".into(),
         SyncBatch::signed(&key, [0; 32], chain[1..].to_vec()),
     );
+
+    // A bundle as `kiosk export` writes it, sealed for clinic key [1; 32],
+    // framed as the bundle target reads it: manifest length, manifest, file.
+    use screening::record::bundle::{
+        seal_records, BundleFile, Manifest, SignedManifest, BUNDLE_VERSION, RECORDS_FILE,
+    };
+    let bundles = root.join("usb_bundle");
+    std::fs::create_dir_all(&bundles).expect("seed folder");
+    let clinic = SigningKey::from_bytes(&[1; 32]).verifying_key();
+    let file = seal_records(&clinic, &chain).expect("seal");
+    let manifest = SignedManifest::sign(
+        Manifest {
+            version: BUNDLE_VERSION,
+            device,
+            first_sequence: 0,
+            last_sequence: chain.len() as u64 - 1,
+            records: chain.len() as u64,
+            created_ms: 1_700_000_000_000,
+            files: vec![BundleFile::describe(RECORDS_FILE, &file)],
+        },
+        &key,
+    );
+    let json = serde_json::to_vec(&manifest).expect("manifest");
+    let mut seed = (json.len() as u16).to_le_bytes().to_vec();
+    seed.extend(json);
+    seed.extend(file);
+    std::fs::write(bundles.join("bundle-4"), seed).expect("seed");
 }
