@@ -72,6 +72,20 @@ fn damaged_store(data: &Path, damage: Damage) -> Option<Vec<u8>> {
 /// Kills the kiosk however the test ends.
 struct Running(Child);
 
+impl Running {
+    /// `kiosk run --config CONFIG`, logging warnings only.
+    fn kiosk(config: &Path) -> Running {
+        Running(
+            Command::new(env!("CARGO_BIN_EXE_kiosk"))
+                .args(["run", "--config"])
+                .arg(config)
+                .env("KIOSK_LOG", "warn")
+                .spawn()
+                .expect("kiosk starts"),
+        )
+    }
+}
+
 impl Drop for Running {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -112,14 +126,7 @@ fn out_of_service_for(damage: Damage) {
         ),
     )
     .unwrap();
-    let mut kiosk = Running(
-        Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .env("KIOSK_LOG", "warn")
-            .spawn()
-            .expect("kiosk starts"),
-    );
+    let mut kiosk = Running::kiosk(&config);
     let shown = screens.join("01-out-of-service.png");
     let started = Instant::now();
     while !shown.exists() {
@@ -210,14 +217,7 @@ fn a_camera_that_answers_late_brings_the_kiosk_back_into_service() {
         ),
     )
     .unwrap();
-    let mut kiosk = Running(
-        Command::new(env!("CARGO_BIN_EXE_kiosk"))
-            .args(["run", "--config"])
-            .arg(&config)
-            .env("KIOSK_LOG", "warn")
-            .spawn()
-            .expect("kiosk starts"),
-    );
+    let mut kiosk = Running::kiosk(&config);
     let shown = wait_for_screen(&mut kiosk, &screens, &[]);
     assert!(
         shown.ends_with("01-out-of-service.png"),

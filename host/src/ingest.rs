@@ -79,6 +79,11 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// [`now_ms`] as the unsigned milliseconds the throttle and the challenges count in.
+pub fn now_ms_u64() -> u64 {
+    u64::try_from(now_ms()).unwrap_or(0)
+}
+
 enum Action {
     Store(Box<Record>),
     Duplicate,

@@ -22,7 +22,7 @@ use tracing::{info, warn};
 use super::error::PageError;
 use super::html::{csrf_field, esc, page, Viewer};
 use super::AppState;
-use crate::ingest::now_ms;
+use crate::ingest::{now_ms, now_ms_u64};
 use crate::login_throttle::Throttled;
 use crate::store::security::{SecurityEvent, SecurityKind};
 use crate::store::Store;
@@ -324,10 +324,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
         let plain = ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
         Ok(ClientAddr(peer.or(plain).map(|a| a.ip())))
     }
-}
-
-fn now_ms_u64() -> u64 {
-    u64::try_from(now_ms()).unwrap_or(0)
 }
 
 /// What a password check found.

@@ -28,7 +28,9 @@ use super::auth::ClientAddr;
 use super::error::ApiError;
 use super::AppState;
 use crate::challenges::Challenges;
-use crate::ingest::{acknowledge, ingest_from, now_ms, unknown_kiosk_event, IngestError, Via};
+use crate::ingest::{
+    acknowledge, ingest_from, now_ms, now_ms_u64, unknown_kiosk_event, IngestError, Via,
+};
 use crate::store::security::{SecurityEvent, SecurityKind};
 use crate::store::Store;
 
@@ -129,10 +131,6 @@ fn prove(
     Err(ApiError::Forbidden(format!(
         "sync refused: {reason}; nothing was stored or acknowledged"
     )))
-}
-
-fn now_ms_u64() -> u64 {
-    u64::try_from(now_ms()).unwrap_or(0)
 }
 
 /// Answers one encoded [`Hello`] with the host's signature over its nonce,

@@ -87,15 +87,7 @@ impl ClinicSecret {
 
     /// Opens a bundle's file that [`seal_bundle`] sealed to this clinic.
     pub fn open_bundle(&self, bytes: &[u8]) -> Result<Vec<u8>, SealError> {
-        let env: Envelope = decode(bytes)?;
-        if env.version != SEAL_VERSION {
-            return Err(SealError::UnsupportedVersion(env.version));
-        }
-        let shared = self.0.diffie_hellman(&PublicKey::from(env.ephemeral));
-        if !shared.was_contributory() {
-            return Err(SealError::WeakKey);
-        }
-        let session = Session::new(shared.as_bytes(), &env.ephemeral, &self.public());
+        let (env, session) = self.session_of(bytes)?;
         session.open(&session.up, &env, BUNDLE_ROLE)
     }
 
@@ -106,6 +98,14 @@ impl ClinicSecret {
 
     /// Opens a kiosk's sealed request; the returned session seals the answer.
     pub fn open_request(&self, bytes: &[u8]) -> Result<(Vec<u8>, Session), SealError> {
+        let (env, session) = self.session_of(bytes)?;
+        let plain = session.open(&session.up, &env, b"request")?;
+        Ok((plain, session))
+    }
+
+    /// The envelope of `bytes` and the session its ephemeral key agrees on
+    /// with this secret.
+    fn session_of(&self, bytes: &[u8]) -> Result<(Envelope, Session), SealError> {
         let env: Envelope = decode(bytes)?;
         if env.version != SEAL_VERSION {
             return Err(SealError::UnsupportedVersion(env.version));
@@ -115,8 +115,7 @@ impl ClinicSecret {
             return Err(SealError::WeakKey);
         }
         let session = Session::new(shared.as_bytes(), &env.ephemeral, &self.public());
-        let plain = session.open(&session.up, &env, b"request")?;
-        Ok((plain, session))
+        Ok((env, session))
     }
 }
 

@@ -118,16 +118,23 @@ struct BatchClaim<'a> {
     records: &'a [SignedRecord],
 }
 
+impl BatchClaim<'_> {
+    /// The bytes the kiosk signs.
+    fn bytes(challenge: Challenge, device: &DeviceId, records: &[SignedRecord]) -> Vec<u8> {
+        encode(&BatchClaim {
+            challenge,
+            device,
+            records,
+        })
+    }
+}
+
 impl SyncBatch {
     /// A batch of `records` from the kiosk whose key is `key`, answering
     /// `challenge`.
     pub fn signed(key: &SigningKey, challenge: Challenge, records: Vec<SignedRecord>) -> Self {
         let device = DeviceId::of(&key.verifying_key());
-        let claim = encode(&BatchClaim {
-            challenge,
-            device: &device,
-            records: &records,
-        });
+        let claim = BatchClaim::bytes(challenge, &device, &records);
         SyncBatch {
             version: BATCH_VERSION,
             device,
@@ -140,11 +147,7 @@ impl SyncBatch {
     /// Whether the batch names the kiosk whose key is `key` and that key
     /// signed exactly this challenge and these records.
     pub fn proven_by(&self, key: &VerifyingKey) -> bool {
-        let claim = encode(&BatchClaim {
-            challenge: self.challenge,
-            device: &self.device,
-            records: &self.records,
-        });
+        let claim = BatchClaim::bytes(self.challenge, &self.device, &self.records);
         DeviceId::of(key) == self.device && self.proof.check(key, BATCH_DOMAIN, &claim)
     }
 
@@ -356,9 +359,8 @@ mod tests {
     use super::*;
     use crate::record::{Record, RecordBody};
 
-    #[test]
-    fn batch_round_trip_and_limits() {
-        let k = SigningKey::from_bytes(&[4; 32]);
+    /// Sequence 0 of `k`'s chain.
+    fn first_record(k: &SigningKey) -> SignedRecord {
         let device = DeviceId::of(&k.verifying_key());
         let r = Record::new(
             device,
@@ -369,7 +371,14 @@ mod tests {
             1,
             RecordBody::example(),
         );
-        let s = SignedRecord::sign(&r, &k).unwrap();
+        SignedRecord::sign(&r, k).unwrap()
+    }
+
+    #[test]
+    fn batch_round_trip_and_limits() {
+        let k = SigningKey::from_bytes(&[4; 32]);
+        let device = DeviceId::of(&k.verifying_key());
+        let s = first_record(&k);
         let batch = SyncBatch::signed(&k, [5; 32], vec![s.clone(), s]);
         assert_eq!(batch.device, device);
         let bytes = batch.encode();
@@ -396,16 +405,7 @@ mod tests {
         let k = SigningKey::from_bytes(&[4; 32]);
         let other = SigningKey::from_bytes(&[5; 32]);
         let device = DeviceId::of(&k.verifying_key());
-        let r = Record::new(
-            device,
-            0,
-            RecordHash::GENESIS,
-            1,
-            1,
-            1,
-            RecordBody::example(),
-        );
-        let s = SignedRecord::sign(&r, &k).unwrap();
+        let s = first_record(&k);
         let batch = SyncBatch::signed(&k, [7; 32], vec![s.clone()]);
         assert!(batch.proven_by(&k.verifying_key()));
         assert!(
