@@ -309,8 +309,9 @@ fn a_full_card_puts_the_kiosk_out_of_service_until_it_can_save_again() {
         ),
     )
     .unwrap();
-    // Room for the small state files, not for another record.
-    let limit = before.len() as u64 + 200;
+    // Room for the small state files, not for another record. `rlim_t` is
+    // 32 bits on armv7 and 64 on the others.
+    let limit = (before.len() + 200) as libc::rlim_t;
     let mut command = Command::new(env!("CARGO_BIN_EXE_kiosk"));
     command
         .args(["run", "--config"])
