@@ -220,6 +220,34 @@ pub fn export(data: &DataArgs, format: Format, out: Option<&Path>) -> Result<Str
     })
 }
 
+/// `clinic export --patient REF`: one patient's history as CSV. A reference
+/// no stored screening names is an error, so a mistyped one is not taken
+/// for a patient without screenings.
+pub fn export_patient(data: &DataArgs, patient: &str, out: Option<&Path>) -> Result<String> {
+    let store = data.store()?;
+    let found = crate::history::history(&store, patient)?;
+    if found.screenings.is_empty() {
+        bail!("no stored screening names the patient reference {patient:?}");
+    }
+    let n = match out {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
+            let n = crate::history::write_csv(&found, &mut f)?;
+            std::io::Write::flush(&mut f)?;
+            n
+        }
+        None => crate::history::write_csv(&found, &mut std::io::stdout().lock())?,
+    };
+    Ok(if out.is_some() {
+        format!("{n} screenings of {patient} exported\n")
+    } else {
+        String::new()
+    })
+}
+
 /// How `clinic serve` secures its web page.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TlsArgs {

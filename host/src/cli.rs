@@ -107,16 +107,21 @@ pub enum Command {
         /// The folder the kiosk exported to (the USB drive).
         dir: PathBuf,
     },
-    /// Export stored records as CSV or JSON.
+    /// Export stored records as CSV or JSON, or one patient's history as CSV.
     Export {
         #[command(flatten)]
         data: DataArgs,
         /// CSV with a header row.
-        #[arg(long, conflicts_with = "json", required_unless_present = "json")]
+        #[arg(long, conflicts_with = "json", required_unless_present_any = ["json", "patient"])]
         csv: bool,
         /// A JSON array.
         #[arg(long)]
         json: bool,
+        /// Only this patient's screenings, oldest first, each re-verified,
+        /// with per-expression scores and eye-aperture ratios (CSV; the
+        /// web page's patient history).
+        #[arg(long, value_name = "REF", conflicts_with = "json")]
+        patient: Option<String>,
         /// Write to this file instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -274,8 +279,16 @@ pub fn run() -> Result<()> {
         Command::Import { data, dir } => print(admin::import(&data, &dir)),
         Command::Export {
             data,
+            csv: _,
+            json: _,
+            patient: Some(patient),
+            out,
+        } => print(admin::export_patient(&data, &patient, out.as_deref())),
+        Command::Export {
+            data,
             csv,
             json: _,
+            patient: None,
             out,
         } => {
             let format = if csv {

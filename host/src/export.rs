@@ -91,7 +91,7 @@ fn csv_row(r: &RecordRow) -> Vec<String> {
 }
 
 /// Neutralises spreadsheet formulas.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@']) {
         format!("'{text}")
     } else {

@@ -303,6 +303,30 @@ impl Store {
         rows.map(|row| row?.parse()).collect()
     }
 
+    /// Every stored record naming `patient`, oldest first by the kiosks'
+    /// clocks, each with the kiosk it is stored under (a patient's history).
+    pub fn patient_records(
+        &self,
+        patient: &str,
+    ) -> Result<Vec<(DeviceRow, StoredRecord)>, StoreError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {DEVICE_COLUMNS}, {STORED_COLUMNS}
+             FROM records r JOIN devices d ON d.id = r.device
+             WHERE r.patient_ref = ?1 ORDER BY r.wall_time_ms, d.id, r.sequence"
+        ))?;
+        let rows = stmt.query_map([patient], |r| {
+            Ok((
+                RawDevice::read(r)?,
+                RawStored::read_from(r, RawDevice::COUNT)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (device, stored) = row?;
+            Ok((device.parse()?, stored.parse()?))
+        })
+        .collect()
+    }
+
     /// Total records stored.
     pub fn record_count(&self) -> Result<u64, StoreError> {
         Ok(self
@@ -396,14 +420,19 @@ impl RawStored {
     const COUNT: usize = 7;
 
     fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        RawStored::read_from(r, 0)
+    }
+
+    /// The columns starting at `first` (after another table's columns).
+    fn read_from(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Self> {
         Ok(RawStored {
-            sequence: r.get(0)?,
-            hash: r.get(1)?,
-            prev_hash: r.get(2)?,
-            raw: r.get(3)?,
-            outcome: r.get(4)?,
-            patient_ref: r.get(5)?,
-            wall_time_ms: r.get(6)?,
+            sequence: r.get(first)?,
+            hash: r.get(first + 1)?,
+            prev_hash: r.get(first + 2)?,
+            raw: r.get(first + 3)?,
+            outcome: r.get(first + 4)?,
+            patient_ref: r.get(first + 5)?,
+            wall_time_ms: r.get(first + 6)?,
         })
     }
 

@@ -400,6 +400,102 @@ async fn records_list_filters_and_one_record_is_rechecked() {
 }
 
 #[tokio::test]
+async fn a_patient_history_lists_and_plots_every_screening_and_refuses_bad_requests() {
+    let app = app(false);
+    let res = send(&app, get("/patient?ref=P-0001", None)).await;
+    assert_eq!(res.status, StatusCode::SEE_OTHER, "a login comes first");
+    let cookie = login(&app).await;
+    // The records list links each patient to the history.
+    let list = send(&app, get("/records", Some(&cookie))).await;
+    assert_eq!(list.body.matches("href=\"/patient?ref=P-0001\"").count(), 3);
+
+    let res = send(&app, get("/patient?ref=P-0001", Some(&cookie))).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    let b = &res.body;
+    assert!(b.contains(DISCLAIMER));
+    assert!(b.contains("3 screenings"), "{b}");
+    let table = &b[b.find("id=\"history\"").expect("the table")..];
+    assert_eq!(
+        table.matches("<tr>").count(),
+        4,
+        "header and three screenings"
+    );
+    assert!(
+        table.contains("0.620"),
+        "the big smile's eye ratio: {table}"
+    );
+    assert!(b.contains("id=\"score-plot\"") && b.contains("id=\"ratio-plot\""));
+    assert_eq!(
+        b.matches("class=\"same\"").count(),
+        3,
+        "one model: every dot joined"
+    );
+    assert!(!b.contains("class=\"other\""));
+
+    let csv = send(&app, get("/patient.csv?ref=P-0001", Some(&cookie))).await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert_eq!(csv.body.lines().count(), 4, "{}", csv.body);
+    assert!(csv
+        .body
+        .lines()
+        .next()
+        .unwrap()
+        .contains("big_smile_fissure_ratio"));
+
+    for (path, status, words) in [
+        ("/patient", StatusCode::BAD_REQUEST, "Name the patient"),
+        ("/patient?ref=", StatusCode::BAD_REQUEST, "empty"),
+        ("/patient?ref=P-9999", StatusCode::NOT_FOUND, "No screening"),
+        (
+            "/patient.csv?ref=%3Cb%3E",
+            StatusCode::NOT_FOUND,
+            "&lt;b&gt;",
+        ),
+    ] {
+        let res = send(&app, get(path, Some(&cookie))).await;
+        assert_eq!(res.status, status, "{path}: {}", res.body);
+        assert!(res.body.contains(words), "{path}: {}", res.body);
+    }
+
+    // A record altered behind the clinic's back stays listed, without figures.
+    let db = app._dir.path().join("clinic.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let raw: Vec<u8> = conn
+        .query_row("SELECT raw FROM records WHERE sequence = 0", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    let mut bad = raw.clone();
+    bad[20] ^= 1;
+    conn.execute("UPDATE records SET raw = ?1 WHERE sequence = 0", [bad])
+        .unwrap();
+    let res = send(&app, get("/patient?ref=P-0001", Some(&cookie))).await;
+    assert_eq!(res.status, StatusCode::OK);
+    assert_eq!(res.body.matches("NOT VALID").count(), 1, "{}", res.body);
+    assert_eq!(res.body.matches("class=\"same\"").count(), 2);
+}
+
+#[test]
+fn clinic_export_patient_writes_the_history_and_refuses_an_unknown_reference() {
+    let app = app(false);
+    let data = host::admin::DataArgs {
+        db: app._dir.path().join("clinic.sqlite"),
+        host_key: app._dir.path().join("host.key"),
+    };
+    let out = app._dir.path().join("p.csv");
+    let said = host::admin::export_patient(&data, "P-0001", Some(&out)).unwrap();
+    assert_eq!(said, "3 screenings of P-0001 exported\n");
+    let csv = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(csv.lines().count(), 4);
+    assert!(csv.lines().all(|l| !l.contains("NOT VALID")));
+    let err = host::admin::export_patient(&data, "P-0002", None).unwrap_err();
+    assert!(
+        err.to_string().contains("no stored screening names"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn logout_needs_csrf_and_ends_the_session() {
     let app = app(false);
     let cookie = login(&app).await;

@@ -74,6 +74,43 @@ pub fn page(title: &str, viewer: Option<&Viewer<'_>>, body: &str) -> String {
     )
 }
 
+/// `text` as one component of a URL's query: every byte but the unreserved
+/// ones percent-encoded (a patient reference may hold `&`, `#` or a space).
+pub fn url_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// An outcome as the pages show it, coloured by its class.
+pub fn outcome_cell(outcome: &str) -> String {
+    let (class, text) = match outcome {
+        "refer" => ("refer", "Refer"),
+        "no_synkinesis_detected" => ("ok", "No synkinesis detected"),
+        "incomplete" => ("warn", "Incomplete"),
+        other => ("", other),
+    };
+    format!("<span class=\"{class}\">{}</span>", esc(text))
+}
+
+/// A patient reference linked to the patient's history (`–` when none).
+pub fn patient_link(patient: Option<&str>) -> String {
+    match patient {
+        Some(p) => format!(
+            "<a href=\"/patient?ref={}\">{}</a>",
+            url_component(p),
+            esc(p)
+        ),
+        None => "–".to_string(),
+    }
+}
+
 /// The hidden CSRF field every POST form carries.
 pub fn csrf_field(token: &str) -> String {
     format!(

@@ -1,6 +1,6 @@
 //! The clinic's HTTP server (`clinic serve`): one state struct, one router
 //! per module merged here: the kiosk sync endpoint ([`sync`]), logging in
-//! ([`auth`]), the read-only pages ([`pages`]) and "classify a photo"
+//! ([`auth`]), the read-only pages ([`pages`]), a patient's history ([`patient`]) and "classify a photo"
 //! ([`upload`]). It binds to localhost unless told otherwise.
 
 use anyhow::{Context, Result};
@@ -20,6 +20,7 @@ pub mod classify;
 pub mod error;
 pub mod html;
 pub mod pages;
+pub mod patient;
 pub mod security;
 pub mod sniff;
 pub mod sync;
@@ -131,6 +132,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sync::router())
         .merge(auth::router())
         .merge(pages::router())
+        .merge(patient::router())
         .merge(security::router())
         .merge(upload::router())
         .layer(axum::middleware::map_response(security_headers))

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use super::auth::{with_store, Auth};
 use super::error::PageError;
-use super::html::{disclaimer, esc, page, time};
+use super::html::{disclaimer, esc, outcome_cell, page, patient_link, time};
 use super::AppState;
 use crate::store::{RecordFilter, RecordRow};
 
@@ -79,16 +79,6 @@ pub fn router() -> Router<AppState> {
         .route("/records", get(records))
         .route("/records.csv", get(records_csv))
         .route("/records/{device}/{sequence}", get(record_page))
-}
-
-fn outcome_cell(outcome: &str) -> String {
-    let (class, text) = match outcome {
-        "refer" => ("refer", "Refer"),
-        "no_synkinesis_detected" => ("ok", "No synkinesis detected"),
-        "incomplete" => ("warn", "Incomplete"),
-        other => ("", other),
-    };
-    format!("<span class=\"{class}\">{}</span>", esc(text))
 }
 
 async fn dashboard(State(state): State<AppState>, auth: Auth) -> Result<Response, PageError> {
@@ -278,7 +268,7 @@ fn row_html(r: &RecordRow, hex: Option<&String>) -> String {
         outcome_cell(&r.outcome),
         r.score.map_or("–".into(), |s| format!("{s:.3}")),
         r.threshold,
-        esc(r.patient_ref.as_deref().unwrap_or("–"))
+        patient_link(r.patient_ref.as_deref())
     )
 }
 
@@ -372,7 +362,7 @@ async fn record_page(
         time(stored.wall_time_ms),
         time(detail.received.0),
         esc(&detail.received.1),
-        esc(stored.patient_ref.as_deref().unwrap_or("–")),
+        patient_link(stored.patient_ref.as_deref()),
         outcome_cell(&stored.outcome),
         stored.hash.to_hex(),
         stored.prev_hash.to_hex(),

@@ -13,6 +13,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("migrations/0001_records.sql")),
     M::up(include_str!("migrations/0002_users.sql")),
     M::up(include_str!("migrations/0003_security_events.sql")),
+    M::up(include_str!("migrations/0004_records_by_patient.sql")),
 ];
 
 #[cfg(test)]
