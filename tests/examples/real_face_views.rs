@@ -40,8 +40,16 @@ fn main() {
     csv.push('\n');
     let alterations = [
         ("as_is", "as_is", Alteration::AsIs),
-        ("left_eye", "one_eye", Alteration::OneEye(Side::Left, NARROWED)),
-        ("right_eye", "one_eye", Alteration::OneEye(Side::Right, NARROWED)),
+        (
+            "left_eye",
+            "one_eye",
+            Alteration::OneEye(Side::Left, NARROWED),
+        ),
+        (
+            "right_eye",
+            "one_eye",
+            Alteration::OneEye(Side::Right, NARROWED),
+        ),
         ("both_eyes", "both_eyes", Alteration::BothEyes(NARROWED)),
     ];
     for (n, photo) in photos().into_iter().enumerate() {
@@ -59,7 +67,10 @@ fn main() {
             continue;
         };
         let rest_file = format!("{n:02}-rest.png");
-        aligned.image.save(out.join(&rest_file)).expect("view written");
+        aligned
+            .image
+            .save(out.join(&rest_file))
+            .expect("view written");
         for (label, kind, how) in alterations {
             let shown_image = altered(stage, &image, how).expect("the face is found");
             let shown_analysis = stage.analyse_still(&shown_image).expect("face stage");
@@ -74,8 +85,15 @@ fn main() {
             let series: Vec<ExpressionEvidence> = std::iter::once(rest.evidence(Expression::Rest))
                 .chain(SIGN_EXPRESSIONS.iter().map(|&e| shown.evidence(e)))
                 .collect();
-            let values = features(&series).expect("a full series has features").values;
-            write!(csv, "{},{label},{kind},{rest_file},{shown_file}", photo.name).unwrap();
+            let values = features(&series)
+                .expect("a full series has features")
+                .values;
+            write!(
+                csv,
+                "{},{label},{kind},{rest_file},{shown_file}",
+                photo.name
+            )
+            .unwrap();
             for v in &values[..LANDMARK_FEATURES] {
                 write!(csv, ",{v}").unwrap();
             }
