@@ -248,6 +248,54 @@ pub fn export_patient(data: &DataArgs, patient: &str, out: Option<&Path>) -> Res
     })
 }
 
+/// `clinic export --fhir [--patient REF]`: a FHIR R4 Bundle of the
+/// screenings that verify. Records that do not verify are left out and
+/// counted, on standard error when the Bundle goes to standard output.
+pub fn export_fhir(data: &DataArgs, patient: Option<&str>, out: Option<&Path>) -> Result<String> {
+    let store = data.store()?;
+    let screenings = match patient {
+        Some(p) => {
+            let found = crate::history::history(&store, p)?;
+            if found.screenings.is_empty() {
+                bail!("no stored screening names the patient reference {p:?}");
+            }
+            found.screenings
+        }
+        None => crate::history::all_screenings(&store)?,
+    };
+    let now = crate::ingest::now_ms();
+    let exported = match out {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
+            let e = crate::fhir::write(&screenings, now, &mut f)?;
+            std::io::Write::flush(&mut f)?;
+            e
+        }
+        None => crate::fhir::write(&screenings, now, &mut std::io::stdout().lock())?,
+    };
+    let left_out = if exported.not_valid > 0 {
+        format!(
+            "; {} records left out: they do not verify against their kiosk's key (clinic verify says why)",
+            exported.not_valid
+        )
+    } else {
+        String::new()
+    };
+    let said = format!(
+        "{} observations exported as FHIR R4{left_out}\n",
+        exported.observations
+    );
+    if out.is_some() {
+        Ok(said)
+    } else {
+        eprint!("{said}");
+        Ok(String::new())
+    }
+}
+
 /// How `clinic serve` secures its web page.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct TlsArgs {

@@ -107,16 +107,21 @@ pub enum Command {
         /// The folder the kiosk exported to (the USB drive).
         dir: PathBuf,
     },
-    /// Export stored records as CSV or JSON, or one patient's history as CSV.
+    /// Export stored records as CSV or JSON, one patient's history as CSV,
+    /// or screenings as HL7 FHIR R4 Observations for the hospital record.
     Export {
         #[command(flatten)]
         data: DataArgs,
         /// CSV with a header row.
-        #[arg(long, conflicts_with = "json", required_unless_present_any = ["json", "patient"])]
+        #[arg(long, conflicts_with_all = ["json", "fhir"], required_unless_present_any = ["json", "patient", "fhir"])]
         csv: bool,
         /// A JSON array.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "fhir")]
         json: bool,
+        /// A FHIR R4 Bundle (JSON) of one Observation per screening that
+        /// verifies; with --patient, that patient's only.
+        #[arg(long)]
+        fhir: bool,
         /// Only this patient's screenings, oldest first, each re-verified,
         /// with per-expression scores and eye-aperture ratios (CSV; the
         /// web page's patient history).
@@ -279,17 +284,29 @@ pub fn run() -> Result<()> {
         Command::Import { data, dir } => print(admin::import(&data, &dir)),
         Command::Export {
             data,
-            csv: _,
-            json: _,
+            fhir: true,
+            patient,
+            out,
+            ..
+        } => print(admin::export_fhir(
+            &data,
+            patient.as_deref(),
+            out.as_deref(),
+        )),
+        Command::Export {
+            data,
+            fhir: false,
             patient: Some(patient),
             out,
+            ..
         } => print(admin::export_patient(&data, &patient, out.as_deref())),
         Command::Export {
             data,
             csv,
-            json: _,
+            fhir: false,
             patient: None,
             out,
+            ..
         } => {
             let format = if csv {
                 crate::export::Format::Csv

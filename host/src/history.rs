@@ -17,7 +17,7 @@ use screening::protocol::{Expression, SIGN_EXPRESSIONS};
 use screening::record::{self, ExpressionRecord, SignedRecord};
 
 use crate::export::{cell, iso8601_utc, ExportError};
-use crate::store::{Store, StoreError};
+use crate::store::{DeviceRow, Store, StoreError, StoredRecord};
 
 /// The expressions a history shows, rest first.
 pub const EXPRESSIONS: [Expression; 4] = [
@@ -47,6 +47,8 @@ pub struct Verified {
     pub threshold: f32,
     /// Rule and model.
     pub scoring: Scoring,
+    /// The patient reference the kiosk signed, if one was typed.
+    pub patient: Option<String>,
     /// Per expression, as recorded.
     pub expressions: Vec<ExpressionRecord>,
 }
@@ -77,6 +79,8 @@ pub struct Screening {
     pub wall_time_ms: i64,
     /// Outcome column.
     pub outcome: String,
+    /// The record's hash (hex): its identity across systems.
+    pub hash: String,
     /// The signed contents, or why they do not verify.
     pub verified: Result<Verified, String>,
 }
@@ -135,36 +139,54 @@ pub fn history(store: &Store, patient: &str) -> Result<History, StoreError> {
     let screenings = store
         .patient_records(patient)?
         .into_iter()
-        .map(|(device, stored)| {
-            let verified = SignedRecord::from_bytes(&stored.raw)
-                .map_err(|e| e.to_string())
-                .and_then(|s| record::verify(&s, &device.key).map_err(|e| e.to_string()))
-                .map(|r| Verified {
-                    score: r.body.decision.score,
-                    threshold: r.body.decision.threshold,
-                    scoring: Scoring {
-                        rule: r.body.decision.rule.clone(),
-                        model_name: r.body.model.name.clone(),
-                        model_sha256: hex::encode(r.body.model.sha256),
-                    },
-                    expressions: r.body.expressions,
-                });
-            Screening {
-                kiosk: device.device.short(),
-                kiosk_hex: device.device.to_hex(),
-                kiosk_name: device.name,
-                site: device.site,
-                sequence: stored.sequence,
-                wall_time_ms: stored.wall_time_ms,
-                outcome: stored.outcome,
-                verified,
-            }
-        })
+        .map(|(device, stored)| screening(device, stored))
         .collect();
     Ok(History {
         patient: patient.to_string(),
         screenings,
     })
+}
+
+/// Every stored screening of every kiosk, each re-verified, kiosk by kiosk
+/// in sequence order (the FHIR export of the whole clinic).
+pub fn all_screenings(store: &Store) -> Result<Vec<Screening>, StoreError> {
+    let mut out = Vec::new();
+    for d in store.devices()? {
+        let device = d.device;
+        for stored in store.stored_records(device.row_id)? {
+            out.push(screening(device.clone(), stored));
+        }
+    }
+    Ok(out)
+}
+
+/// One stored record as a screening, verified against its kiosk's key.
+fn screening(device: DeviceRow, stored: StoredRecord) -> Screening {
+    let verified = SignedRecord::from_bytes(&stored.raw)
+        .map_err(|e| e.to_string())
+        .and_then(|s| record::verify(&s, &device.key).map_err(|e| e.to_string()))
+        .map(|r| Verified {
+            score: r.body.decision.score,
+            threshold: r.body.decision.threshold,
+            scoring: Scoring {
+                rule: r.body.decision.rule.clone(),
+                model_name: r.body.model.name.clone(),
+                model_sha256: hex::encode(r.body.model.sha256),
+            },
+            patient: r.body.patient.as_deref().map(str::to_string),
+            expressions: r.body.expressions,
+        });
+    Screening {
+        kiosk: device.device.short(),
+        kiosk_hex: device.device.to_hex(),
+        kiosk_name: device.name,
+        site: device.site,
+        sequence: stored.sequence,
+        wall_time_ms: stored.wall_time_ms,
+        outcome: stored.outcome,
+        hash: stored.hash.to_hex(),
+        verified,
+    }
 }
 
 /// Writes `history` as CSV, one screening per line; returns how many.

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod dataset;
 pub mod evaluate;
 pub mod export;
+pub mod fhir;
 pub mod history;
 pub mod http;
 pub mod import;
