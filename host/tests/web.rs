@@ -196,6 +196,24 @@ async fn login(app: &App) -> String {
     )
 }
 
+/// Flips one byte of the stored record `sequence`, behind the clinic's back.
+fn alter_stored_record(app: &App, sequence: u64) {
+    let conn = rusqlite::Connection::open(app._dir.path().join("clinic.sqlite")).unwrap();
+    let mut raw: Vec<u8> = conn
+        .query_row(
+            "SELECT raw FROM records WHERE sequence = ?1",
+            [sequence as i64],
+            |r| r.get(0),
+        )
+        .unwrap();
+    raw[20] ^= 1;
+    conn.execute(
+        "UPDATE records SET raw = ?1 WHERE sequence = ?2",
+        rusqlite::params![raw, sequence as i64],
+    )
+    .unwrap();
+}
+
 fn multipart(csrf: Option<&str>, file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
     let boundary = "----clinic-test-boundary-7d1f";
     let mut body = Vec::new();
@@ -379,17 +397,7 @@ async fn records_list_filters_and_one_record_is_rechecked() {
     }
 
     // One byte of the stored record altered behind the clinic's back: the page says so.
-    let db = app._dir.path().join("clinic.sqlite");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let raw: Vec<u8> = conn
-        .query_row("SELECT raw FROM records WHERE sequence = 2", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    let mut bad = raw.clone();
-    bad[20] ^= 1;
-    conn.execute("UPDATE records SET raw = ?1 WHERE sequence = 2", [bad])
-        .unwrap();
+    alter_stored_record(&app, 2);
     let res = send(&app, get(&format!("/records/{device}/2"), Some(&cookie))).await;
     assert_eq!(res.status, StatusCode::OK);
     assert!(
@@ -458,17 +466,7 @@ async fn a_patient_history_lists_and_plots_every_screening_and_refuses_bad_reque
     }
 
     // A record altered behind the clinic's back stays listed, without figures.
-    let db = app._dir.path().join("clinic.sqlite");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let raw: Vec<u8> = conn
-        .query_row("SELECT raw FROM records WHERE sequence = 0", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
-    let mut bad = raw.clone();
-    bad[20] ^= 1;
-    conn.execute("UPDATE records SET raw = ?1 WHERE sequence = 0", [bad])
-        .unwrap();
+    alter_stored_record(&app, 0);
     let res = send(&app, get("/patient?ref=P-0001", Some(&cookie))).await;
     assert_eq!(res.status, StatusCode::OK);
     assert_eq!(res.body.matches("NOT VALID").count(), 1, "{}", res.body);
