@@ -4,7 +4,8 @@
 //! HTTPS with the certificate a clinic generates for itself, which the
 //! browser trusts by its public key's fingerprint alone (as a person
 //! comparing the fingerprint on the login page would). It logs in, sees the
-//! dashboard, opens a record, uploads `astronaut.png` and sees the result,
+//! dashboard, opens a record and its patient's history, uploads
+//! `astronaut.png` and sees the result,
 //! taking a screenshot of each page. On the same port, plain HTTP sends a
 //! page request to HTTPS and still answers kiosk sync.
 //!
@@ -400,6 +401,15 @@ fn browser_logs_in_sees_the_dashboard_and_classifies_a_photo() {
     assert!(b.text("#signature").starts_with("valid"), "{}", b.source());
     assert!(b.text("#chain").starts_with("linked"));
     b.screenshot("web-record");
+
+    // The patient's history, from the record's patient reference.
+    b.click("#record a[href^='/patient']");
+    b.find("#history");
+    assert!(b.text("h1").contains("P-0001"), "{}", b.source());
+    assert_eq!(b.text("#history").matches("ward 3 kiosk").count(), 3);
+    b.find("#score-plot");
+    b.find("#ratio-plot");
+    b.screenshot("web-patient");
 
     // Classify a photo.
     b.click("header a[href='/upload']");
