@@ -201,23 +201,32 @@ pub fn import(data: &DataArgs, dir: &Path) -> Result<String> {
 pub fn export(data: &DataArgs, format: Format, out: Option<&Path>) -> Result<String> {
     let store = data.store()?;
     let filter = RecordFilter::default();
-    let n = match out {
-        Some(path) => {
-            let mut f = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            );
-            let n = export::export(&store, &filter, format, &mut f)?;
-            std::io::Write::flush(&mut f)?;
-            n
-        }
-        None => export::export(&store, &filter, format, &mut std::io::stdout().lock())?,
-    };
+    let n = write_out(out, |w| Ok(export::export(&store, &filter, format, w)?))?;
     Ok(if out.is_some() {
         format!("{n} records exported\n")
     } else {
         String::new()
     })
+}
+
+/// Runs `write` into a new file at `out` (flushed before it returns), or
+/// into standard output.
+fn write_out<T>(
+    out: Option<&Path>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<T>,
+) -> Result<T> {
+    match out {
+        Some(path) => {
+            let mut f = std::io::BufWriter::new(
+                std::fs::File::create(path)
+                    .with_context(|| format!("creating {}", path.display()))?,
+            );
+            let done = write(&mut f)?;
+            std::io::Write::flush(&mut f)?;
+            Ok(done)
+        }
+        None => write(&mut std::io::stdout().lock()),
+    }
 }
 
 /// `clinic export --patient REF`: one patient's history as CSV. A reference
@@ -229,18 +238,7 @@ pub fn export_patient(data: &DataArgs, patient: &str, out: Option<&Path>) -> Res
     if found.screenings.is_empty() {
         bail!("no stored screening names the patient reference {patient:?}");
     }
-    let n = match out {
-        Some(path) => {
-            let mut f = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            );
-            let n = crate::history::write_csv(&found, &mut f)?;
-            std::io::Write::flush(&mut f)?;
-            n
-        }
-        None => crate::history::write_csv(&found, &mut std::io::stdout().lock())?,
-    };
+    let n = write_out(out, |w| Ok(crate::history::write_csv(&found, w)?))?;
     Ok(if out.is_some() {
         format!("{n} screenings of {patient} exported\n")
     } else {
@@ -264,18 +262,7 @@ pub fn export_fhir(data: &DataArgs, patient: Option<&str>, out: Option<&Path>) -
         None => crate::history::all_screenings(&store)?,
     };
     let now = crate::ingest::now_ms();
-    let exported = match out {
-        Some(path) => {
-            let mut f = std::io::BufWriter::new(
-                std::fs::File::create(path)
-                    .with_context(|| format!("creating {}", path.display()))?,
-            );
-            let e = crate::fhir::write(&screenings, now, &mut f)?;
-            std::io::Write::flush(&mut f)?;
-            e
-        }
-        None => crate::fhir::write(&screenings, now, &mut std::io::stdout().lock())?,
-    };
+    let exported = write_out(out, |w| Ok(crate::fhir::write(&screenings, now, w)?))?;
     let left_out = if exported.not_valid > 0 {
         format!(
             "; {} records left out: they do not verify against their kiosk's key (clinic verify says why)",

@@ -86,7 +86,7 @@ pub fn observation(s: &Screening) -> Option<Value> {
     }
     components.push(component(
         "threshold",
-        "Threshold (refer at or above; the eye-narrowing rule at or below)",
+        "Threshold (refer at or above)",
         ("valueQuantity", json!({ "value": decimal(v.threshold) })),
     ));
     components.push(component(
