@@ -107,18 +107,38 @@ def shifted(a: np.ndarray, dx: int, dy: int) -> np.ndarray:
     return p[1 - dy:1 - dy + 112, 1 - dx:1 - dx + 112]
 
 
-def differences(grey: np.ndarray, present: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+def eye_band() -> np.ndarray:
+    """Row weights of the eye band (models/experiments/series-mirror-eyes):
+    1 on rows 30 to 56 of the standard view, falling linearly to 0 over
+    the 4 rows on either side."""
+    y = np.arange(112, dtype=np.float32)
+    ramp = np.minimum(np.clip((y - 26) / 4, 0, 1), np.clip((60 - y) / 4, 0, 1))
+    return ramp.astype(np.float32)[:, None]
+
+
+EYE_BAND = eye_band()
+
+
+def differences(grey: np.ndarray, present: np.ndarray, rng: np.random.Generator | None,
+                eyes_only: float = 0.0) -> np.ndarray:
     """B x 4 x 112 x 112 grey views -> B x 6 x 112 x 112: the three
     changes from rest, then their mirrors; a missing view gives 0. With
-    `rng`, each view is first shifted by a pixel drawn from {-1, 0, 1}."""
+    `rng`, each view is first shifted by a pixel drawn from {-1, 0, 1},
+    and with probability `eyes_only` a series keeps its changes only in
+    the eye band."""
     out = np.zeros((len(grey), 6, 112, 112), np.float32)
     for i in range(len(grey)):
         views = grey[i]
+        band = None
         if rng is not None:
             views = np.stack([shifted(v, *rng.integers(-1, 2, size=2)) for v in views])
+            if eyes_only > 0 and rng.random() < eyes_only:
+                band = EYE_BAND
         for e in range(3):
             if present[i, e + 1]:
                 d = views[e + 1] - views[0]
+                if band is not None:
+                    d = d * band
                 out[i, e] = d
                 out[i, e + 3] = d[:, ::-1]
     return out
@@ -169,7 +189,7 @@ class Exported(nn.Module):
         return p.reshape(1, 1)
 
 
-def train(model, data: Series, epochs: int, seed: int, log) -> list[float]:
+def train(model, data: Series, epochs: int, seed: int, log, eyes_only: float = 0.0) -> list[float]:
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
@@ -182,7 +202,7 @@ def train(model, data: Series, epochs: int, seed: int, log) -> list[float]:
         total, t0 = 0.0, time.time()
         for start in range(0, n, 32):
             idx = order[start:start + 32]
-            x = torch.from_numpy(differences(data.grey[idx], data.present[idx], rng))
+            x = torch.from_numpy(differences(data.grey[idx], data.present[idx], rng, eyes_only))
             f = torch.from_numpy(data.features[idx])
             y = torch.from_numpy(data.labels[idx])
             opt.zero_grad()
@@ -280,11 +300,13 @@ def main():
 
     for key in args.candidates:
         landmarks = key == "M2"
+        # E1: M1 taught that an eye change alone counts (series-mirror-eyes).
+        eyes_only = 0.5 if key == "E1" else 0.0
         mean = tr.features[tr.has_features].mean(axis=0) if landmarks else None
         std = tr.features[tr.has_features].std(axis=0) + 1e-6 if landmarks else None
         torch.manual_seed(1)
         model = MirrorChange(landmarks, mean, std)
-        losses = train(model, tr, args.epochs, 1, lambda m: log(f"{key} {m}"))
+        losses = train(model, tr, args.epochs, 1, lambda m: log(f"{key} {m}"), eyes_only)
         data = export(model, args.record / f"{key}.onnx")
         torch_val = predict(model, val.grey, val.present, val.features)
         ort_val = ort_scores(data, val.grey, val.present, val.features, landmarks)
@@ -313,7 +335,7 @@ def choose(record: Path, views: Path | None):
     """The rule's choice between the trained candidates, then the real faces
     scored by the chosen one (read after the choice)."""
     results = {k: json.loads((record / f"metrics-{k}.json").read_text())
-               for k in ("M1", "M2") if (record / f"metrics-{k}.json").exists()}
+               for k in ("M1", "M2", "E1") if (record / f"metrics-{k}.json").exists()}
     aucs = {k: r["validation"]["auc"] for k, r in results.items()}
     best = max(aucs.values())
     chosen = "M1" if "M1" in aucs and aucs["M1"] >= best - 0.005 else max(aucs, key=aucs.get)
