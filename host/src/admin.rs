@@ -229,15 +229,22 @@ fn write_out<T>(
     }
 }
 
+/// The history of `patient`; an error when no stored screening names the
+/// reference, so a mistyped one is not taken for a patient without any.
+fn known_patient(store: &Store, patient: &str) -> Result<crate::history::History> {
+    let found = crate::history::history(store, patient)?;
+    if found.screenings.is_empty() {
+        bail!("no stored screening names the patient reference {patient:?}");
+    }
+    Ok(found)
+}
+
 /// `clinic export --patient REF`: one patient's history as CSV. A reference
 /// no stored screening names is an error, so a mistyped one is not taken
 /// for a patient without screenings.
 pub fn export_patient(data: &DataArgs, patient: &str, out: Option<&Path>) -> Result<String> {
     let store = data.store()?;
-    let found = crate::history::history(&store, patient)?;
-    if found.screenings.is_empty() {
-        bail!("no stored screening names the patient reference {patient:?}");
-    }
+    let found = known_patient(&store, patient)?;
     let n = write_out(out, |w| Ok(crate::history::write_csv(&found, w)?))?;
     Ok(if out.is_some() {
         format!("{n} screenings of {patient} exported\n")
@@ -252,13 +259,7 @@ pub fn export_patient(data: &DataArgs, patient: &str, out: Option<&Path>) -> Res
 pub fn export_fhir(data: &DataArgs, patient: Option<&str>, out: Option<&Path>) -> Result<String> {
     let store = data.store()?;
     let screenings = match patient {
-        Some(p) => {
-            let found = crate::history::history(&store, p)?;
-            if found.screenings.is_empty() {
-                bail!("no stored screening names the patient reference {p:?}");
-            }
-            found.screenings
-        }
+        Some(p) => known_patient(&store, p)?.screenings,
         None => crate::history::all_screenings(&store)?,
     };
     let now = crate::ingest::now_ms();

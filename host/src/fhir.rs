@@ -64,15 +64,6 @@ fn component(code: &str, display: &str, value: (&str, Value)) -> Value {
     Value::Object(c)
 }
 
-fn outcome_display(outcome: &str) -> &'static str {
-    match outcome {
-        "refer" => "Refer to a facial palsy specialist",
-        "no_synkinesis_detected" => "No synkinesis detected",
-        "incomplete" => "Screening incomplete",
-        _ => "Unknown outcome",
-    }
-}
-
 /// The Observation of one verified screening; `None` when it does not verify.
 pub fn observation(s: &Screening) -> Option<Value> {
     let v = s.verified.as_ref().ok()?;
@@ -130,7 +121,7 @@ pub fn observation(s: &Screening) -> Option<Value> {
             "rule {}, model {} sha256 {}",
             v.scoring.rule, v.scoring.model_name, v.scoring.model_sha256
         ) },
-        "valueCodeableConcept": concept(&s.outcome, outcome_display(&s.outcome), "outcome"),
+        "valueCodeableConcept": concept(v.outcome.name(), v.outcome.headline(), "outcome"),
         "component": components,
         "note": [{ "text": format!(
             "{DISCLAIMER} The model was trained on virtual patients only; a referral \

@@ -13,8 +13,9 @@
 
 use std::io::Write;
 
+use ed25519_dalek::VerifyingKey;
 use screening::protocol::{Expression, SIGN_EXPRESSIONS};
-use screening::record::{self, ExpressionRecord, SignedRecord};
+use screening::record::{self, ExpressionRecord, Outcome, Record, SignedRecord};
 
 use crate::export::{cell, iso8601_utc, ExportError};
 use crate::store::{DeviceRow, Store, StoreError, StoredRecord};
@@ -41,6 +42,8 @@ pub struct Scoring {
 /// The signed contents of one screening, once verified.
 #[derive(Debug, Clone)]
 pub struct Verified {
+    /// The outcome the kiosk signed.
+    pub outcome: Outcome,
     /// Deciding score, if the rule gave one.
     pub score: Option<f32>,
     /// The threshold it was held against.
@@ -160,22 +163,28 @@ pub fn all_screenings(store: &Store) -> Result<Vec<Screening>, StoreError> {
     Ok(out)
 }
 
+/// The record in a stored row's bytes, checked against its kiosk's key:
+/// what every view of a stored record shows, or why it does not verify.
+pub fn verify_stored(raw: &[u8], key: &VerifyingKey) -> Result<Record, String> {
+    SignedRecord::from_bytes(raw)
+        .map_err(|e| e.to_string())
+        .and_then(|s| record::verify(&s, key).map_err(|e| e.to_string()))
+}
+
 /// One stored record as a screening, verified against its kiosk's key.
 fn screening(device: DeviceRow, stored: StoredRecord) -> Screening {
-    let verified = SignedRecord::from_bytes(&stored.raw)
-        .map_err(|e| e.to_string())
-        .and_then(|s| record::verify(&s, &device.key).map_err(|e| e.to_string()))
-        .map(|r| Verified {
-            score: r.body.decision.score,
-            threshold: r.body.decision.threshold,
-            scoring: Scoring {
-                rule: r.body.decision.rule.clone(),
-                model_name: r.body.model.name.clone(),
-                model_sha256: hex::encode(r.body.model.sha256),
-            },
-            patient: r.body.patient.as_deref().map(str::to_string),
-            expressions: r.body.expressions,
-        });
+    let verified = verify_stored(&stored.raw, &device.key).map(|r| Verified {
+        outcome: r.body.decision.outcome,
+        score: r.body.decision.score,
+        threshold: r.body.decision.threshold,
+        scoring: Scoring {
+            rule: r.body.decision.rule.clone(),
+            model_name: r.body.model.name.clone(),
+            model_sha256: hex::encode(r.body.model.sha256),
+        },
+        patient: r.body.patient.as_deref().map(str::to_string),
+        expressions: r.body.expressions,
+    });
     Screening {
         kiosk: device.device.short(),
         kiosk_hex: device.device.to_hex(),

@@ -88,6 +88,21 @@ pub fn url_component(text: &str) -> String {
     out
 }
 
+/// `bytes` as a CSV file the browser saves as `filename`.
+pub fn csv_download(filename: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            ("content-type", "text/csv; charset=utf-8".to_string()),
+            (
+                "content-disposition",
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
 /// An outcome as the pages show it, coloured by its class.
 pub fn outcome_cell(outcome: &str) -> String {
     let (class, text) = match outcome {

@@ -8,13 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use screening::record::{self, DeviceId, RecordHash, SignedRecord};
+use screening::record::{self, DeviceId, RecordHash};
 use serde::Deserialize;
 use std::collections::HashMap;
 
 use super::auth::{with_store, Auth};
 use super::error::PageError;
-use super::html::{disclaimer, esc, outcome_cell, page, patient_link, time};
+use super::html::{csv_download, disclaimer, esc, outcome_cell, page, patient_link, time};
 use super::AppState;
 use crate::store::{RecordFilter, RecordRow};
 
@@ -285,17 +285,7 @@ async fn records_csv(
         Ok(out)
     })
     .await?;
-    Ok((
-        [
-            ("content-type", "text/csv; charset=utf-8"),
-            (
-                "content-disposition",
-                "attachment; filename=\"clinic-records.csv\"",
-            ),
-        ],
-        bytes,
-    )
-        .into_response())
+    Ok(csv_download("clinic-records.csv", bytes))
 }
 
 async fn record_page(
@@ -317,9 +307,7 @@ async fn record_page(
         })?;
     let dev = &detail.device;
     let stored = &detail.record;
-    let verified = SignedRecord::from_bytes(&stored.raw)
-        .map_err(|e| e.to_string())
-        .and_then(|s| record::verify(&s, &dev.key).map_err(|e| e.to_string()));
+    let verified = crate::history::verify_stored(&stored.raw, &dev.key);
     let signature = match &verified {
         Ok(_) => {
             "<span class=\"ok\" id=\"signature\">valid: signed by this kiosk's enrolled key</span>"

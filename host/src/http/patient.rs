@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::auth::{with_store, Auth};
 use super::error::PageError;
-use super::html::{disclaimer, esc, outcome_cell, page, time, url_component};
+use super::html::{csv_download, disclaimer, esc, outcome_cell, page, time, url_component};
 use super::AppState;
 use crate::history::{self, History, Screening, EXPRESSIONS, FISSURE_RATIO};
 
@@ -94,17 +94,7 @@ async fn patient_csv(
     let h = load(&state, query).await?;
     let mut out = Vec::new();
     history::write_csv(&h, &mut out).map_err(|e| PageError::Internal(e.to_string()))?;
-    Ok((
-        [
-            ("content-type", "text/csv; charset=utf-8"),
-            (
-                "content-disposition",
-                "attachment; filename=\"patient-history.csv\"",
-            ),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(csv_download("patient-history.csv", out))
 }
 
 fn table(h: &History) -> String {
